@@ -1,0 +1,146 @@
+"""The `ditbot` command: serve, import, demo, db upgrade, portal-link, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
+
+from ditbot.context import Context
+from ditbot.settings import Settings, SettingsError
+from domain.errors import DomainError, ValidationFailed
+
+EXIT_SETTINGS = 2
+
+
+def _context(args: argparse.Namespace) -> Context:
+    ctx = Context.from_settings(args.settings)
+    ctx.db.upgrade()
+    return ctx
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ditbot.server import serve
+
+    settings: Settings = args.settings
+    needed = ["SLACK_BOT_TOKEN", "DITBOT_PORTAL_SECRET"]
+    needed.append("SLACK_APP_TOKEN" if args.socket_mode else "SLACK_SIGNING_SECRET")
+    settings.require(*needed)
+    serve(settings, socket_mode=args.socket_mode)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    _context(args)
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from domain.reference import import_data
+
+    path = Path(args.file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"error: {path} does not exist.", file=sys.stderr)
+        return 1
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        where = f" (line {error.lineno}, column {error.colno})" if hasattr(error, "lineno") else ""
+        print(f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
+              file=sys.stderr)
+        return 1
+    ctx = _context(args)
+    try:
+        with ctx.db.session() as session:
+            summary = import_data(session, data)
+    except ValidationFailed as error:
+        print(f"error: {path} was not imported, nothing was written:", file=sys.stderr)
+        for message in error.messages(args.settings.locale).values():
+            print(f"  - {message}", file=sys.stderr)
+        return 1
+    print(_summary_line(path.name, summary.created, summary.updated))
+    return 0
+
+
+def _summary_line(name: str, created: dict[str, int], updated: dict[str, int]) -> str:
+    def part(counts: dict[str, int]) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
+
+    return f"Imported {name}: created {part(created)}; updated {part(updated)}."
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ditbot.demo import load_demo
+
+    ctx = _context(args)
+    with ctx.db.session() as session:
+        load_demo(session, slack_user_id=args.slack_user)
+    print(
+        "Demo data loaded: 3 clients, 4 collaborateurs, 12 DITs (try /dit DIT-2026-0001)."
+        + ("" if args.slack_user else " Link yourself with: ditbot demo --slack-user <your Slack id>.")
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ditbot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve Slack, the REST API, the portal and delivery")
+    serve.add_argument("--socket-mode", action="store_true", help="use Slack's Socket Mode")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply the migrations").set_defaults(run=cmd_db_upgrade)
+
+    load = commands.add_parser("import", help="import staff, clients and DITs from a JSON file")
+    load.add_argument("file", help="the JSON file (CONTRACT.md section 5)")
+    load.set_defaults(run=cmd_import)
+
+    demo = commands.add_parser("demo", help="load a small demo data set")
+    demo.add_argument("--slack-user", help="link the demo technician to this Slack user id")
+    demo.set_defaults(run=cmd_demo)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        args.settings = Settings.from_env()
+        return int(args.run(args))
+    except SettingsError as error:
+        print("ditbot cannot start, fix these settings (environment or .env):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_SETTINGS
+    except DomainError as error:
+        locale = args.settings.locale if hasattr(args, "settings") else "en"
+        print(f"error: {error.message(locale)}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        print(
+            f"error: the database does not answer ({error.orig or error}). "
+            "Check DATABASE_URL and that the database server is running.",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""`ditbot serve`: one process with the Slack endpoint, the REST API, the portal and delivery."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from ditbot.context import Context
+from ditbot.settings import Settings
+from outbox.dispatcher import Dispatcher, Worker
+from web.app import create_web_app
+
+log = logging.getLogger(__name__)
+HTTP_THREADS = 16
+
+
+@dataclass
+class Runtime:
+    """Everything `serve` runs, built without side effects so tests can start and stop it."""
+
+    ctx: Context
+    slack_app: Any
+    web: Flask
+    dispatcher: Dispatcher
+
+
+def workers(ctx: Context, slack_app: Any) -> list[Worker]:
+    """The outbox workers of this process (mail delivery, Slack notifications)."""
+    found: list[Worker] = []
+    return found
+
+
+def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
+    from bot.app import create_app
+
+    ctx = Context.from_settings(settings)
+    ctx.db.upgrade()
+    slack_app = create_app(ctx, client=slack_client)
+    dispatcher = Dispatcher(workers(ctx, slack_app))
+    ctx.wake_delivery = dispatcher.wake
+    return Runtime(ctx=ctx, slack_app=slack_app, web=create_web_app(ctx, slack_app), dispatcher=dispatcher)
+
+
+def serve(settings: Settings, *, socket_mode: bool = False) -> None:
+    runtime = build(settings)
+    runtime.dispatcher.start()
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            threading_web(runtime.web, settings)
+            log.info("Slack Socket Mode connecting; HTTP (API, portal) on %s", settings.port)
+            SocketModeHandler(runtime.slack_app, settings.slack_app_token).start()
+        else:
+            from waitress import serve as waitress_serve
+
+            log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
+            waitress_serve(
+                runtime.web, host=settings.host, port=settings.port, threads=HTTP_THREADS,
+                ident="ditbot",
+            )
+    finally:
+        runtime.dispatcher.stop()
+        runtime.ctx.db.dispose()
+
+
+def threading_web(web: Flask, settings: Settings) -> None:
+    """Serve the HTTP routes (API, portal, health) beside Socket Mode."""
+    import threading
+
+    from waitress import serve as waitress_serve
+
+    thread = threading.Thread(
+        target=waitress_serve,
+        kwargs={"app": web, "host": settings.host, "port": settings.port, "threads": HTTP_THREADS},
+        daemon=True,
+        name="http",
+    )
+    thread.start()

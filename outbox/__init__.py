@@ -1,0 +1,1 @@
+"""Background delivery of the outbox (mails, Slack notifications) inside `ditbot serve`."""

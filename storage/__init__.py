@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, repositories (queries) and Alembic migrations."""

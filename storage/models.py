@@ -1,0 +1,255 @@
+"""The tables of ditbot, as typed SQLAlchemy 2 models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Collaborator(Timestamped, Base):
+    """One of our staff (collaborateur); may be linked to a Slack user; may be a manager."""
+
+    __tablename__ = "collaborators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mail1: Mapped[str | None] = mapped_column(String(254))
+    mail2: Mapped[str | None] = mapped_column(String(254))
+    slack_user_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    manager: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(10))
+
+
+class Client(Timestamped, Base):
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="client", order_by="Contact.name", lazy="selectin"
+    )
+
+
+class Contact(Timestamped, Base):
+    """An interlocuteur: a contact person at a client."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mail1: Mapped[str | None] = mapped_column(String(254))
+    mail2: Mapped[str | None] = mapped_column(String(254))
+    client: Mapped[Client] = relationship(back_populates="contacts")
+
+
+class Dit(Timestamped, Base):
+    """A DIT (service request) and its exchange indicators, kept current on every write."""
+
+    __tablename__ = "dits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(30))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    finished_at: Mapped[datetime | None] = mapped_column()
+    # Indicators (DOMAIN.md): derived from the live exchanges, rewritten under a row lock.
+    exchange_count: Mapped[int] = mapped_column(Integer, default=0)
+    relance_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_direction: Mapped[str | None] = mapped_column(String(10))
+    last_is_relance: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_exchange_at: Mapped[datetime | None] = mapped_column()
+
+    client: Mapped[Client] = relationship(lazy="joined")
+    contact: Mapped[Contact | None] = relationship(lazy="joined")
+    technician: Mapped[Collaborator | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index("ix_dits_technician_state", "technician_id", "state"),
+        Index("ix_dits_waiting", "last_direction", "last_exchange_at"),
+    )
+
+
+class ExchangeType(Base):
+    """A configurable exchange type; `is_relance` drives the red counter and the alerts."""
+
+    __tablename__ = "exchange_types"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    label_fr: Mapped[str] = mapped_column(String(60))
+    label_en: Mapped[str] = mapped_column(String(60))
+    is_relance: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Exchange(Timestamped, Base):
+    """An échange on a DIT: received from or sent to the client."""
+
+    __tablename__ = "exchanges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dit_id: Mapped[int] = mapped_column(ForeignKey("dits.id"))
+    direction: Mapped[str] = mapped_column(String(10))
+    type_code: Mapped[str] = mapped_column(ForeignKey("exchange_types.code"))
+    sent_by_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    sent_by_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    received_by_collaborator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collaborators.id")
+    )
+    received_by_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column()
+    source: Mapped[str] = mapped_column(String(10))
+    author_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    # Portal message id, or a Slack submission fingerprint: one exchange per key, ever.
+    external_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    mail_status: Mapped[str | None] = mapped_column(String(10))
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mail_message_id: Mapped[str | None] = mapped_column(String(300))
+    mail_error: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    deleted_reason: Mapped[str | None] = mapped_column(String(500))
+
+    dit: Mapped[Dit] = relationship(lazy="joined")
+    type: Mapped[ExchangeType] = relationship(lazy="joined")
+    sent_by_collaborator: Mapped[Collaborator | None] = relationship(
+        foreign_keys=[sent_by_collaborator_id], lazy="joined"
+    )
+    sent_by_contact: Mapped[Contact | None] = relationship(
+        foreign_keys=[sent_by_contact_id], lazy="joined"
+    )
+    received_by_collaborator: Mapped[Collaborator | None] = relationship(
+        foreign_keys=[received_by_collaborator_id], lazy="joined"
+    )
+    received_by_contact: Mapped[Contact | None] = relationship(
+        foreign_keys=[received_by_contact_id], lazy="joined"
+    )
+    author_collaborator: Mapped[Collaborator | None] = relationship(
+        foreign_keys=[author_collaborator_id], lazy="joined"
+    )
+    author_contact: Mapped[Contact | None] = relationship(
+        foreign_keys=[author_contact_id], lazy="joined"
+    )
+    deleted_by: Mapped[Collaborator | None] = relationship(
+        foreign_keys=[deleted_by_id], lazy="joined"
+    )
+
+    __table_args__ = (Index("ix_exchanges_dit_live", "dit_id", "deleted_at", "occurred_at", "id"),)
+
+
+class ExchangeVersion(Base):
+    """A previous version of an edited exchange (edits keep the history)."""
+
+    __tablename__ = "exchange_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"), index=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column()
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    edited_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Draft(Timestamped, Base):
+    """A mail begun and not sent (brouillon): one per user and DIT."""
+
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborators.id"))
+    dit_id: Mapped[int] = mapped_column(ForeignKey("dits.id"))
+    to_email: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    dit: Mapped[Dit] = relationship(lazy="joined")
+    __table_args__ = (UniqueConstraint("collaborator_id", "dit_id"),)
+
+
+class OutboxItem(Base):
+    """Outbound work (a mail, a Slack post) written with the change that caused it.
+
+    Claimed with a lease (`lease_until`), so a crashed worker's item is taken up again.
+    `lane` serialises items that must go out in order (one Slack channel, say).
+    """
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class SlackThread(Base):
+    """The Slack thread of one DIT in one channel (notifications reply in it)."""
+
+    __tablename__ = "slack_threads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    dit_id: Mapped[int] = mapped_column(ForeignKey("dits.id"))
+    ts: Mapped[str] = mapped_column(String(40))
+    __table_args__ = (UniqueConstraint("channel", "dit_id"),)
+
+
+class DeliveryLane(Base):
+    """Pacing and health of one outbound lane (e.g. a Slack channel): shown by `ditbot doctor`."""
+
+    __tablename__ = "delivery_lanes"
+    lane: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_allowed_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column()
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled (Slack retries events)."""
+
+    __tablename__ = "processed_events"
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,166 @@
+"""Queries. Repositories read and add; they never commit (the unit of work does)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Client,
+    Collaborator,
+    Contact,
+    Dit,
+    Draft,
+    Exchange,
+    ExchangeType,
+    ExchangeVersion,
+)
+from storage.types import utcnow
+
+OPEN_STATES = ("saisie_externe", "en_cours", "travail_termine", "travail_non_termine")
+CLOSED_STATES = ("cloturee", "annulee")
+FINISHED_STATES = ("travail_termine", "travail_non_termine", "cloturee", "annulee")
+ALL_STATES = OPEN_STATES + CLOSED_STATES
+
+
+def dit_by_number(session: Session, number: str) -> Dit | None:
+    return session.scalar(select(Dit).where(Dit.number == number))
+
+
+def lock_dit(session: Session, dit: Dit) -> None:
+    """Take the DIT's row lock for this transaction (serialises writers of its indicators).
+
+    An UPDATE locks the row on PostgreSQL and takes SQLite's write lock, so a concurrent
+    writer waits until we commit and then reads what we wrote.
+    """
+    session.execute(update(Dit).where(Dit.id == dit.id).values(updated_at=utcnow()))
+
+
+def search_dits(session: Session, query: str, limit: int = 20) -> Sequence[Dit]:
+    """DITs whose number or client name contains `query`, newest first."""
+    pattern = f"%{query.strip().lower()}%"
+    return session.scalars(
+        select(Dit)
+        .join(Client, Dit.client_id == Client.id)
+        .where(or_(func.lower(Dit.number).like(pattern), func.lower(Client.name).like(pattern)))
+        .order_by(Dit.created_at.desc(), Dit.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def dits_of_technician(session: Session, collaborator_id: int, limit: int = 30) -> Sequence[Dit]:
+    return session.scalars(
+        select(Dit)
+        .where(Dit.technician_id == collaborator_id, Dit.state.in_(OPEN_STATES))
+        .order_by(Dit.last_exchange_at.desc().nulls_last(), Dit.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def dits_waiting_on_us(session: Session, limit: int = 30) -> Sequence[Dit]:
+    """Open DITs where the client spoke last, the longest waiting first."""
+    return session.scalars(
+        select(Dit)
+        .where(Dit.last_direction == "received", Dit.state.in_(OPEN_STATES))
+        .order_by(Dit.last_exchange_at.asc(), Dit.id.asc())
+        .limit(limit)
+    ).all()
+
+
+def exchanges_of_dit(
+    session: Session,
+    dit_id: int,
+    *,
+    include_deleted: bool = False,
+    newest_first: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Sequence[Exchange]:
+    statement = select(Exchange).where(Exchange.dit_id == dit_id)
+    if not include_deleted:
+        statement = statement.where(Exchange.deleted_at.is_(None))
+    order = (
+        (Exchange.occurred_at.desc(), Exchange.id.desc())
+        if newest_first
+        else (Exchange.occurred_at.asc(), Exchange.id.asc())
+    )
+    statement = statement.order_by(*order).offset(offset)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return session.scalars(statement).all()
+
+
+def exchange_by_id(session: Session, exchange_id: int) -> Exchange | None:
+    return session.get(Exchange, exchange_id)
+
+
+def exchange_by_key(session: Session, key: str) -> Exchange | None:
+    return session.scalar(select(Exchange).where(Exchange.external_key == key))
+
+
+def versions_of(session: Session, exchange_id: int) -> Sequence[ExchangeVersion]:
+    return session.scalars(
+        select(ExchangeVersion)
+        .where(ExchangeVersion.exchange_id == exchange_id)
+        .order_by(ExchangeVersion.id)
+    ).all()
+
+
+def collaborator_by_code(session: Session, code: str) -> Collaborator | None:
+    return session.scalar(select(Collaborator).where(Collaborator.code == code))
+
+
+def collaborator_by_slack_id(session: Session, slack_user_id: str) -> Collaborator | None:
+    return session.scalar(select(Collaborator).where(Collaborator.slack_user_id == slack_user_id))
+
+
+def collaborators_by_email(session: Session, email: str) -> Sequence[Collaborator]:
+    address = email.strip().lower()
+    return session.scalars(
+        select(Collaborator).where(
+            or_(func.lower(Collaborator.mail1) == address, func.lower(Collaborator.mail2) == address)
+        )
+    ).all()
+
+
+def all_collaborators(session: Session) -> Sequence[Collaborator]:
+    return session.scalars(select(Collaborator).order_by(Collaborator.name)).all()
+
+
+def client_by_code(session: Session, code: str) -> Client | None:
+    return session.scalar(select(Client).where(Client.code == code))
+
+
+def contact_by_code(session: Session, code: str) -> Contact | None:
+    return session.scalar(select(Contact).where(Contact.code == code))
+
+
+def contacts_of_client(session: Session, client_id: int) -> Sequence[Contact]:
+    return session.scalars(
+        select(Contact).where(Contact.client_id == client_id).order_by(Contact.name)
+    ).all()
+
+
+def exchange_types(session: Session, *, active_only: bool = True) -> Sequence[ExchangeType]:
+    statement = select(ExchangeType).order_by(ExchangeType.position, ExchangeType.code)
+    if active_only:
+        statement = statement.where(ExchangeType.active.is_(True))
+    return session.scalars(statement).all()
+
+
+def exchange_type(session: Session, code: str) -> ExchangeType | None:
+    return session.get(ExchangeType, code)
+
+
+def draft_of(session: Session, collaborator_id: int, dit_id: int) -> Draft | None:
+    return session.scalar(
+        select(Draft).where(Draft.collaborator_id == collaborator_id, Draft.dit_id == dit_id)
+    )
+
+
+def drafts_of(session: Session, collaborator_id: int) -> Sequence[Draft]:
+    return session.scalars(
+        select(Draft).where(Draft.collaborator_id == collaborator_id).order_by(Draft.updated_at.desc())
+    ).all()
