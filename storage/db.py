@@ -70,7 +70,7 @@ class Database:
         with self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     def is_current(self) -> bool:
         """True when the schema exists (used to say 'run ditbot db upgrade' instead of crashing)."""
