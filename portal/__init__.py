@@ -1,0 +1,1 @@
+"""The client portal: signed links, the webhook, the page, the portal-link command."""
