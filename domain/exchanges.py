@@ -273,18 +273,22 @@ def log_exchange(
     *,
     external_key: str | None = None,
     mail_status: str | None = None,
+    allow_closed: bool = False,
 ) -> tuple[Exchange, bool]:
     """Record an exchange on a DIT; returns (exchange, created).
 
     `external_key` makes the call idempotent: a second call with the same key (a Slack double
     submit, a repeated portal message id) returns the first exchange and records nothing.
+    `allow_closed` lets the portal record a client message on a closed DIT within its portal
+    window (domain.portal checks that window first).
     """
     if external_key is not None:
         existing = repo.exchange_by_key(session, external_key)
         if existing is not None:
             return existing, False
     dit = get_dit(session, dit_number)
-    ensure_open(dit)
+    if not allow_closed:
+        ensure_open(dit)
     checked = _check(session, dit, data, actor)
     repo.lock_dit(session, dit)
     exchange = Exchange(
