@@ -1,0 +1,1 @@
+"""The Slack side of ditbot: a bolt app built by `bot.app.create_app`."""

@@ -1,0 +1,121 @@
+"""The one place that turns an error into what the user sees.
+
+- a view_submission not yet answered: field errors (`response_action: errors`) keyed by the
+  block_id of the field at fault (the first input of the form when no field matches);
+- a slash command or a message button: an ephemeral message through `response_url`;
+- a button inside a modal: a small notice modal pushed on top (a DM if Slack refuses);
+- anything else (App Home, events): a direct message from the app.
+
+DomainError says what to do in the user's language; any other exception is logged with a
+reference the user can quote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import BoltContext, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.ids import field_of
+from bot.views.common import notice_modal
+from bot.views.text import escape
+from ditbot.i18n import Translator, _, normalize_locale
+from domain.errors import DomainError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def _translator(context: BoltContext, default: str) -> Translator:
+    who = context.get("who")
+    if who is not None:
+        return who.t  # type: ignore[no-any-return]
+    return Translator(normalize_locale(None, default))
+
+
+def field_errors(view: dict[str, Any], error: DomainError, t: Translator) -> dict[str, str]:
+    """`{block_id: message}` for the input blocks of `view` that `error` is about."""
+    inputs = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
+    by_field = {field_of(block): block for block in inputs}
+    problems: dict[str, DomainError] = (
+        dict(error.errors) if isinstance(error, ValidationFailed) else {error.field or "": error}
+    )
+    answer: dict[str, str] = {}
+    for name, problem in problems.items():
+        block = by_field.get(name) or (inputs[0] if inputs else None)
+        if block is None:
+            continue
+        text = problem.message(t.locale)
+        answer[block] = f"{answer[block]} {text}" if block in answer else text
+    return answer
+
+
+def errors_response(errors: dict[str, str]) -> BoltResponse:
+    body = json.dumps({"response_action": "errors", "errors": errors}, ensure_ascii=False)
+    return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+
+
+def tell(
+    client: WebClient, body: dict[str, Any], context: BoltContext, text: str, t: Translator
+) -> None:
+    """Show `text` to the acting user where they are (see the module docstring)."""
+    who = context.get("who")
+    user_id = (who.user_id if who is not None else None) or context.user_id
+    if context.respond is not None and body.get("response_url"):
+        context.respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    view = body.get("view") or {}
+    trigger = body.get("trigger_id")
+    if body.get("type") == "block_actions" and view.get("type") == "modal" and trigger:
+        try:
+            client.views_push(trigger_id=trigger, view=notice_modal(text, t))
+            return
+        except SlackApiError as error:
+            log.info("notice modal refused (%s): sending a DM", error.response.get("error"))
+    if user_id:
+        client.chat_postMessage(channel=user_id, text=text, parse="none")
+
+
+def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    response: BoltResponse | None,
+    client: WebClient,
+    context: BoltContext,
+) -> BoltResponse | None:
+    """bolt's global error handler (`app.error`)."""
+    deps_locale = context.get("default_locale") or "fr"
+    t = _translator(context, deps_locale)
+    not_acked = response is not None
+    if isinstance(error, DomainError):
+        text = error.message(t.locale)
+        log.info("refused: %s", error)
+    else:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("listener failed (reference %s)", reference, exc_info=error)
+        text = t(_("Something went wrong on our side (reference {ref}). Try again."), ref=reference)
+    if body.get("type") == "view_submission" and not_acked:
+        errors = field_errors(body.get("view") or {}, _as_domain(error, text), t)
+        if errors:
+            return errors_response(errors)
+    text = escape(text)  # the message may quote what the user typed
+    try:
+        if body.get("type") in (None, "") and body.get("command") and not_acked:
+            payload = json.dumps({"response_type": "ephemeral", "text": text}, ensure_ascii=False)
+            return BoltResponse(
+                status=200, body=payload, headers={"content-type": "application/json"}
+            )
+        tell(client, body, context, text, t)
+    except SlackApiError as failure:  # nothing more we can do: Slack refuses to show it
+        log.warning("could not tell the user about %r: %s", error, failure)
+    return BoltResponse(status=200, body="") if not_acked else None
+
+
+def _as_domain(error: Exception, text: str) -> DomainError:
+    if isinstance(error, DomainError):
+        return error
+    return DomainError(text)

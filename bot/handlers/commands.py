@@ -1,0 +1,140 @@
+"""`/dit`: help, open the panel, open a form, search (CONTRACT.md section 4).
+
+Every branch acks at once (empty), then works: trigger_id lives 3 s, so `views.open` goes out
+right after the DIT is read. Refusals (unknown DIT, unlinked user, closed DIT) raise
+DomainError; bot/errors.py answers them ephemerally through response_url.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.deps import Deps, MailFormRequest
+from bot.handlers import forms, panel
+from bot.ids import COMMAND
+from bot.middleware import Who
+from bot.views import search as search_view
+from bot.views.help import help_blocks
+from ditbot.i18n import _
+from domain.errors import Conflict, NotFound
+from domain.exchanges import get_dit
+from storage import repositories as repo
+
+Verb = Literal["help", "open", "received", "sent", "mail", "search"]
+VERBS: dict[str, Verb] = {
+    "help": "help",
+    "aide": "help",
+    "?": "help",
+    "recu": "received",
+    "reçu": "received",
+    "received": "received",
+    "envoye": "sent",
+    "envoyé": "sent",
+    "sent": "sent",
+    "mail": "mail",
+}
+LOOKS_LIKE_NUMBER = re.compile(r"^\S*\d\S*$")
+SEARCH_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class DitCommand:
+    verb: Verb
+    argument: str = ""
+
+
+def parse(text: str | None) -> DitCommand:
+    """`/dit` text -> what to do. `open` is tried as an exact number, then as a search."""
+    words = (text or "").strip().split(None, 1)
+    if not words:
+        return DitCommand("help")
+    head = words[0].lower()
+    rest = words[1].strip() if len(words) > 1 else ""
+    verb = VERBS.get(head)
+    if verb == "help":
+        return DitCommand("help")
+    if verb is not None:
+        return DitCommand(verb, rest) if rest else DitCommand("help", head)
+    whole = (text or "").strip()
+    return DitCommand("open" if LOOKS_LIKE_NUMBER.match(whole) else "search", whole)
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(COMMAND)
+    def dit_command(
+        ack: Ack,
+        command: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+        who: Who,
+    ) -> None:
+        ack()
+        request = parse(command.get("text"))
+        trigger = command["trigger_id"]
+        t = who.t
+        if request.verb == "help":
+            blocks, text = help_blocks(t, unknown_verb=request.argument or None)
+            respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        who.resolve()  # an unlinked user learns it before anything else
+        if request.verb in ("received", "sent"):
+            forms.open_new_form(deps, client, who, request.argument, request.verb, trigger)
+        elif request.verb == "mail":
+            open_mail(deps, client, who, request.argument, trigger)
+        elif request.verb == "open":
+            open_or_search(deps, client, who, respond, request.argument, trigger)
+        else:
+            answer_search(deps, who, respond, request.argument)
+
+
+def open_mail(deps: Deps, client: WebClient, who: Who, number: str, trigger: str) -> None:
+    with deps.db.session() as session:
+        dit = get_dit(session, number)
+        number = dit.number
+    if deps.hooks.open_mail_form is None:
+        raise Conflict(_("Sending a mail from Slack is coming soon."))
+    deps.hooks.open_mail_form(MailFormRequest(client, trigger, who, number))
+
+
+def open_or_search(
+    deps: Deps, client: WebClient, who: Who, respond: Respond, text: str, trigger: str
+) -> None:
+    """An exact DIT number opens its panel; one search match too; otherwise list or refuse."""
+    with deps.db.session() as session:
+        dit = repo.dit_by_number(session, text)
+        if dit is None:
+            found = repo.search_dits(session, text, limit=2)
+            if len(found) != 1:
+                if not found:
+                    get_dit(session, text)  # raises NotFound with the advice
+                dit = None
+            else:
+                dit = found[0]
+        if dit is not None and dit.state in repo.CLOSED_STATES:
+            blocks, fallback = search_view.closed_dit(who.t, dit)
+            respond(text=fallback, blocks=blocks, response_type="ephemeral")
+            return
+        number = dit.number if dit is not None else None
+    if number is None:
+        answer_search(deps, who, respond, text)
+        return
+    panel.open_panel(deps, client, who, number, trigger_id=trigger)
+
+
+def answer_search(deps: Deps, who: Who, respond: Respond, text: str) -> None:
+    with deps.db.session() as session:
+        found = repo.search_dits(session, text, limit=SEARCH_LIMIT + 1)
+        if not found:
+            raise NotFound(
+                _("No DIT matches “{query}”. Try a DIT number or part of a client's name."),
+                "dit",
+                query=text[:60],
+            )
+        blocks, fallback = search_view.results(who.t, text, found[:SEARCH_LIMIT], len(found))
+    respond(text=fallback, blocks=blocks, response_type="ephemeral")
