@@ -8,6 +8,8 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ditbot.context import Context
+from portal.page import portal_page
+from portal.webhook import portal_webhook
 from web.api import api
 from web.problems import problem
 
@@ -19,6 +21,8 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.register_blueprint(api)
+    app.register_blueprint(portal_webhook)
+    app.register_blueprint(portal_page)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
