@@ -36,7 +36,7 @@ def handler_modules() -> list[Register]:
     To plug in a module, add ONE line here. Listeners are matched in this order; the
     fallbacks (placeholders) come last so a real listener registered above always wins.
     """
-    from bot.handlers import commands, fallbacks, forms, home, panel, shortcuts
+    from bot.handlers import commands, fallbacks, forms, home, mail, panel, shortcuts
 
     return [
         commands.register,
@@ -45,7 +45,7 @@ def handler_modules() -> list[Register]:
         home.register,
         shortcuts.register,
         # --- plug-ins: one line each -----------------------------------------------------
-        # mail.register,  (bot/handlers/mail.py, mail helper: import it above)
+        mail.register,
         # --- keep last ------------------------------------------------------------------
         fallbacks.register,
     ]

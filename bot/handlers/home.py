@@ -1,11 +1,57 @@
-"""Listeners: home (being built)."""
+"""App Home (`app_home_opened` -> views.publish). Event retries are dropped by middleware."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
+from bot.middleware import Who
+from bot.views.home import SECTION_MAX, home_view, unlinked_home_view
+from ditbot.i18n import Translator
+from domain.errors import NotLinked
+from storage import repositories as repo
+from storage.models import Collaborator
+
+log = logging.getLogger(__name__)
+
+
+def drafts_section(
+    deps: Deps, session: Session, collaborator: Collaborator, t: Translator
+) -> list[dict[str, Any]]:
+    """The drafts of the user: blocks from the mail module's hook (none until it plugs in)."""
+    if deps.hooks.home_drafts is None:
+        return []
+    return deps.hooks.home_drafts(session, collaborator, t)
+
+
+def build_home(deps: Deps, who: Who) -> dict[str, Any]:
+    t = who.t
+    try:
+        with deps.db.session() as session:
+            actor = who.actor(session)
+            me = actor.collaborator
+            assert me is not None
+            mine = repo.dits_of_technician(session, me.id, limit=SECTION_MAX)
+            waiting = repo.dits_waiting_on_us(session, limit=SECTION_MAX)
+            drafts = drafts_section(deps, session, me, t)
+            return home_view(t, me.name, mine, waiting, drafts)
+    except NotLinked as error:
+        return unlinked_home_view(t, error.message(t.locale))
+
+
+def publish_home(deps: Deps, client: WebClient, who: Who) -> None:
+    """(Re)draw the Home tab of `who` (the mail module calls it after a draft changes)."""
+    client.views_publish(user_id=who.user_id, view=build_home(deps, who))
 
 
 def register(app: App, deps: Deps) -> None:
-    """Register the listeners of this surface."""
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any], client: WebClient, who: Who) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        publish_home(deps, client, who)

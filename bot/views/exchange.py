@@ -1,0 +1,130 @@
+"""How one exchange reads: a line in the panel, the detail modal, the delete confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.ids import Callback, Field, block_id
+from bot.views.dit import when
+from bot.views.text import escape, mrkdwn, one_line, plain, title, truncate
+from ditbot.i18n import Translator, _
+from storage.models import Collaborator, Contact, Exchange, ExchangeType
+
+PREVIEW = 280  # characters of the detail shown in the panel
+MAIL_STATUS = {"queued": _("mail queued"), "sent": _("mail sent"), "failed": _("mail failed")}
+SOURCES = {"slack": "Slack", "portal": _("client portal"), "mail": _("mail"), "api": "API"}
+
+
+def type_label(t: Translator, kind: ExchangeType) -> str:
+    return kind.label_fr if t.locale == "fr" else kind.label_en
+
+
+def person(collaborator: Collaborator | None, contact: Contact | None) -> str:
+    if collaborator is not None:
+        return collaborator.name
+    if contact is not None:
+        return contact.name
+    return "?"
+
+
+def sender(exchange: Exchange) -> str:
+    return person(exchange.sent_by_collaborator, exchange.sent_by_contact)
+
+
+def receiver(exchange: Exchange) -> str:
+    return person(exchange.received_by_collaborator, exchange.received_by_contact)
+
+
+def direction_label(t: Translator, exchange: Exchange) -> str:
+    if exchange.direction == "received":
+        return t(_("Received"))
+    return t(_("Sent"))
+
+
+def summary(t: Translator, exchange: Exchange, preview: int = PREVIEW) -> str:
+    """mrkdwn (client text escaped) for one line of the panel."""
+    arrow = ":inbox_tray:" if exchange.direction == "received" else ":outbox_tray:"
+    relance = " :red_circle:" if exchange.type.is_relance else ""
+    head = (
+        f"{arrow} *{direction_label(t, exchange)} · {escape(type_label(t, exchange.type))}*"
+        f"{relance} · {when(t, exchange.occurred_at)}"
+    )
+    who = f"{escape(truncate(sender(exchange), 60))} → {escape(truncate(receiver(exchange), 60))}"
+    if exchange.recipient_email:
+        who += f" ({escape(truncate(exchange.recipient_email, 80))})"
+    lines = [head, who]
+    if exchange.subject:
+        lines.append(f"_{escape(truncate(one_line(exchange.subject), 150))}_")
+    lines.append(escape(truncate(one_line(exchange.detail), preview)))
+    if exchange.mail_status:
+        status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
+        if exchange.mail_status == "failed" and exchange.mail_error:
+            status += f": {escape(truncate(one_line(exchange.mail_error), 120))}"
+        lines.append(f":email: {status}")
+    return "\n".join(lines)
+
+
+def detail_modal(t: Translator, exchange: Exchange) -> dict[str, Any]:
+    """The whole exchange, read-only (client text in plain_text: never formatted)."""
+    facts = [
+        f"*{t(_('DIT'))}:* {escape(exchange.dit.number)}",
+        f"*{t(_('Direction'))}:* {direction_label(t, exchange)}",
+        f"*{t(_('Type'))}:* {escape(type_label(t, exchange.type))}",
+        f"*{t(_('Date'))}:* {when(t, exchange.occurred_at)}",
+        f"*{t(_('From'))}:* {escape(truncate(sender(exchange), 200))}",
+        f"*{t(_('To'))}:* {escape(truncate(receiver(exchange), 200))}",
+    ]
+    if exchange.recipient_email:
+        facts.append(f"*{t(_('Recipient e-mail'))}:* {escape(exchange.recipient_email)}")
+    source = SOURCES.get(exchange.source, exchange.source)
+    facts.append(f"*{t(_('Logged from'))}:* {t(source)}")
+    if exchange.author_collaborator is not None:
+        facts.append(f"*{t(_('Author'))}:* {escape(exchange.author_collaborator.name)}")
+    if exchange.mail_status:
+        status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
+        facts.append(f"*{t(_('Mail'))}:* {status}")
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(facts))}]
+    if exchange.subject:
+        blocks.append({"type": "section", "text": plain(exchange.subject)})
+    blocks.append({"type": "section", "text": plain(exchange.detail)})
+    if exchange.updated_at and exchange.created_at and exchange.updated_at > exchange.created_at:
+        note = t(_("Last changed {date}"), date=when(t, exchange.updated_at))
+        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+    return {
+        "type": "modal",
+        "callback_id": Callback.EXCHANGE_DETAIL,
+        "title": title(t(_("Exchange"))),
+        "close": title(t(_("Back"))),
+        "blocks": blocks,
+    }
+
+
+def delete_modal(t: Translator, exchange: Exchange, metadata: str) -> dict[str, Any]:
+    """The confirmation of a delete, with an optional reason (kept in the trace)."""
+    question = t(
+        _("Delete this exchange of DIT {number}? It leaves the counter; its trace is kept."),
+        number=escape(exchange.dit.number),
+    )
+    return {
+        "type": "modal",
+        "callback_id": Callback.EXCHANGE_DELETE,
+        "title": title(t(_("Delete exchange"))),
+        "submit": title(t(_("Delete"))),
+        "close": title(t(_("Keep it"))),
+        "private_metadata": metadata,
+        "blocks": [
+            {"type": "section", "text": mrkdwn(question)},
+            {"type": "section", "text": mrkdwn(summary(t, exchange, preview=600))},
+            {
+                "type": "input",
+                "block_id": block_id(Field.REASON),
+                "optional": True,
+                "label": plain(t(_("Reason")), 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Field.REASON,
+                    "max_length": 500,
+                },
+            },
+        ],
+    }

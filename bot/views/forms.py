@@ -1,0 +1,251 @@
+"""The received / sent exchange forms (`exchange_received`, `exchange_sent`), new or edit.
+
+Fields follow CONTRACT.md section 4: input block_id = field name (+ `.suffix`), element
+action_id = field name. Reçu par carries `dispatch_action` on the sent form so that Mail
+destinataire follows it (a new suffix on its block_id resets the typed value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.ids import Callback, Field, block_id
+from bot.views.exchange import type_label
+from bot.views.text import OPTION_MAX, escape, mrkdwn, plain, title, truncate
+from ditbot.i18n import Translator, _
+from domain.validation import DETAIL_MAX, SUBJECT_MAX
+from storage.models import Collaborator, Contact, Dit, ExchangeType
+
+STATIC_OPTIONS_MAX = 100  # beyond: external_select, options searched as the user types
+SEP = " · "
+
+
+@dataclass(frozen=True)
+class Person:
+    """A choosable sender/receiver: option value = code; text = name · Mail 1 · Mail 2."""
+
+    code: str
+    name: str
+    mail1: str | None = None
+    mail2: str | None = None
+
+    @classmethod
+    def of(cls, who: Collaborator | Contact) -> Person:
+        return cls(who.code, who.name, who.mail1, who.mail2)
+
+    @property
+    def email(self) -> str | None:
+        return self.mail1 or self.mail2
+
+
+def option_text(person: Person) -> str:
+    """`Name · mail1 · mail2` in at most 75 characters: the name shrinks first, then mails."""
+    mails = [m for m in (person.mail1, person.mail2) if m]
+    full = SEP.join([person.name, *mails])
+    if len(full) <= OPTION_MAX:
+        return full
+    room = OPTION_MAX - len(SEP.join(["", *mails]))
+    if room >= 16:
+        return SEP.join([truncate(person.name, room), *mails])
+    name = truncate(person.name, 24)
+    each = (OPTION_MAX - len(name) - len(SEP) * len(mails)) // max(len(mails), 1)
+    return truncate(SEP.join([name, *(truncate(m, each) for m in mails)]), OPTION_MAX)
+
+
+def person_option(person: Person) -> dict[str, Any]:
+    return {"text": plain(option_text(person), OPTION_MAX), "value": person.code}
+
+
+def dit_option(dit: Dit) -> dict[str, Any]:
+    text = SEP.join([dit.number, dit.client.name, dit.title])
+    return {"text": plain(truncate(text, OPTION_MAX), OPTION_MAX), "value": dit.number}
+
+
+@dataclass(frozen=True)
+class Values:
+    """What the form shows filled in."""
+
+    type_code: str | None = None
+    sent_by: str | None = None
+    received_by: str | None = None
+    recipient_email: str | None = None
+    subject: str | None = None
+    detail: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    direction: str  # "received" | "sent"
+    dit: Dit | None
+    types: Sequence[ExchangeType]
+    senders: Sequence[Person]
+    receivers: Sequence[Person]
+    values: Values
+    metadata: str
+    editing: bool = False
+    choose_dit: bool = False  # message shortcut: the DIT is a field of the form
+    recipient_suffix: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def callback_of(direction: str) -> str:
+    return Callback.EXCHANGE_RECEIVED if direction == "received" else Callback.EXCHANGE_SENT
+
+
+def _select(
+    action: str, people: Sequence[Person], chosen: str | None, t: Translator, dispatch: bool
+) -> dict[str, Any]:
+    initial = next((p for p in people if p.code == chosen), None)
+    element: dict[str, Any] = {"action_id": action, "placeholder": plain(t(_("Choose…")), 150)}
+    if len(people) <= STATIC_OPTIONS_MAX:
+        element["type"] = "static_select"
+        element["options"] = [person_option(p) for p in people] or [
+            {"text": plain("—", OPTION_MAX), "value": "-"}
+        ]
+    else:
+        element["type"] = "external_select"
+        element["min_query_length"] = 1
+    if initial is not None:
+        element["initial_option"] = person_option(initial)
+    return element
+
+
+def _input(
+    field_name: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    suffix: int | str | None = None,
+    hint: str | None = None,
+    dispatch: bool = False,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id(field_name, suffix),
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    if dispatch:
+        block["dispatch_action"] = True
+    return block
+
+
+def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
+    """The modal of one received/sent exchange."""
+    v = spec.values
+    received = spec.direction == "received"
+    blocks: list[dict[str, Any]] = []
+    if spec.dit is not None and not spec.choose_dit:
+        line = f"*{escape(spec.dit.number)}* · {escape(truncate(spec.dit.client.name, 200))}"
+        line += f" · {escape(truncate(spec.dit.title, 200))}"
+        blocks.append({"type": "context", "elements": [mrkdwn(line)]})
+    for note in spec.notes:
+        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+    if spec.choose_dit:
+        chooser: dict[str, Any] = {
+            "type": "external_select",
+            "action_id": Field.DIT,
+            "min_query_length": 2,
+            "placeholder": plain(t(_("Type a DIT number or a client")), 150),
+        }
+        if spec.dit is not None:
+            chooser["initial_option"] = dit_option(spec.dit)
+        blocks.append(_input(Field.DIT, t(_("DIT")), chooser, dispatch=True))
+    types = [
+        {"text": plain(truncate(type_label(t, k), OPTION_MAX), OPTION_MAX), "value": k.code}
+        for k in spec.types
+    ][:STATIC_OPTIONS_MAX]
+    type_element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": Field.TYPE,
+        "options": types,
+    }
+    initial_type = next((o for o in types if o["value"] == v.type_code), None)
+    if initial_type is not None:
+        type_element["initial_option"] = initial_type
+    blocks.append(_input(Field.TYPE, t(_("Type")), type_element))
+    if spec.dit is not None:
+        blocks.append(
+            _input(
+                Field.SENT_BY,
+                t(_("Sent by")),
+                _select(Field.SENT_BY, spec.senders, v.sent_by, t, dispatch=False),
+            )
+        )
+        blocks.append(
+            _input(
+                Field.RECEIVED_BY,
+                t(_("Received by")),
+                _select(Field.RECEIVED_BY, spec.receivers, v.received_by, t, dispatch=not received),
+                dispatch=not received,
+            )
+        )
+    elif spec.choose_dit:
+        note = t(_("Choose the DIT first: its interlocuteurs will then be offered."))
+        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+    if not received:
+        email: dict[str, Any] = {"type": "plain_text_input", "action_id": Field.RECIPIENT_EMAIL}
+        if v.recipient_email:
+            email["initial_value"] = v.recipient_email
+        blocks.append(
+            _input(
+                Field.RECIPIENT_EMAIL,
+                t(_("Recipient e-mail")),
+                email,
+                optional=True,
+                suffix=spec.recipient_suffix,
+                hint=t(_("Follows “Received by”; change it if the mail went elsewhere.")),
+            )
+        )
+    subject: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": Field.SUBJECT,
+        "max_length": SUBJECT_MAX,
+    }
+    if v.subject:
+        subject["initial_value"] = v.subject[:SUBJECT_MAX]
+    blocks.append(_input(Field.SUBJECT, t(_("Subject")), subject, optional=True))
+    detail: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": Field.DETAIL,
+        "multiline": True,
+        "max_length": DETAIL_MAX,
+        "placeholder": plain(t(_("What was said")), 150),
+    }
+    if v.detail:
+        detail["initial_value"] = v.detail[:DETAIL_MAX]
+    blocks.append(_input(Field.DETAIL, t(_("Detail")), detail))
+    when: dict[str, Any] = {"type": "datetimepicker", "action_id": Field.OCCURRED_AT}
+    if v.occurred_at is not None:
+        when["initial_date_time"] = int(v.occurred_at.timestamp())
+    blocks.append(
+        _input(
+            Field.OCCURRED_AT,
+            t(_("Date of the exchange")),
+            when,
+            hint=t(_("Now by default; set it earlier for an exchange logged afterwards.")),
+        )
+    )
+    if spec.editing:
+        heading = t(_("Edit exchange"))
+    elif received:
+        heading = t(_("Log received"))
+    else:
+        heading = t(_("Log sent"))
+    return {
+        "type": "modal",
+        "callback_id": callback_of(spec.direction),
+        "title": title(heading),
+        "submit": title(t(_("Save"))),
+        "close": title(t(_("Cancel"))),
+        "private_metadata": spec.metadata,
+        "blocks": blocks,
+    }

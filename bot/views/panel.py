@@ -1,0 +1,153 @@
+"""The exchanges panel (`exchanges_panel`): the DIT, its indicators, a page of exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.ids import Action, Callback, MenuVerb, menu_value
+from bot.views.dit import counter, last_speaker, state_label
+from bot.views.exchange import summary
+from bot.views.text import escape, mrkdwn, plain, title, truncate
+from ditbot.i18n import Translator, _
+from domain.exchanges import Indicators
+from storage import repositories as repo
+from storage.models import Dit, Exchange
+
+PAGE_SIZE = 20  # 20 exchanges + 10 fixed blocks stays far below the 100 blocks of a modal
+
+
+@dataclass(frozen=True)
+class Row:
+    """One exchange of the panel and what the viewer may do with it."""
+
+    exchange: Exchange
+    can_edit: bool
+    can_delete: bool
+
+
+def _menu(t: Translator, row: Row) -> dict[str, Any]:
+    ident = row.exchange.id
+    options = [{"text": plain(t(_("View")), 75), "value": menu_value(MenuVerb.VIEW, ident)}]
+    if row.can_edit:
+        options.append({"text": plain(t(_("Edit")), 75), "value": menu_value(MenuVerb.EDIT, ident)})
+    if row.can_delete:
+        options.append(
+            {"text": plain(t(_("Delete…")), 75), "value": menu_value(MenuVerb.DELETE, ident)}
+        )
+    return {"type": "overflow", "action_id": Action.EXCHANGE_MENU, "options": options}
+
+
+def _button(text: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action,
+        "text": plain(text, 75),
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def dit_facts(t: Translator, dit: Dit) -> str:
+    contact = dit.contact
+    lines = [f"*{escape(truncate(dit.title, 200))}*"]
+    lines.append(f"{t(_('Client'))}: {escape(truncate(dit.client.name, 200))}")
+    if contact is not None:
+        mails = " / ".join(escape(m) for m in (contact.mail1, contact.mail2) if m)
+        who = escape(truncate(contact.name, 200)) + (f" ({mails})" if mails else "")
+        lines.append(f"{t(_('Interlocuteur'))}: {who}")
+    if dit.technician is not None:
+        lines.append(f"{t(_('Technician'))}: {escape(truncate(dit.technician.name, 200))}")
+    lines.append(f"{t(_('State'))}: {state_label(t, dit.state)}")
+    return "\n".join(lines)
+
+
+def panel_view(
+    t: Translator,
+    dit: Dit,
+    rows: Sequence[Row],
+    *,
+    page: int,
+    total: int,
+    metadata: str,
+) -> dict[str, Any]:
+    """The panel modal; `rows` is page `page` (newest first) of `total` live exchanges."""
+    indicators = Indicators.of(dit)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": plain(dit.number, 150)},
+        {"type": "section", "text": mrkdwn(dit_facts(t, dit))},
+    ]
+    status = counter(t, indicators)
+    speaker = last_speaker(t, indicators)
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [mrkdwn(status + (f" · {speaker}" if speaker else ""))],
+        }
+    )
+    if dit.state in repo.CLOSED_STATES:
+        closed = t(
+            _("This DIT is {state}: exchanges can no longer be logged, changed or deleted."),
+            state=state_label(t, dit.state),
+        )
+        blocks.append({"type": "context", "elements": [mrkdwn(f":lock: {closed}")]})
+    else:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "panel_actions",
+                "elements": [
+                    _button(t(_("Log received")), Action.ADD_RECEIVED, dit.number, "primary"),
+                    _button(t(_("Log sent")), Action.ADD_SENT, dit.number),
+                    _button(t(_("Write a mail")), Action.COMPOSE_MAIL, dit.number),
+                ],
+            }
+        )
+    blocks.append({"type": "divider"})
+    if not rows:
+        blocks.append({"type": "section", "text": mrkdwn(t(_("No exchange yet on this DIT.")))})
+    for row in rows:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"exchange.{row.exchange.id}",
+                "text": mrkdwn(summary(t, row.exchange)),
+                "accessory": _menu(t, row),
+            }
+        )
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    if pages > 1:
+        first = page * PAGE_SIZE + 1
+        last = min((page + 1) * PAGE_SIZE, total)
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    mrkdwn(
+                        t(
+                            _("Exchanges {first}–{last} of {total}"),
+                            first=first,
+                            last=last,
+                            total=total,
+                        )
+                    )
+                ],
+            }
+        )
+        paging = []
+        if page > 0:
+            paging.append(_button(t(_("◀ Newer")), Action.PANEL_PAGE, str(page - 1)))
+        if page + 1 < pages:
+            paging.append(_button(t(_("Older ▶")), Action.PANEL_PAGE, str(page + 1)))
+        blocks.append({"type": "actions", "block_id": "panel_paging", "elements": paging})
+    return {
+        "type": "modal",
+        "callback_id": Callback.EXCHANGES_PANEL,
+        "title": title(t(_("Exchanges"))),
+        "close": title(t(_("Close"))),
+        "private_metadata": metadata,
+        "blocks": blocks,
+    }

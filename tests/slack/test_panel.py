@@ -1,0 +1,296 @@
+"""`/dit <number>`: the exchanges panel, its buttons, its forms, its per-exchange menu."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from ditbot.context import Context
+from domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from storage import repositories as repo
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.harness import SlackDriver, texts
+from tests.slack.util import action_ids, exchanges, log_via_panel, menu_values, open_panel
+
+
+def seed_exchange(
+    ctx: Context,
+    number: str = "DIT-2026-0001",
+    *,
+    author: str = "JDU",
+    source: str = "slack",
+    type_code: str = "appel",
+    detail: str = "Appel du client",
+    direction: str = "received",
+    minutes_ago: int = 60,
+) -> int:
+    """An exchange written straight through the domain (as the API or the portal would)."""
+    with ctx.db.session() as session:
+        collaborator = repo.collaborator_by_code(session, author)
+        target = repo.dit_by_number(session, number)
+        assert target is not None and target.contact is not None
+        contact = target.contact
+        if source == "portal":
+            actor = Actor(source="portal", contact=contact)
+        else:
+            actor = Actor(source=source, collaborator=collaborator)  # type: ignore[arg-type]
+        theirs, ours = Party("contact", contact.code), Party("collaborator", author)
+        data = ExchangeInput(
+            direction=direction,  # type: ignore[arg-type]
+            detail=detail,
+            type_code=type_code,
+            sent_by=theirs if direction == "received" else ours,
+            received_by=ours if direction == "received" else theirs,
+            occurred_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+        )
+        exchange, _ = log_exchange(session, number, data, actor)
+        return exchange.id
+
+
+def test_panel_shows_the_dit_client_interlocuteur_and_buttons(driver: SlackDriver) -> None:
+    panel = open_panel(driver)
+    assert panel["callback_id"] == "exchanges_panel"
+    text = texts(panel)
+    for expected in (
+        "DIT-2026-0001",
+        "Acme SA",
+        "Paul Martin",
+        "p.martin@acme.example",
+        "Copieur en panne",
+        "Jeanne Dupuis",
+    ):
+        assert expected in text
+    assert action_ids(panel) == ["add_received", "add_sent", "compose_mail"]
+    assert "Aucun échange" in text  # UJDU's Slack locale is fr-FR
+
+
+def test_counter_red_and_last_speaker(driver: SlackDriver, ctx: Context) -> None:
+    seed_exchange(ctx, minutes_ago=90, direction="sent", detail="On passe demain")
+    seed_exchange(ctx, minutes_ago=30, type_code="relance", detail="Toujours rien ?")
+    panel = open_panel(driver, user="UMLE")  # English
+    text = texts(panel)
+    assert ":red_circle: *2 exchange(s)*" in text
+    assert "the client spoke last: waiting on us (a relance)" in text
+    # newest first
+    assert text.index("Toujours rien") < text.index("On passe demain")
+
+
+def test_log_received_from_panel_updates_the_panel_underneath(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context
+) -> None:
+    panel = open_panel(driver)
+    driver.click(panel, "add_received")
+    push = slack.calls_to("views.push")[-1]
+    assert push.args["trigger_id"]  # pushed with the click's trigger_id
+    form = driver.last_view("views.push")
+    assert form["callback_id"] == "exchange_received"
+    assert form["previous_view_id"] == panel["id"]
+    response = driver.submit(form, {"detail": "Le client rappelle: toujours en panne"})
+    assert response.status_code == 200 and response.get_data() == b""
+    [exchange] = exchanges(ctx, "DIT-2026-0001")
+    assert (exchange.direction, exchange.source) == ("received", "slack")
+    assert exchange.sent_by_contact.code == "ACME-PM"  # default: the DIT's interlocuteur
+    assert exchange.received_by_collaborator.code == "JDU"  # default: me
+    assert exchange.author_collaborator.code == "JDU"
+    update = slack.calls_to("views.update")[-1]
+    assert update.args["view_id"] == panel["id"] and update.args["hash"] == panel["hash"]
+    assert "toujours en panne" in texts(update.args["view"])
+    assert "1 échange(s)" in texts(update.args["view"])
+
+
+def test_sent_form_recipient_follows_received_by(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context
+) -> None:
+    panel = open_panel(driver)
+    driver.click(panel, "add_sent")
+    form = driver.last_view("views.push")
+    assert form["callback_id"] == "exchange_sent"
+    email_block = next(
+        b for b in form["blocks"] if b.get("block_id", "").startswith("recipient_email")
+    )
+    assert email_block["element"]["initial_value"] == "p.martin@acme.example"
+    # choose Claire: Slack sends block_actions (dispatch_action), we swap the block_id suffix
+    driver.click(form, "received_by", "ACME-CL", changes={"detail": "typed before"})
+    form = driver.fake.view(form["id"])
+    assert form is not None
+    email_block = next(
+        b for b in form["blocks"] if b.get("block_id", "").startswith("recipient_email")
+    )
+    assert email_block["block_id"] != "recipient_email.0"
+    assert email_block["element"]["initial_value"] == "claire@acme.example"
+    detail = next(b for b in form["blocks"] if b.get("block_id", "").startswith("detail"))
+    assert detail["element"]["initial_value"] == "typed before"  # what was typed stays
+    driver.submit(form, {"received_by": "ACME-CL"})
+    [exchange] = exchanges(ctx, "DIT-2026-0001")
+    assert exchange.recipient_email == "claire@acme.example"
+    assert exchange.received_by_contact.code == "ACME-CL"
+    assert exchange.sent_by_collaborator.code == "JDU"
+
+
+def test_exchange_date_defaults_to_now_and_may_be_earlier(
+    driver: SlackDriver, ctx: Context
+) -> None:
+    before = int(time.time())
+    panel = open_panel(driver)
+    driver.click(panel, "add_received")
+    form = driver.last_view("views.push")
+    when = next(b for b in form["blocks"] if b.get("block_id") == "occurred_at")["element"]
+    assert when["type"] == "datetimepicker"
+    assert abs(when["initial_date_time"] - before) < 60
+    yesterday = before - 86400
+    driver.submit(form, {"detail": "Appel d'hier", "occurred_at": yesterday})
+    [exchange] = exchanges(ctx, "DIT-2026-0001")
+    assert int(exchange.occurred_at.timestamp()) == yesterday
+
+
+def test_future_date_is_a_field_error(driver: SlackDriver, ctx: Context) -> None:
+    panel = open_panel(driver, user="UMLE")
+    driver.click(panel, "add_received", user="UMLE")
+    form = driver.last_view("views.push")
+    answer = driver.submit(
+        form, {"detail": "x", "occurred_at": int(time.time()) + 86400}, user="UMLE"
+    ).get_json()
+    assert answer["response_action"] == "errors"
+    assert "future" in answer["errors"]["occurred_at"]
+    assert exchanges(ctx, "DIT-2026-0001") == []
+
+
+def test_view_edit_delete_from_the_menu(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context
+) -> None:
+    panel = log_via_panel(driver, {"detail": "Premier jet", "subject": "Panne"})
+    [exchange] = exchanges(ctx, "DIT-2026-0001")
+    assert menu_values(panel, exchange.id) == [
+        f"view:{exchange.id}",
+        f"edit:{exchange.id}",
+        f"delete:{exchange.id}",
+    ]
+    # view
+    driver.click(panel, "exchange_menu", f"view:{exchange.id}")
+    detail = driver.last_view("views.push")
+    assert detail["callback_id"] == "exchange_detail"
+    assert "Premier jet" in texts(detail) and "Panne" in texts(detail)
+    # edit: the same form, filled in
+    driver.click(panel, "exchange_menu", f"edit:{exchange.id}")
+    form = driver.last_view("views.push")
+    assert form["callback_id"] == "exchange_received"
+    detail_block = next(b for b in form["blocks"] if b.get("block_id") == "detail")
+    assert detail_block["element"]["initial_value"] == "Premier jet"
+    driver.submit(form, {"detail": "Version corrigée"})
+    [edited] = exchanges(ctx, "DIT-2026-0001")
+    assert edited.id == exchange.id and edited.detail == "Version corrigée"
+    with ctx.db.session() as session:
+        [version] = repo.versions_of(session, exchange.id)
+        assert version.snapshot["detail"] == "Premier jet"
+    assert "Version corrigée" in texts(slack.calls_to("views.update")[-1].args["view"])
+    # delete: a confirmation first
+    panel = driver.fake.view(panel["id"])
+    assert panel is not None
+    driver.click(panel, "exchange_menu", f"delete:{exchange.id}")
+    confirm = driver.last_view("views.push")
+    assert confirm["callback_id"] == "exchange_delete"
+    assert exchanges(ctx, "DIT-2026-0001") != []  # nothing deleted before confirming
+    driver.submit(confirm, {"reason": "doublon"})
+    assert exchanges(ctx, "DIT-2026-0001") == []
+    [trace] = exchanges(ctx, "DIT-2026-0001", include_deleted=True)
+    assert trace.deleted_reason == "doublon" and trace.deleted_by.code == "JDU"
+    last = slack.calls_to("views.update")[-1].args["view"]
+    assert "Aucun échange" in texts(last)
+
+
+def test_delete_only_offered_where_allowed(driver: SlackDriver, ctx: Context) -> None:
+    mine = seed_exchange(ctx, author="JDU", detail="mine")
+    theirs = seed_exchange(ctx, author="MLE", detail="Marc's")
+    portal = seed_exchange(ctx, source="portal", detail="du portail")
+    panel = open_panel(driver, user="UJDU")
+    assert menu_values(panel, mine) == [f"view:{mine}", f"edit:{mine}", f"delete:{mine}"]
+    assert menu_values(panel, theirs) == [f"view:{theirs}"]
+    assert menu_values(panel, portal) == [f"view:{portal}"]
+    manager_panel = open_panel(driver, user="USBE")  # a manager may delete Marc's
+    assert f"delete:{theirs}" in menu_values(manager_panel, theirs)
+    assert f"delete:{portal}" not in menu_values(manager_panel, portal)
+
+
+def test_forged_menu_value_is_refused(driver: SlackDriver, slack: FakeSlack, ctx: Context) -> None:
+    other = seed_exchange(ctx, "DIT-2026-0003", author="JDU", detail="autre DIT")
+    panel = open_panel(driver)
+    # a crafted overflow option naming an exchange of another DIT
+    forged = {**panel}
+    forged["blocks"] = panel["blocks"] + [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "x"},
+            "accessory": {
+                "type": "overflow",
+                "action_id": "exchange_menu",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "d"}, "value": f"delete:{other}"}
+                ],
+            },
+        }
+    ]
+    driver.click(forged, "exchange_menu", f"delete:{other}")
+    assert slack.calls_to("views.push")[-1].args["view"]["callback_id"] == "ditbot_notice"
+    assert len(exchanges(ctx, "DIT-2026-0003")) == 1
+
+
+def test_closed_dit_panel_is_read_only(driver: SlackDriver, ctx: Context) -> None:
+    driver.command("DIT-2026-0004")
+    answer = driver.last_response()
+    assert answer["response_type"] == "ephemeral"
+    assert "clôturée" in texts(answer)
+    assert driver.fake.calls_to("views.open") == []
+    driver.click(answer, "open_panel", "DIT-2026-0004")
+    panel = driver.last_view("views.open")
+    assert action_ids(panel) == []
+    assert "clôturée" in texts(panel)
+
+
+def test_long_history_pages_within_limits(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context
+) -> None:
+    long_text = ("Le client <!channel> dit: & encore " * 100)[:3000]
+    for index in range(45):
+        seed_exchange(ctx, detail=f"n°{index} {long_text}"[:3000], minutes_ago=1000 - index)
+    panel = open_panel(driver)  # the harness checks every view against Slack's limits
+    sections = [b for b in panel["blocks"] if b.get("block_id", "").startswith("exchange.")]
+    assert len(sections) == 20
+    assert "n°44 " in texts(panel) and "n°24 " not in texts(panel)
+    assert "&lt;!channel&gt;" in texts(panel) and "<!channel>" not in texts(panel)
+    driver.click(panel, "panel_page", "1")
+    page = driver.fake.view(panel["id"])
+    assert page is not None
+    assert "n°24 " in texts(page) and "n°44 " not in texts(page)
+    assert "21 à 40 sur 45" in texts(page)
+    driver.click(page, "panel_page", "2")
+    last = driver.fake.view(panel["id"])
+    assert last is not None and "n°0 " in texts(last)
+    assert [
+        e["value"]
+        for b in last["blocks"]
+        if b.get("block_id") == "panel_paging"
+        for e in b["elements"]
+    ] == ["1"]
+
+
+def test_open_panel_button_inside_a_modal_pushes(driver: SlackDriver) -> None:
+    panel = open_panel(driver)
+    notice = {
+        **panel,
+        "blocks": [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "open_panel",
+                        "value": "DIT-2026-0003",
+                        "text": {"type": "plain_text", "text": "Open"},
+                    }
+                ],
+            }
+        ],
+    }
+    driver.click(notice, "open_panel", "DIT-2026-0003")
+    pushed = driver.last_view("views.push")
+    assert "DIT-2026-0003" in texts(pushed)
