@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlparse
 
 HOW_TO_GET = {
-    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions of your Slack app",
+    "SLACK_BOT_TOKEN": (
+        "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions of your Slack app"
+    ),
     "SLACK_SIGNING_SECRET": "the Signing Secret under Basic Information of your Slack app",
-    "SLACK_APP_TOKEN": "an App-Level Token (xapp-...) with connections:write, under Basic Information",
-    "DITBOT_PORTAL_SECRET": "any long random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`",
+    "SLACK_APP_TOKEN": (
+        "an App-Level Token (xapp-...) with connections:write, under Basic Information"
+    ),
+    "DITBOT_PORTAL_SECRET": (
+        "any long random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
+    ),
     "DITBOT_MAIL_FROM": "the sender address of your mails, e.g. `DIT <sav@example.com>`",
 }
 
@@ -44,6 +50,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        elif " #" in value:  # an unquoted value ends where a comment starts
+            value = value.split(" #", 1)[0].rstrip()
         values[key] = value
     return values
 
@@ -79,9 +87,16 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        dotenv: Path | None = None,
+        required: Sequence[str] = (),
     ) -> Settings:
-        """Build settings from `environ` (default: os.environ) over `.env` (default: ./.env)."""
+        """Build settings from `environ` (default: os.environ) over `.env` (default: ./.env).
+
+        `required` names variables the caller needs (see HOW_TO_GET): a missing one is reported
+        in the same SettingsError as the invalid ones, so one run names every problem.
+        """
         env: dict[str, str] = {}
         env.update(read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
         env.update(os.environ if environ is None else environ)
@@ -90,6 +105,10 @@ class Settings:
         def text(name: str, default: str | None = None) -> str | None:
             value = env.get(name, "").strip()
             return value or default
+
+        for name in required:
+            if not text(name):
+                problems.append(f"{name} is not set: {HOW_TO_GET[name]}.")
 
         def integer(name: str, default: int, low: int, high: int) -> int:
             value = text(name)

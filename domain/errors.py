@@ -23,7 +23,12 @@ class DomainError(Exception):
         self.params = params
 
     def message(self, locale: str = "en") -> str:
-        return gettext(locale, self.message_id, **self.params)
+        """The message in `locale`; a parameter that is itself a DomainError is translated too."""
+        params = {
+            name: value.message(locale) if isinstance(value, DomainError) else value
+            for name, value in self.params.items()
+        }
+        return gettext(locale, self.message_id, **params)
 
 
 class NotFound(DomainError):

@@ -110,15 +110,28 @@ def get_exchange(session: Session, exchange_id: int) -> Exchange:
     return exchange
 
 
+CLOSED_MESSAGES = {
+    ("cloturee", "log"): _("DIT {number} is closed: exchanges can no longer be logged on it."),
+    ("annulee", "log"): _("DIT {number} is cancelled: exchanges can no longer be logged on it."),
+    ("cloturee", "change"): _("DIT {number} is closed: its exchanges can no longer be changed."),
+    ("annulee", "change"): _("DIT {number} is cancelled: its exchanges can no longer be changed."),
+    ("cloturee", "delete"): _("DIT {number} is closed: its exchanges can no longer be deleted."),
+    ("annulee", "delete"): _("DIT {number} is cancelled: its exchanges can no longer be deleted."),
+}
+
+
+def closed_refusal(dit: Dit, action: Literal["log", "change", "delete"]) -> Conflict | None:
+    """The refusal of `action` on a closed or cancelled DIT (None while it is open)."""
+    if dit.state not in repo.CLOSED_STATES:
+        return None
+    return Conflict(CLOSED_MESSAGES[(dit.state, action)], "dit", number=dit.number, state=dit.state)
+
+
 def ensure_open(dit: Dit) -> None:
     """Exchanges can be logged, edited or deleted until the DIT is closed or cancelled."""
-    if dit.state in repo.CLOSED_STATES:
-        raise Conflict(
-            _("DIT {number} is {state}: its exchanges can no longer be changed."),
-            "dit",
-            number=dit.number,
-            state=dit.state,
-        )
+    refusal = closed_refusal(dit, "log")
+    if refusal is not None:
+        raise refusal
 
 
 def preferred_email(person: Collaborator | Contact | None) -> str | None:
@@ -285,6 +298,16 @@ def log_exchange(
     if external_key is not None:
         existing = repo.exchange_by_key(session, external_key)
         if existing is not None:
+            if existing.dit.number != dit_number.strip():
+                raise Conflict(
+                    _(
+                        "This request was already used for an exchange of DIT {number}: "
+                        "send a new one for DIT {other}."
+                    ),
+                    "external_key",
+                    number=existing.dit.number,
+                    other=dit_number.strip()[:60],
+                )
             return existing, False
     dit = get_dit(session, dit_number)
     if not allow_closed:
@@ -368,13 +391,9 @@ def edit_refusal(exchange: Exchange, actor: Actor) -> DomainError | None:
     """Why `actor` may not edit `exchange`, or None when they may."""
     if exchange.deleted_at is not None:
         return Conflict(_("This exchange was deleted; it can no longer be changed."), "exchange")
-    if exchange.dit.state in repo.CLOSED_STATES:
-        return Conflict(
-            _("DIT {number} is {state}: its exchanges can no longer be changed."),
-            "dit",
-            number=exchange.dit.number,
-            state=exchange.dit.state,
-        )
+    closed = closed_refusal(exchange.dit, "change")
+    if closed is not None:
+        return closed
     if exchange.source in CLIENT_SOURCES:
         return NotAllowed(_("A message written by the client cannot be changed."), "exchange")
     if exchange.mail_status is not None:
@@ -393,13 +412,9 @@ def delete_refusal(exchange: Exchange, actor: Actor) -> DomainError | None:
     """Why `actor` may not delete `exchange`, or None when they may (DOMAIN.md policy)."""
     if exchange.deleted_at is not None:
         return Conflict(_("This exchange is already deleted."), "exchange")
-    if exchange.dit.state in repo.CLOSED_STATES:
-        return Conflict(
-            _("DIT {number} is {state}: its exchanges can no longer be deleted."),
-            "dit",
-            number=exchange.dit.number,
-            state=exchange.dit.state,
-        )
+    closed = closed_refusal(exchange.dit, "delete")
+    if closed is not None:
+        return closed
     if exchange.source in CLIENT_SOURCES:
         return NotAllowed(_("A message written by the client cannot be deleted."), "exchange")
     if exchange.mail_status == "sent" or (exchange.mail_attempts or 0) > 0:
@@ -424,6 +439,14 @@ def _is_author_or_manager(exchange: Exchange, actor: Actor) -> bool:
     )
 
 
+def _party_of(collaborator: Collaborator | None, contact: Contact | None) -> Party | None:
+    if collaborator is not None:
+        return Party("collaborator", collaborator.code)
+    if contact is not None:
+        return Party("contact", contact.code)
+    return None
+
+
 def edit_exchange(
     session: Session, exchange_id: int, data: ExchangeInput, actor: Actor
 ) -> Exchange:
@@ -432,7 +455,17 @@ def edit_exchange(
     refusal = edit_refusal(exchange, actor)
     if refusal is not None:
         raise refusal
-    data = replace(data, direction=exchange.direction)  # an edit never flips the direction
+    # An edit never flips the direction, and what it leaves out stays as it was: the defaults
+    # are for new exchanges (the Slack edit form has no date: a default would move it to now).
+    data = replace(
+        data,
+        direction=exchange.direction,
+        type_code=data.type_code or exchange.type_code,
+        sent_by=data.sent_by or _party_of(exchange.sent_by_collaborator, exchange.sent_by_contact),
+        received_by=data.received_by
+        or _party_of(exchange.received_by_collaborator, exchange.received_by_contact),
+        occurred_at=data.occurred_at or exchange.occurred_at,
+    )
     checked = _check(session, exchange.dit, data, actor)
     repo.lock_dit(session, exchange.dit)
     was_relance = exchange.type.is_relance

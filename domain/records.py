@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from ditbot.i18n import _
 from domain.errors import DomainError
 from domain.validation import clean_email
 from storage.repositories import ALL_STATES
@@ -16,11 +17,14 @@ def _email(value: str | None) -> str | None:
     try:
         return clean_email(value, "mail")
     except DomainError as error:
-        raise ValueError(str(error)) from None
+        # The refusal rides in the ValueError, so the message stays translatable.
+        raise ValueError(error) from None
 
 
 Email = Annotated[str | None, AfterValidator(_email)]
-Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
+Code = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -33,7 +37,7 @@ class CollaboratorRecord(Record):
     name: Name
     mail1: Email = None
     mail2: Email = None
-    slack_user_id: Annotated[str | None, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] = None
+    slack_user_id: Annotated[str | None, Field(pattern=SLACK_USER_PATTERN)] = None
     manager: bool = False
 
 
@@ -63,7 +67,14 @@ class DitRecord(Record):
     @classmethod
     def _known_state(cls, value: str) -> str:
         if value not in ALL_STATES:
-            raise ValueError(f"unknown state {value!r}; use one of {', '.join(ALL_STATES)}")
+            raise ValueError(
+                DomainError(
+                    _("unknown state '{value}'; use one of {states}"),
+                    "state",
+                    value=value[:40],
+                    states=", ".join(ALL_STATES),
+                )
+            )
         return value
 
     @field_validator("created_at")

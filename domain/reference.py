@@ -6,6 +6,7 @@ same file is a no-op. Every refusal names the row and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from ditbot.i18n import _
 from domain.errors import DomainError, ValidationFailed
 from domain.records import (
+    CODE_PATTERN,
+    SLACK_USER_PATTERN,
     ClientRecord,
     CollaboratorRecord,
     DitRecord,
@@ -48,6 +51,52 @@ def _where(loc: tuple[Any, ...]) -> str:
     return text or "file"
 
 
+# pydantic's error types, in words a user of the import or the API understands (translated).
+PROBLEMS = {
+    "missing": _("this field is required"),
+    "extra_forbidden": _("unknown field (check its spelling)"),
+    "string_too_long": _("at most {max_length} characters"),
+    "string_too_short": _("at least {min_length} character(s)"),
+    "string_pattern_mismatch": _("this value does not have the expected form ({pattern})"),
+    "string_type": _("a text is expected here"),
+    "bool_type": _("true or false is expected here"),
+    "bool_parsing": _("true or false is expected here"),
+    "int_type": _("a whole number is expected here"),
+    "int_parsing": _("a whole number is expected here"),
+    "datetime_type": _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z"),
+    "datetime_parsing": _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z"),
+    "datetime_from_date_parsing": _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z"),
+    "list_type": _("a list is expected here"),
+    "dict_type": _("an object is expected here"),
+    "model_type": _("an object is expected here"),
+    "model_attributes_type": _("an object is expected here"),
+    "literal_error": _("expected one of: {expected}"),
+}
+
+
+PATTERNS = {
+    CODE_PATTERN: _("use only letters, digits, '.', '_' and '-', starting with a letter or digit"),
+    SLACK_USER_PATTERN: _("a Slack user id looks like U024BE7LH (profile > ⋮ > Copy member ID)"),
+}
+
+
+def _problem(problem: Any) -> DomainError | str:
+    """One pydantic problem as a translatable refusal (pydantic's English text if unknown)."""
+    context = problem.get("ctx") or {}
+    cause = context.get("error")
+    if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], DomainError):
+        return cause.args[0]
+    if problem["type"] == "string_pattern_mismatch" and context.get("pattern") in PATTERNS:
+        return DomainError(PATTERNS[context["pattern"]])
+    message = PROBLEMS.get(problem["type"])
+    if message is None:
+        return str(problem["msg"]).removeprefix("Value error, ")
+    names = re.findall(r"{(\w+)}", message)
+    if any(name not in context for name in names):
+        return str(problem["msg"])
+    return DomainError(message, None, **{name: str(context[name]) for name in names})
+
+
 def parse_records(model: type[Any], data: Any, prefix: str = "") -> Any:
     """Validate `data` into `model`; every problem becomes a field error named by its path."""
     try:
@@ -56,12 +105,10 @@ def parse_records(model: type[Any], data: Any, prefix: str = "") -> Any:
         errors: dict[str, DomainError] = {}
         for problem in error.errors():
             where = _where(tuple(p for p in (prefix, *problem["loc"]) if p != ""))
-            message = problem["msg"].removeprefix("Value error, ")
-            if problem["type"] == "missing":
-                message = "this field is required"
-            elif problem["type"] == "extra_forbidden":
-                message = "unknown field (check its spelling)"
-            errors.setdefault(where, DomainError(_("{where}: {problem}"), where, where=where, problem=message))
+            errors.setdefault(
+                where,
+                DomainError(_("{where}: {problem}"), where, where=where, problem=_problem(problem)),
+            )
         raise ValidationFailed(errors) from None
 
 
@@ -173,7 +220,9 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
         contact = repo.contact_by_code(session, record.contact)
         if contact is None:
             raise _refuse(
-                f"{where}.contact", _("{where}: unknown contact code '{code}'."), code=record.contact
+                f"{where}.contact",
+                _("{where}: unknown contact code '{code}'."),
+                code=record.contact,
             )
         if contact.client_id != client.id:
             raise _refuse(
@@ -241,7 +290,7 @@ def import_data(session: Session, data: Any) -> Summary:
                 )
             first[value] = index
     summary = Summary()
-    for index, kind_record in enumerate(parsed.exchange_types):
+    for kind_record in parsed.exchange_types:
         upsert_exchange_type(session, kind_record, summary)
     for index, collaborator in enumerate(parsed.collaborators):
         upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
