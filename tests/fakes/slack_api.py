@@ -1,0 +1,1093 @@
+"""A fake of the Slack Web API for tests, benchmarks and manual trials.
+
+`FakeSlack` is a small HTTP server (stdlib ``ThreadingHTTPServer``) on
+127.0.0.1 that answers ``POST /api/<method>`` like slack.com does, records
+every call, and can inject faults (HTTP errors, 429 rate limits, slowness).
+
+Typical use::
+
+    with FakeSlack() as fake:
+        fake.add_user("U1", email="a@example.com", locale="fr-FR")
+        client = WebClient(token="xoxb-test", base_url=fake.base_url)
+        client.chat_postMessage(channel="C1", text="hi")
+        [call] = fake.wait_for("chat.postMessage")
+        assert call.args["text"] == "hi"
+
+Run it standalone with ``python -m tests.fakes.slack_api [--port N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.parser
+import email.policy
+import itertools
+import json
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+__all__ = ["BOT_ID", "BOT_USER_ID", "TEAM_ID", "Call", "FakeSlack", "main"]
+
+TEAM_ID = "T0FAKE"
+TEAM_NAME = "Fake Team"
+TEAM_DOMAIN = "fake-team"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+BOT_NAME = "ditbot"
+APP_ID = "A0FAKE"
+
+#: Arguments that Slack accepts as JSON-encoded strings in form bodies.
+JSON_FIELDS = frozenset(
+    {
+        "attachments",
+        "blocks",
+        "chunks",
+        "files",
+        "message",
+        "metadata",
+        "outputs",
+        "unfurls",
+        "user_auth_blocks",
+        "view",
+    }
+)
+
+#: Methods that Slack answers without a token.
+NO_TOKEN_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_TEXT_LENGTH = 40_000
+FIRST_TS_SECONDS = 1_700_000_000
+
+
+@dataclass
+class Call:
+    """One request received by the fake.
+
+    ``method`` is the Web API method (``chat.postMessage``), ``response_url``
+    for POSTs to `FakeSlack.response_url` URLs, or ``file_upload`` for the
+    upload step of ``files_upload_v2``. ``args`` holds the decoded arguments
+    (query string + form or JSON body; JSON-valued form fields such as
+    ``blocks`` or ``view`` are decoded to Python objects; ``token`` is moved to
+    the ``token`` field). ``headers`` has lower-cased names. ``at`` is the
+    ``time.time()`` of arrival, ``status`` the HTTP status answered and
+    ``response`` the JSON body answered (None if not JSON).
+    """
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    headers: dict[str, str]
+    at: float
+    status: int = 200
+    response: Any = None
+    path: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the call was answered 200 with ``"ok": true``."""
+        body = self.response
+        return self.status == 200 and (not isinstance(body, dict) or bool(body.get("ok")))
+
+
+@dataclass
+class _Fault:
+    status: int
+    times: int
+    retry_after: int | None
+    body: Any
+    disconnect: bool
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    disconnect: bool = False
+
+
+def _truthy(value: Any) -> bool:
+    """Interpret a Slack boolean argument (``True``, ``"1"``, ``"true"``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def _decode_json_fields(args: dict[str, Any]) -> dict[str, Any]:
+    """Decode the JSON-string values of `JSON_FIELDS` in place."""
+    for key in JSON_FIELDS & args.keys():
+        value = args[key]
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            try:
+                args[key] = json.loads(value)
+            except ValueError:
+                pass
+    return args
+
+
+def _short(args: dict[str, Any], limit: int = 100) -> str:
+    """Render args as one short line for the standalone log."""
+    text = json.dumps(args, ensure_ascii=False, default=str, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _error(error: str, *messages: str) -> _Answer:
+    body: dict[str, Any] = {"ok": False, "error": error}
+    if messages:
+        body["response_metadata"] = {"messages": list(messages)}
+    return _Answer(200, body)
+
+
+def _ok(**fields: Any) -> _Answer:
+    return _Answer(200, {"ok": True, **fields})
+
+
+def _tz_info(tz: str) -> tuple[str, int]:
+    """Return (label, offset seconds) for an IANA zone, UTC if unknown."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        now = datetime.now(ZoneInfo(tz))
+    except Exception:  # unknown zone or no tzdata
+        return "Coordinated Universal Time", 0
+    offset = now.utcoffset()
+    return now.tzname() or tz, int(offset.total_seconds()) if offset else 0
+
+
+class FakeSlack:
+    """A fake Slack Web API server on ``127.0.0.1`` for tests.
+
+    Start it with ``with FakeSlack() as fake:`` or ``fake.start()`` /
+    ``fake.stop()``. Point clients at `base_url`. All public methods are
+    thread-safe.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        on_call: Callable[[Call], None] | None = None,
+    ) -> None:
+        """Create a stopped fake; ``on_call`` is invoked for every recorded call."""
+        self._requested_port = port
+        self._on_call = on_call
+        self._cond = threading.Condition()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._calls: list[Call] = []
+        self.count_429 = 0
+        self.rate_limited_count = 0
+        self._init_state()
+
+    def _init_state(self) -> None:
+        self._faults: dict[str, list[_Fault]] = {}
+        self._delays: dict[str, float] = {}
+        self._rate_limits: dict[str, float] = {}
+        self._last_accepted: dict[tuple[str, str], float] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._views: dict[str, dict[str, Any]] = {}
+        self._external_ids: dict[str, str] = {}
+        self._home_views: dict[str, str] = {}
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._used_triggers: set[str] = set()
+        self._last_modal_id: str | None = None
+        self._ids = itertools.count(1)
+        self._ts_counter = itertools.count(1)
+
+    # ------------------------------------------------------------------
+    # lifecycle
+
+    def start(self) -> FakeSlack:
+        """Bind the port and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _make_handler(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"FakeSlack:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (interrupts pending delays)."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server is bound to (after `start`)."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Root URL of the server, e.g. ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """Web API base URL for ``WebClient(base_url=...)`` (trailing slash)."""
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "default") -> str:
+        """A ``response_url`` on this server; POSTs to it are recorded."""
+        return f"{self.url}/response/{quote(name, safe='')}"
+
+    # ------------------------------------------------------------------
+    # recorded calls
+
+    @property
+    def calls(self) -> list[Call]:
+        """A snapshot of all recorded calls, oldest first."""
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str, *, status: int | None = None) -> list[Call]:
+        """Recorded calls of ``method`` (optionally only those answered ``status``)."""
+        with self._cond:
+            return [
+                c
+                for c in self._calls
+                if c.method == method and (status is None or c.status == status)
+            ]
+
+    def responses(self, name: str | None = None) -> list[Call]:
+        """Recorded ``response_url`` calls, optionally only those to ``name``."""
+        calls = self.calls_to("response_url")
+        if name is None:
+            return calls
+        path = f"/response/{quote(name, safe='')}"
+        return [c for c in calls if c.path == path]
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        predicate: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Block until ``count`` calls of ``method`` (matching ``predicate``) exist.
+
+        Returns the matching calls. Raises AssertionError after ``timeout`` s.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [
+                    c
+                    for c in self._calls
+                    if c.method == method and (predicate is None or predicate(c))
+                ]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = Counter(c.method for c in self._calls)
+                    raise AssertionError(
+                        f"FakeSlack: expected {count} call(s) to {method!r}"
+                        f"{' matching predicate' if predicate else ''} within "
+                        f"{timeout}s, got {len(found)}; calls recorded: "
+                        f"{dict(seen) or 'none'}"
+                    )
+                self._cond.wait(remaining)
+
+    def clear(self) -> None:
+        """Forget recorded calls and the 429 counters (keeps configuration)."""
+        with self._cond:
+            self._calls.clear()
+            self.count_429 = 0
+            self.rate_limited_count = 0
+
+    def reset(self) -> None:
+        """`clear` plus forget users, channels, views, messages, faults, limits."""
+        with self._cond:
+            self.clear()
+            self._init_state()
+
+    # ------------------------------------------------------------------
+    # registries
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        real_name: str | None = None,
+        locale: str = "en-US",
+        tz: str = "Europe/Paris",
+        is_bot: bool = False,
+        deleted: bool = False,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Register a user for ``users.info`` / ``users.lookupByEmail``.
+
+        ``extra`` keys are merged into the user object. Returns the user object
+        (without ``locale``, which is added only with ``include_locale``).
+        """
+        name = name or user_id.lower()
+        real_name = real_name or name
+        tz_label, tz_offset = _tz_info(tz)
+        profile: dict[str, Any] = {
+            "real_name": real_name,
+            "display_name": name,
+            "real_name_normalized": real_name,
+            "display_name_normalized": name,
+            "team": TEAM_ID,
+        }
+        if email is not None:
+            profile["email"] = email
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real_name,
+            "deleted": deleted,
+            "tz": tz,
+            "tz_label": tz_label,
+            "tz_offset": tz_offset,
+            "profile": profile,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": FIRST_TS_SECONDS,
+            **extra,
+        }
+        with self._cond:
+            self._users[user_id] = {"user": user, "locale": locale}
+        return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        is_member: bool = True,
+        is_private: bool = False,
+        is_archived: bool = False,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Register a channel for ``conversations.info`` and message methods.
+
+        Once any channel is registered, messages to unregistered channels
+        fail with ``channel_not_found`` and to ``is_member=False`` channels
+        with ``not_in_channel``. Returns the channel object.
+        """
+        channel: dict[str, Any] = {
+            "id": channel_id,
+            "name": name or channel_id.lower(),
+            "is_channel": not is_private,
+            "is_group": is_private,
+            "is_im": channel_id.startswith("D"),
+            "is_private": is_private,
+            "is_archived": is_archived,
+            "is_general": False,
+            "is_member": is_member,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_org_shared": False,
+            "context_team_id": TEAM_ID,
+            "created": FIRST_TS_SECONDS,
+            "creator": "UADMIN",
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+            **extra,
+        }
+        with self._cond:
+            self._channels[channel_id] = channel
+        return channel
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The current state of a message posted/updated through the fake."""
+        with self._cond:
+            msg = self._messages.get((channel, ts))
+            return dict(msg) if msg is not None else None
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        """The current state of a view opened/pushed/updated/published."""
+        with self._cond:
+            view = self._views.get(view_id)
+            return dict(view) if view is not None else None
+
+    def new_trigger_id(self) -> str:
+        """A fresh, never-used trigger id (like the ones in Slack payloads)."""
+        with self._cond:
+            return f"{next(self._ids)}.{FIRST_TS_SECONDS}.fake{next(self._ids)}"
+
+    # ------------------------------------------------------------------
+    # fault injection
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 500,
+        times: int = 1,
+        retry_after: int | None = None,
+        body: Any = None,
+        *,
+        disconnect: bool = False,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP ``status``.
+
+        ``method`` may be ``"*"`` (any method) or ``"response_url"``. A 429
+        carries ``Retry-After: <retry_after>`` (1 when None; 0 is honoured,
+        which makes slack_sdk's RateLimitErrorRetryHandler wait < 1 s) and
+        ``{"ok": false, "error": "ratelimited"}``. ``body`` overrides the JSON
+        body (e.g. ``status=200, body={"ok": False, "error": "x"}``).
+        ``disconnect=True`` closes the connection without any answer.
+        Faults queue up in the order they were added.
+        """
+        fault = _Fault(status, times, retry_after, body, disconnect)
+        with self._cond:
+            self._faults.setdefault(method, []).append(fault)
+
+    def enforce_rate_limit(
+        self,
+        method: str = "chat.postMessage",
+        per_channel_per_second: float | None = 1.0,
+    ) -> None:
+        """Answer 429 to calls of ``method`` to a channel faster than the rate.
+
+        A call within ``1/per_channel_per_second`` s of the previous accepted
+        call to the same channel gets 429 + ``Retry-After: 1`` and is counted
+        in `rate_limited_count`. ``None`` or 0 turns the limit off.
+        """
+        with self._cond:
+            if per_channel_per_second:
+                self._rate_limits[method] = 1.0 / per_channel_per_second
+            else:
+                self._rate_limits.pop(method, None)
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer ``method`` (or ``"*"``) only after ``seconds``; 0 removes it."""
+        with self._cond:
+            if seconds > 0:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
+
+    # ------------------------------------------------------------------
+    # request handling (called from the server threads)
+
+    def _handle(
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        headers: dict[str, str],
+        path: str,
+    ) -> _Answer:
+        """Compute the answer to one request and record it."""
+        arrived = time.time()
+        with self._cond:
+            answer = self._take_fault(method) or self._check_rate_limit(method, args)
+            if answer is None:
+                answer = self._dispatch(method, args, token)
+            if answer.status == 429:
+                self.count_429 += 1
+            wait = self._delays.get(method, self._delays.get("*", 0.0))
+        if wait:
+            self._stopping.wait(wait)
+        call = Call(
+            method=method,
+            args=args,
+            token=token,
+            headers=headers,
+            at=arrived,
+            status=answer.status,
+            response=None if answer.disconnect else answer.body,
+            path=path,
+        )
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+        if self._on_call is not None:
+            self._on_call(call)
+        return answer
+
+    def _take_fault(self, method: str) -> _Answer | None:
+        queue = self._faults.get(method) or self._faults.get("*")
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.pop(0)
+        headers: dict[str, str] = {}
+        body = fault.body
+        if fault.status == 429:
+            retry_after = 1 if fault.retry_after is None else fault.retry_after
+            headers["Retry-After"] = str(retry_after)
+            if body is None:
+                body = {"ok": False, "error": "ratelimited"}
+        elif body is None and fault.status < 300:
+            body = {"ok": True}
+        elif body is None:
+            error = "internal_error" if fault.status >= 500 else f"http_{fault.status}"
+            body = {"ok": False, "error": error}
+        elif fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        return _Answer(fault.status, body, headers, fault.disconnect)
+
+    def _check_rate_limit(self, method: str, args: dict[str, Any]) -> _Answer | None:
+        interval = self._rate_limits.get(method)
+        if interval is None:
+            return None
+        channel = str(args.get("channel", ""))
+        now = time.monotonic()
+        last = self._last_accepted.get((method, channel))
+        if last is not None and now - last < interval:
+            self.rate_limited_count += 1
+            return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+        self._last_accepted[(method, channel)] = now
+        return None
+
+    def _dispatch(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
+        if method == "response_url":
+            return _Answer(200, "ok")
+        if method == "file_upload":
+            return _Answer(200, f"OK - {args.get('size', 0)}")
+        if token is None and method not in NO_TOKEN_METHODS:
+            return _error("not_authed")
+        handler = _METHODS.get(method)
+        if handler is None:
+            return _ok()
+        return handler(self, args, token)
+
+    # --- ids ----------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        micro = next(self._ts_counter) * 100
+        return f"{FIRST_TS_SECONDS + micro // 1_000_000}.{micro % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08d}"
+
+    # --- auth / misc ---------------------------------------------------
+
+    def _auth_test(self, args: dict[str, Any], token: str | None) -> _Answer:
+        return _ok(
+            url=f"https://{TEAM_DOMAIN}.slack.com/",
+            team=TEAM_NAME,
+            user=BOT_NAME,
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            is_enterprise_install=False,
+        )
+
+    # --- channels -----------------------------------------------------
+
+    def _resolve_channel(self, channel: Any, *, need_member: bool) -> tuple[str, _Answer | None]:
+        """Map a channel argument to an id, or an error answer."""
+        if not channel:
+            return "", _error("channel_not_found")
+        channel = str(channel)
+        if not self._channels:
+            if channel[:1] in ("U", "W"):
+                return "D" + channel[1:], None
+            return channel, None
+        if channel.startswith("#"):
+            for cid, named in self._channels.items():
+                if named["name"] == channel[1:]:
+                    channel = cid
+                    break
+        if channel[:1] in ("U", "W") and channel not in self._channels:
+            if self._users and channel not in self._users:
+                return channel, _error("channel_not_found")
+            return "D" + channel[1:], None
+        info = self._channels.get(channel)
+        if info is None:
+            return channel, _error("channel_not_found")
+        if info.get("is_archived"):
+            return channel, _error("is_archived")
+        if need_member and not info.get("is_member"):
+            return channel, _error("not_in_channel")
+        return channel, None
+
+    def _conversations_info(self, args: dict[str, Any], token: str | None) -> _Answer:
+        info = self._channels.get(str(args.get("channel", "")))
+        if info is None:
+            return _error("channel_not_found")
+        return _ok(channel=dict(info))
+
+    def _conversations_join(self, args: dict[str, Any], token: str | None) -> _Answer:
+        cid = str(args.get("channel", ""))
+        info = self._channels.get(cid)
+        if info is None:
+            if self._channels or not cid:
+                return _error("channel_not_found")
+            info = self.add_channel(cid, is_member=True)
+        if info.get("is_archived"):
+            return _error("is_archived")
+        already = bool(info.get("is_member"))
+        info["is_member"] = True
+        if already:
+            return _ok(channel=dict(info), warning="already_in_channel")
+        return _ok(channel=dict(info))
+
+    # --- users --------------------------------------------------------
+
+    def _user_object(self, user_id: str, include_locale: bool) -> dict[str, Any] | None:
+        entry = self._users.get(user_id)
+        if entry is None:
+            return None
+        user = json.loads(json.dumps(entry["user"]))
+        if include_locale:
+            user["locale"] = entry["locale"]
+        return user
+
+    def _users_info(self, args: dict[str, Any], token: str | None) -> _Answer:
+        user = self._user_object(str(args.get("user", "")), _truthy(args.get("include_locale")))
+        return _ok(user=user) if user is not None else _error("user_not_found")
+
+    def _users_lookup_by_email(self, args: dict[str, Any], token: str | None) -> _Answer:
+        wanted = str(args.get("email", "")).lower()
+        for user_id, entry in self._users.items():
+            if str(entry["user"]["profile"].get("email", "")).lower() == wanted:
+                return _ok(user=self._user_object(user_id, False))
+        return _error("users_not_found")
+
+    # --- chat ---------------------------------------------------------
+
+    def _check_content(self, args: dict[str, Any]) -> _Answer | None:
+        text, blocks = args.get("text"), args.get("blocks")
+        if not text and not blocks and not args.get("attachments"):
+            return _error("no_text")
+        if blocks is not None and (
+            not isinstance(blocks, list) or len(blocks) > MAX_MESSAGE_BLOCKS
+        ):
+            return _error("invalid_blocks")
+        if text and len(str(text)) > MAX_TEXT_LENGTH:
+            return _error("msg_too_long")
+        return None
+
+    def _message_object(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        msg: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "text": args.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if args.get(key) is not None:
+                msg[key] = args[key]
+        return msg
+
+    def _chat_post_message(self, args: dict[str, Any], token: str | None) -> _Answer:
+        channel, err = self._resolve_channel(args.get("channel"), need_member=True)
+        err = err or self._check_content(args)
+        if err:
+            return err
+        ts = self._next_ts()
+        msg = self._message_object(args, ts)
+        self._messages[(channel, ts)] = msg
+        return _ok(channel=channel, ts=ts, message=dict(msg))
+
+    def _chat_update(self, args: dict[str, Any], token: str | None) -> _Answer:
+        channel, err = self._resolve_channel(args.get("channel"), need_member=True)
+        if err:
+            return err
+        ts = str(args.get("ts", ""))
+        if not ts:
+            return _error("message_not_found")
+        err = self._check_content(args)
+        if err:
+            return err
+        msg = self._messages.get((channel, ts)) or {}
+        msg.update(self._message_object(args, ts))
+        self._messages[(channel, ts)] = msg
+        return _ok(channel=channel, ts=ts, text=msg.get("text", ""), message=dict(msg))
+
+    def _chat_delete(self, args: dict[str, Any], token: str | None) -> _Answer:
+        channel, err = self._resolve_channel(args.get("channel"), need_member=False)
+        if err:
+            return err
+        ts = str(args.get("ts", ""))
+        self._messages.pop((channel, ts), None)
+        return _ok(channel=channel, ts=ts)
+
+    def _chat_post_ephemeral(self, args: dict[str, Any], token: str | None) -> _Answer:
+        _, err = self._resolve_channel(args.get("channel"), need_member=True)
+        if err:
+            return err
+        if not args.get("user"):
+            return _error("user_not_found")
+        err = self._check_content(args)
+        return err or _ok(message_ts=self._next_ts())
+
+    def _chat_get_permalink(self, args: dict[str, Any], token: str | None) -> _Answer:
+        channel = str(args.get("channel", ""))
+        ts = str(args.get("message_ts", ""))
+        if not channel or (self._channels and channel not in self._channels):
+            return _error("channel_not_found")
+        if not ts:
+            return _error("message_not_found")
+        permalink = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return _ok(channel=channel, permalink=permalink)
+
+    # --- views --------------------------------------------------------
+
+    def _check_view(self, view: Any, *, types: tuple[str, ...]) -> _Answer | None:
+        if not isinstance(view, dict):
+            return _error("invalid_arguments", "[ERROR] missing required field: view")
+        if view.get("type") not in types:
+            return _error(
+                "invalid_arguments",
+                f"[ERROR] must be one of {list(types)} [json-pointer:/view/type]",
+            )
+        if view.get("type") == "modal" and not view.get("title"):
+            return _error(
+                "invalid_arguments",
+                "[ERROR] missing required field: title [json-pointer:/view]",
+            )
+        blocks = view.get("blocks", [])
+        if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
+            return _error(
+                "invalid_arguments",
+                "[ERROR] must be an array of at most 100 blocks [json-pointer:/view/blocks]",
+            )
+        return None
+
+    def _use_trigger(self, args: dict[str, Any]) -> _Answer | None:
+        trigger = args.get("trigger_id") or args.get("interactivity_pointer")
+        if not trigger:
+            return _error("invalid_arguments", "[ERROR] missing required field: trigger_id")
+        if trigger in self._used_triggers:
+            return _error("expired_trigger_id")
+        self._used_triggers.add(str(trigger))
+        return None
+
+    def _store_view(
+        self,
+        view: dict[str, Any],
+        *,
+        view_id: str | None = None,
+        root_view_id: str | None = None,
+        previous_view_id: str | None = None,
+    ) -> dict[str, Any]:
+        view_id = view_id or f"V{next(self._ids):08d}"
+        stored: dict[str, Any] = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": view["type"],
+            "title": view.get("title"),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{next(self._ids):08x}",
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "root_view_id": root_view_id or view_id,
+            "previous_view_id": previous_view_id,
+            "app_id": APP_ID,
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+        if stored["external_id"]:
+            self._external_ids[stored["external_id"]] = view_id
+        self._views[view_id] = stored
+        return json.loads(json.dumps(stored))
+
+    def _views_open(self, args: dict[str, Any], token: str | None) -> _Answer:
+        view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
+        err = self._check_view(view, types=("modal",)) or self._use_trigger(args)
+        if err:
+            return err
+        stored = self._store_view(view)
+        self._last_modal_id = stored["id"]
+        return _ok(view=stored)
+
+    def _views_push(self, args: dict[str, Any], token: str | None) -> _Answer:
+        view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
+        err = self._check_view(view, types=("modal",)) or self._use_trigger(args)
+        if err:
+            return err
+        parent = self._views.get(self._last_modal_id or "")
+        stored = self._store_view(
+            view,
+            root_view_id=parent["root_view_id"] if parent else None,
+            previous_view_id=parent["id"] if parent else None,
+        )
+        self._last_modal_id = stored["id"]
+        return _ok(view=stored)
+
+    def _views_update(self, args: dict[str, Any], token: str | None) -> _Answer:
+        view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
+        err = self._check_view(view, types=("modal", "home"))
+        if err:
+            return err
+        view_id = args.get("view_id")
+        external_id = args.get("external_id")
+        if not view_id and not external_id:
+            return _error(
+                "invalid_arguments",
+                "[ERROR] either view_id or external_id is required",
+            )
+        if not view_id:
+            view_id = self._external_ids.get(str(external_id))
+        current = self._views.get(str(view_id)) if view_id else None
+        if current is None:
+            return _error("not_found")
+        if args.get("hash") and args["hash"] != current["hash"]:
+            return _error("hash_conflict")
+        stored = self._store_view(
+            view,
+            view_id=current["id"],
+            root_view_id=current["root_view_id"],
+            previous_view_id=current["previous_view_id"],
+        )
+        return _ok(view=stored)
+
+    def _views_publish(self, args: dict[str, Any], token: str | None) -> _Answer:
+        view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
+        err = self._check_view(view, types=("home",))
+        if err:
+            return err
+        user_id = str(args.get("user_id") or "")
+        if not user_id:
+            return _error("invalid_arguments", "[ERROR] missing required field: user_id")
+        if self._users and user_id not in self._users:
+            return _error("user_not_found")
+        current = self._views.get(self._home_views.get(user_id, ""))
+        if current and args.get("hash") and args["hash"] != current["hash"]:
+            return _error("hash_conflict")
+        stored = self._store_view(view, view_id=current["id"] if current else None)
+        self._home_views[user_id] = stored["id"]
+        return _ok(view=stored)
+
+    # --- files (files_upload_v2) ---------------------------------------
+
+    def _files_get_upload_url(self, args: dict[str, Any], token: str | None) -> _Answer:
+        if not args.get("filename") or not args.get("length"):
+            return _error("invalid_arguments")
+        file_id = self._next_id("F")
+        return _ok(upload_url=f"{self.url}/upload/{file_id}", file_id=file_id)
+
+    def _files_complete_upload(self, args: dict[str, Any], token: str | None) -> _Answer:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return _error("invalid_arguments")
+        return _ok(
+            files=[
+                {"id": f.get("id"), "title": f.get("title") or f.get("id")}
+                for f in files
+                if isinstance(f, dict)
+            ]
+        )
+
+
+_Handler = Callable[[FakeSlack, dict[str, Any], str | None], _Answer]
+
+_METHODS: dict[str, _Handler] = {
+    "auth.test": FakeSlack._auth_test,
+    "views.open": FakeSlack._views_open,
+    "views.push": FakeSlack._views_push,
+    "views.update": FakeSlack._views_update,
+    "views.publish": FakeSlack._views_publish,
+    "chat.postMessage": FakeSlack._chat_post_message,
+    "chat.update": FakeSlack._chat_update,
+    "chat.delete": FakeSlack._chat_delete,
+    "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
+    "chat.getPermalink": FakeSlack._chat_get_permalink,
+    "users.info": FakeSlack._users_info,
+    "users.lookupByEmail": FakeSlack._users_lookup_by_email,
+    "conversations.info": FakeSlack._conversations_info,
+    "conversations.join": FakeSlack._conversations_join,
+    "files.getUploadURLExternal": FakeSlack._files_get_upload_url,
+    "files.completeUploadExternal": FakeSlack._files_complete_upload,
+}
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Parse a multipart/form-data body; files become ``{filename, size}``."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    args: dict[str, Any] = {}
+    for part in msg.iter_parts() if msg.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            args[str(name)] = {"filename": filename, "size": len(payload)}
+        else:
+            args[str(name)] = payload.decode("utf-8", "replace")
+    return args
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    """Build the request handler class bound to ``fake``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "FakeSlack/1.0"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silence the default stderr access log."""
+
+        def do_GET(self) -> None:
+            self._serve(b"")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._serve(self.rfile.read(length) if length else b"")
+
+        def _serve(self, body: bytes) -> None:
+            split = urlsplit(self.path)
+            path = split.path
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            args: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
+            if path.startswith("/api/") and len(path) > len("/api/"):
+                method = unquote(path[len("/api/") :])
+                args.update(self._parse_body(body))
+            elif path.startswith("/response/"):
+                method = "response_url"
+                args.update(self._parse_body(body))
+            elif path.startswith("/upload/"):
+                method = "file_upload"
+                args.update(file_id=path[len("/upload/") :], size=len(body))
+            else:
+                self._write(_Answer(404, {"ok": False, "error": "not_found"}))
+                return
+            if method != "file_upload":
+                _decode_json_fields(args)
+            token = None
+            auth = self.headers.get("Authorization", "")
+            if auth.lower().startswith("bearer "):
+                token = auth[len("bearer ") :].strip() or None
+            form_token = args.pop("token", None)
+            token = token or (str(form_token) if form_token else None)
+            self._write(fake._handle(method, args, token, headers, path))
+
+        def _parse_body(self, body: bytes) -> dict[str, Any]:
+            if not body:
+                return {}
+            ctype = self.headers.get("Content-Type", "")
+            mime = ctype.split(";", 1)[0].strip().lower()
+            if mime == "application/json":
+                try:
+                    data = json.loads(body.decode("utf-8"))
+                except ValueError:
+                    return {"_raw": body.decode("utf-8", "replace")}
+                return data if isinstance(data, dict) else {"_json": data}
+            if mime == "multipart/form-data":
+                return _parse_multipart(ctype, body)
+            text = body.decode("utf-8", "replace")
+            return dict(parse_qsl(text, keep_blank_values=True))
+
+        def _write(self, answer: _Answer) -> None:
+            if answer.disconnect:
+                self.close_connection = True
+                return
+            if isinstance(answer.body, str):
+                payload = answer.body.encode("utf-8")
+                ctype = "text/plain; charset=utf-8"
+            else:
+                payload = json.dumps(answer.body).encode("utf-8")
+                ctype = "application/json; charset=utf-8"
+            try:
+                self.send_response(answer.status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (e.g. its timeout < our delay)
+
+    return Handler
+
+
+def _print_call(call: Call) -> None:
+    """Standalone mode: print one line per call."""
+    args = {k: v for k, v in call.args.items() if k not in ("blocks", "view")}
+    extras = []
+    if "blocks" in call.args:
+        blocks = call.args["blocks"]
+        extras.append(f"blocks={len(blocks) if isinstance(blocks, list) else '?'}")
+    if isinstance(call.args.get("view"), dict):
+        extras.append(f"view={call.args['view'].get('type')}")
+    status = "" if call.ok else f" -> {call.status} {_error_of(call)}"
+    stamp = time.strftime("%H:%M:%S", time.localtime(call.at))
+    print(
+        f"{stamp} {call.method} {_short(args)} {' '.join(extras)}{status}".rstrip(),
+        flush=True,
+    )
+
+
+def _error_of(call: Call) -> str:
+    return str(call.response.get("error", "")) if isinstance(call.response, dict) else ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m tests.fakes.slack_api``."""
+    parser = argparse.ArgumentParser(description="Fake Slack Web API server")
+    parser.add_argument("--port", type=int, default=0, help="port (0 = any free)")
+    opts = parser.parse_args(argv)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    fake = FakeSlack(opts.port, on_call=_print_call).start()
+    print(f"FakeSlack listening; base_url={fake.base_url}", flush=True)
+    print(f"response_url example: {fake.response_url('manual')}", flush=True)
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        while not done.wait(1.0):  # a timed wait keeps signal handlers responsive
+            pass
+    finally:
+        fake.stop()
+        print("FakeSlack stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

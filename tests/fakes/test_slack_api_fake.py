@@ -1,0 +1,402 @@
+"""Tests of the fake Slack Web API, driven by the real slack_sdk clients."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.webhook import WebhookClient
+
+from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, Call, FakeSlack
+
+MODAL = {
+    "type": "modal",
+    "callback_id": "dit_form",
+    "title": {"type": "plain_text", "text": "DIT"},
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}],
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
+
+
+def test_base_url_and_lifecycle() -> None:
+    server = FakeSlack()
+    with pytest.raises(RuntimeError):
+        _ = server.base_url
+    server.start()
+    try:
+        assert server.port > 0
+        assert server.base_url == f"http://127.0.0.1:{server.port}/api/"
+        assert server.response_url("r1") == f"http://127.0.0.1:{server.port}/response/r1"
+    finally:
+        server.stop()
+    server.stop()  # idempotent
+
+
+def test_auth_test_records_token_and_headers(fake: FakeSlack, client: WebClient) -> None:
+    resp = client.auth_test()
+    assert resp["ok"] is True
+    assert resp["user_id"] == BOT_USER_ID
+    assert resp["bot_id"] == BOT_ID
+    assert resp["team_id"] and resp["url"].startswith("https://")
+    [call] = fake.calls_to("auth.test")
+    assert isinstance(call, Call)
+    assert call.token == "xoxb-test"
+    assert call.headers["authorization"] == "Bearer xoxb-test"
+    assert call.status == 200 and call.ok
+    assert call.at <= time.time()
+
+
+def test_missing_token_is_not_authed(fake: FakeSlack) -> None:
+    with pytest.raises(SlackApiError) as info:
+        WebClient(base_url=fake.base_url).auth_test()
+    assert info.value.response["error"] == "not_authed"
+
+
+def test_views_open_then_update_keeps_id(fake: FakeSlack, client: WebClient) -> None:
+    opened = client.views_open(trigger_id=fake.new_trigger_id(), view=MODAL)
+    view = opened["view"]
+    assert view["id"].startswith("V")
+    assert view["hash"] and view["root_view_id"] == view["id"]
+    assert view["state"] == {"values": {}}
+    assert view["callback_id"] == "dit_form"
+
+    updated_modal = {**MODAL, "private_metadata": "42"}
+    updated = client.views_update(view_id=view["id"], hash=view["hash"], view=updated_modal)
+    assert updated["view"]["id"] == view["id"]
+    assert updated["view"]["hash"] != view["hash"]
+    assert updated["view"]["private_metadata"] == "42"
+    stored = fake.view(view["id"])
+    assert stored is not None and stored["private_metadata"] == "42"
+
+    # the recorded view is a dict (views.* are sent as JSON by slack_sdk)
+    assert fake.calls_to("views.open")[0].args["view"]["type"] == "modal"
+    assert fake.calls_to("views.open")[0].headers["content-type"].startswith("application/json")
+
+    # a stale hash conflicts, an unknown id is not found
+    with pytest.raises(SlackApiError) as info:
+        client.views_update(view_id=view["id"], hash=view["hash"], view=MODAL)
+    assert info.value.response["error"] == "hash_conflict"
+    with pytest.raises(SlackApiError) as info:
+        client.views_update(view_id="VNOPE", view=MODAL)
+    assert info.value.response["error"] == "not_found"
+
+
+def test_views_trigger_id_rules(fake: FakeSlack, client: WebClient) -> None:
+    trigger = fake.new_trigger_id()
+    client.views_open(trigger_id=trigger, view=MODAL)
+    with pytest.raises(SlackApiError) as info:
+        client.views_open(trigger_id=trigger, view=MODAL)
+    assert info.value.response["error"] == "expired_trigger_id"
+    with pytest.raises(SlackApiError) as info:
+        client.api_call("views.push", json={"view": MODAL})
+    assert info.value.response["error"] == "invalid_arguments"
+    pushed = client.views_push(trigger_id=fake.new_trigger_id(), view=MODAL)
+    assert pushed["view"]["previous_view_id"] is not None
+
+
+def test_views_update_by_external_id_and_publish(fake: FakeSlack, client: WebClient) -> None:
+    opened = client.views_open(
+        trigger_id=fake.new_trigger_id(), view={**MODAL, "external_id": "dit-7"}
+    )
+    updated = client.views_update(external_id="dit-7", view=MODAL)
+    assert updated["view"]["id"] == opened["view"]["id"]
+
+    home = {"type": "home", "blocks": []}
+    first = client.views_publish(user_id="U1", view=home)
+    second = client.views_publish(user_id="U1", view=home)
+    assert first["view"]["id"] == second["view"]["id"]
+    with pytest.raises(SlackApiError):
+        client.api_call("views.publish", json={"view": home})
+
+
+def test_post_message_ts_increase_and_blocks_recorded(fake: FakeSlack, client: WebClient) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    first = client.chat_postMessage(channel="C1", text="hi", blocks=blocks)
+    second = client.chat_postMessage(channel="C1", text="again")
+    assert first["channel"] == "C1"
+    assert first["message"]["text"] == "hi"
+    assert first["message"]["bot_id"] == BOT_ID
+    assert float(second["ts"]) > float(first["ts"])
+    assert len(first["ts"].split(".")[1]) == 6
+    calls = fake.calls_to("chat.postMessage")
+    assert calls[0].args["blocks"] == blocks
+    assert isinstance(calls[0].args["blocks"], list)
+    assert (fake.message("C1", first["ts"]) or {}).get("blocks") == blocks
+
+
+def test_form_encoded_json_fields_are_decoded(fake: FakeSlack, client: WebClient) -> None:
+    blocks = [{"type": "divider"}]
+    client.api_call(
+        "chat.postMessage",
+        params={"channel": "C1", "text": "x", "blocks": json.dumps(blocks)},
+    )
+    call = fake.calls_to("chat.postMessage")[0]
+    assert call.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert call.args["blocks"] == blocks
+
+
+def test_update_ephemeral_permalink(fake: FakeSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C1", text="v1")
+    updated = client.chat_update(channel="C1", ts=posted["ts"], text="v2")
+    assert updated["ts"] == posted["ts"] and updated["channel"] == "C1"
+    assert (fake.message("C1", posted["ts"]) or {}).get("text") == "v2"
+    eph = client.chat_postEphemeral(channel="C1", user="U1", text="psst")
+    assert eph["message_ts"]
+    link = client.chat_getPermalink(channel="C1", message_ts=posted["ts"])
+    assert link["permalink"].endswith(f"/archives/C1/p{posted['ts'].replace('.', '')}")
+
+
+def test_users_info_with_locale(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_user("U1", email="marie@example.com", name="marie", locale="fr-FR", tz="Europe/Paris")
+    with_locale = client.users_info(user="U1", include_locale=True)
+    assert with_locale["user"]["locale"] == "fr-FR"
+    assert with_locale["user"]["profile"]["email"] == "marie@example.com"
+    assert with_locale["user"]["tz"] == "Europe/Paris"
+    without = client.users_info(user="U1")
+    assert "locale" not in without["user"]
+    with pytest.raises(SlackApiError) as info:
+        client.users_info(user="UNOPE")
+    assert info.value.response["error"] == "user_not_found"
+    assert client.users_lookupByEmail(email="MARIE@example.com")["user"]["id"] == "U1"
+
+
+def test_conversations_info_and_join(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_channel("C1", name="general", is_member=False)
+    info = client.conversations_info(channel="C1")
+    assert info["channel"]["name"] == "general" and info["channel"]["is_member"] is False
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_info(channel="C404")
+    assert err.value.response["error"] == "channel_not_found"
+    client.conversations_join(channel="C1")
+    assert client.conversations_info(channel="C1")["channel"]["is_member"] is True
+
+
+def test_unknown_method_is_ok_and_recorded(fake: FakeSlack, client: WebClient) -> None:
+    assert client.reactions_add(channel="C1", timestamp="1.2", name="eyes")["ok"] is True
+    assert fake.calls_to("reactions.add")[0].args["name"] == "eyes"
+
+
+def test_channel_not_found_and_not_in_channel(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_channel("CIN", name="in")
+    fake.add_channel("COUT", name="out", is_member=False)
+    assert client.chat_postMessage(channel="CIN", text="ok")["ok"]
+    assert client.chat_postMessage(channel="#in", text="by name")["channel"] == "CIN"
+    for channel, error in (("CNOPE", "channel_not_found"), ("COUT", "not_in_channel")):
+        with pytest.raises(SlackApiError) as info:
+            client.chat_postMessage(channel=channel, text="x")
+        assert info.value.response["error"] == error
+        with pytest.raises(SlackApiError) as info:
+            client.chat_update(channel=channel, ts="1700000000.000100", text="x")
+        assert info.value.response["error"] == error
+    failed = fake.calls_to("chat.postMessage")[-1]
+    assert failed.status == 200 and not failed.ok
+
+
+def test_fail_next_429_then_retry_succeeds(fake: FakeSlack) -> None:
+    client = WebClient(
+        token="xoxb-test",
+        base_url=fake.base_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    # Retry-After: 0 keeps the test fast (slack_sdk sleeps int(header) + random())
+    fake.fail_next("chat.postMessage", status=429, retry_after=0)
+    resp = client.chat_postMessage(channel="C1", text="hi")
+    assert resp["ok"] is True
+    calls = fake.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[0].response == {"ok": False, "error": "ratelimited"}
+    assert fake.count_429 == 1
+
+
+def test_fail_next_429_default_retry_after_header(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("auth.test", status=429)
+    with pytest.raises(SlackApiError) as info:
+        client.auth_test()
+    assert info.value.response.status_code == 429
+    assert info.value.response.headers["Retry-After"] == "1"
+    assert info.value.response["error"] == "ratelimited"
+
+
+def test_fail_next_500_raises_without_retry_handler(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", status=500, times=2)
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as info:
+            client.chat_postMessage(channel="C1", text="hi")
+        assert info.value.response.status_code == 500
+    assert client.chat_postMessage(channel="C1", text="hi")["ok"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [500, 500, 200]
+
+
+def test_fail_next_body_override(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "channel_not_found"})
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="C1", text="hi")
+    assert info.value.response.status_code == 200
+    assert info.value.response["error"] == "channel_not_found"
+
+
+def test_fail_next_disconnect_is_retried_by_connection_handler(fake: FakeSlack) -> None:
+    client = WebClient(
+        token="xoxb-test",
+        base_url=fake.base_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(
+                max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.0)
+            )
+        ],
+    )
+    fake.fail_next("auth.test", disconnect=True)
+    assert client.auth_test()["ok"]
+    assert len(fake.calls_to("auth.test")) == 2
+
+
+def test_enforce_rate_limit_per_channel(fake: FakeSlack, client: WebClient) -> None:
+    fake.enforce_rate_limit("chat.postMessage", per_channel_per_second=1.0)
+    assert client.chat_postMessage(channel="C1", text="1")["ok"]
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="C1", text="2")
+    assert info.value.response.status_code == 429
+    assert info.value.response.headers["Retry-After"] == "1"
+    assert client.chat_postMessage(channel="C2", text="other channel")["ok"]
+    assert fake.rate_limited_count == 1
+    assert fake.count_429 == 1
+    fake.enforce_rate_limit("chat.postMessage", per_channel_per_second=None)
+    assert client.chat_postMessage(channel="C1", text="3")["ok"]
+
+
+def test_delay(fake: FakeSlack, client: WebClient) -> None:
+    fake.delay("auth.test", 0.2)
+    started = time.monotonic()
+    client.auth_test()
+    assert time.monotonic() - started >= 0.2
+    fake.delay("auth.test", 0)
+    started = time.monotonic()
+    client.auth_test()
+    assert time.monotonic() - started < 0.2
+
+
+def test_response_url_records_respond_posts(fake: FakeSlack) -> None:
+    url = fake.response_url("cmd-1")
+    resp = WebhookClient(url).send(text="done", replace_original=True)
+    assert resp.status_code == 200 and resp.body == "ok"
+    [call] = fake.wait_for("response_url")
+    assert call.args == {"text": "done", "replace_original": True}
+    assert call.token is None
+    assert fake.responses("cmd-1") == [call]
+    assert fake.responses("other") == []
+
+
+def test_files_upload_v2_flow(fake: FakeSlack, client: WebClient) -> None:
+    resp = client.files_upload_v2(channel="C1", content="hello", filename="a.txt", title="A")
+    assert resp["ok"]
+    [upload] = fake.calls_to("file_upload")
+    assert upload.args["size"] == 5
+    complete = fake.calls_to("files.completeUploadExternal")[0]
+    assert complete.args["files"][0]["title"] == "A"
+
+
+def test_wait_for_returns_and_times_out(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="a")
+    assert len(fake.wait_for("chat.postMessage", timeout=1)) == 1
+    with pytest.raises(AssertionError, match="chat.postMessage"):
+        fake.wait_for("chat.postMessage", count=2, timeout=0.1)
+    with pytest.raises(AssertionError, match="views.open"):
+        fake.wait_for("views.open", timeout=0.05)
+
+
+def test_wait_for_wakes_up_on_call_from_another_thread(fake: FakeSlack, client: WebClient) -> None:
+    import threading
+
+    thread = threading.Thread(target=lambda: client.chat_postMessage(channel="C1", text="x"))
+    thread.start()
+    calls = fake.wait_for("chat.postMessage", timeout=5, predicate=lambda c: c.ok)
+    thread.join()
+    assert calls[0].args["text"] == "x"
+
+
+def test_clear(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("auth.test", status=429)
+    with pytest.raises(SlackApiError):
+        client.auth_test()
+    fake.clear()
+    assert fake.calls == [] and fake.count_429 == 0
+
+
+def test_standalone_mode_prints_base_url_and_calls() -> None:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.slack_api", "--port", "0"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "base_url=http://127.0.0.1:" in first
+        base_url = first.split("base_url=", 1)[1].strip()
+        WebClient(token="xoxb-x", base_url=base_url).chat_postMessage(channel="C9", text="hey")
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert any("chat.postMessage" in line and '"C9"' in line for line in lines)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+def test_bolt_app_against_the_fake(fake: FakeSlack, client: WebClient) -> None:
+    from urllib.parse import urlencode
+
+    from slack_bolt import Ack, App, BoltRequest, Respond
+
+    app = App(
+        client=client,
+        signing_secret="secret",
+        request_verification_enabled=False,
+        process_before_response=True,
+    )
+
+    @app.command("/dit")
+    def on_command(ack: Ack, respond: Respond, client: WebClient, body: dict) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+        respond(text="done", response_type="ephemeral")
+
+    form = {
+        "command": "/dit",
+        "text": "",
+        "user_id": "U1",
+        "team_id": "T0FAKE",
+        "channel_id": "C1",
+        "trigger_id": fake.new_trigger_id(),
+        "response_url": fake.response_url("cmd"),
+    }
+    headers: dict[str, str | Sequence[str]] = {"content-type": "application/x-www-form-urlencoded"}
+    resp = app.dispatch(BoltRequest(body=urlencode(form), headers=headers))
+    assert resp.status == 200
+    assert fake.calls_to("auth.test")  # bolt verifies the token at start
+    # bolt's per-request client adds team_id to every call
+    assert fake.calls_to("views.open")[0].args["team_id"] == "T0FAKE"
+    [answer] = fake.responses("cmd")
+    assert answer.args == {"text": "done", "response_type": "ephemeral"}
