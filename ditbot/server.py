@@ -30,6 +30,10 @@ class Runtime:
 def workers(ctx: Context, slack_app: Any) -> list[Worker]:
     """The outbox workers of this process (mail delivery, Slack notifications)."""
     found: list[Worker] = []
+    from mail.author_dm import SlackDmWorker
+    from mail.worker import MailWorker
+
+    found += [MailWorker(ctx), SlackDmWorker(ctx, slack_app.client)]
     return found
 
 

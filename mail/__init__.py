@@ -1,0 +1,1 @@
+"""Mail to clients: templates, the SMTP sender and the outbox workers that deliver."""

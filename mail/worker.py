@@ -1,0 +1,145 @@
+"""The outbox worker of kind `mail`: deliver queued mails over SMTP, with retries.
+
+One item at a time: claim it with a lease (a killed process's item is taken up again once the
+lease expires), count the attempt and fix the Message-ID on the exchange (committed before
+talking to the server, so a retry reuses it), send, then record the outcome:
+- accepted: mail status `sent`;
+- temporary failure (connection refused, timeout, 4xx): retried with exponential backoff,
+  the last error kept on the exchange, until `max_attempts`;
+- permanent failure (5xx) or retries exhausted: mail status `failed`, the server's reason on
+  the exchange, and a Slack DM to the author enqueued in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ditbot.context import Context
+from domain.mail import FAILED, MAIL, SENT, failure_notice
+from mail.compose import Outgoing, build, new_message_id
+from mail.render import TemplateProblem
+from mail.smtp import DeliveryFailed, SmtpSender
+from outbox.dispatcher import owner_id
+from storage import outbox
+from storage.models import Exchange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between attempts: base, 2*base, 4*base... capped at `cap` seconds."""
+
+    base: float = 30.0
+    cap: float = 3600.0
+    max_attempts: int = 8
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.cap, self.base * 2 ** max(0, attempt - 1)))
+
+
+class MailWorker:
+    """Delivers outbox items of kind `mail` (see the module docstring)."""
+
+    name = "mail"
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        sender: SmtpSender | None = None,
+        backoff: Backoff | None = None,
+        lease_seconds: float = 180.0,
+        owner: str | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.sender = sender or SmtpSender.from_settings(ctx.settings)
+        self.backoff = backoff or Backoff()
+        # Must outlast one SMTP session (the sender's timeout applies per network operation).
+        self.lease_seconds = max(lease_seconds, 1.0)
+        self.owner = owner or owner_id()
+
+    def run_once(self) -> bool:
+        """Deliver at most one due mail; True when there was one."""
+        with self.ctx.db.session() as session:
+            items = outbox.claim(
+                session, [MAIL], self.owner, lease_seconds=self.lease_seconds, limit=1
+            )
+            claimed = [(item.id, dict(item.payload)) for item in items]
+        for item_id, payload in claimed:
+            self.deliver(item_id, int(payload["exchange_id"]))
+        return bool(claimed)
+
+    def deliver(self, item_id: int, exchange_id: int) -> None:
+        prepared = self._prepare(item_id, exchange_id)
+        if prepared is None:
+            return
+        outgoing, attempt, problem = prepared
+        if problem is None:
+            assert outgoing is not None
+            try:
+                self.sender.send(outgoing.message, outgoing.envelope_from, outgoing.recipients)
+            except DeliveryFailed as error:
+                problem = error
+        self._record(item_id, exchange_id, attempt, problem)
+
+    def _prepare(
+        self, item_id: int, exchange_id: int
+    ) -> tuple[Outgoing | None, int, DeliveryFailed | None] | None:
+        """Count the attempt and build the message; None when there is nothing to send."""
+        with self.ctx.db.session() as session:
+            exchange = session.get(Exchange, exchange_id)
+            if exchange is None or exchange.deleted_at is not None:
+                # Deleted before it went out (deletion is refused once an attempt was made).
+                if exchange is not None and exchange.mail_status not in (SENT, FAILED):
+                    exchange.mail_status = FAILED
+                    exchange.mail_error = "not sent: the exchange was deleted before delivery"
+                outbox.mark_done(session, item_id)
+                return None
+            if exchange.mail_status in (SENT, FAILED):
+                outbox.mark_done(session, item_id)  # a duplicate item: never a second mail
+                return None
+            if not exchange.mail_message_id:
+                exchange.mail_message_id = new_message_id(self.ctx.settings, exchange.id)
+            exchange.mail_attempts = (exchange.mail_attempts or 0) + 1
+            attempt = exchange.mail_attempts
+            try:
+                return build(self.ctx.settings, exchange, exchange.mail_message_id), attempt, None
+            except (TemplateProblem, ValueError) as error:
+                # A broken admin template or a missing DITBOT_MAIL_FROM: fixable, so retried.
+                return None, attempt, DeliveryFailed(str(error), permanent=False)
+
+    def _record(
+        self, item_id: int, exchange_id: int, attempt: int, problem: DeliveryFailed | None
+    ) -> None:
+        told = False
+        with self.ctx.db.session() as session:
+            exchange = session.get(Exchange, exchange_id)
+            if exchange is None:
+                outbox.mark_done(session, item_id)
+                return
+            if problem is None:
+                exchange.mail_status = SENT
+                exchange.mail_error = None
+                outbox.mark_done(session, item_id)
+                log.info("mail of exchange %s sent (attempt %s)", exchange_id, attempt)
+                return
+            exchange.mail_error = problem.reason[:2000]
+            if problem.permanent or attempt >= self.backoff.max_attempts:
+                exchange.mail_status = FAILED
+                outbox.mark_failed(session, item_id, problem.reason)
+                failure_notice(session, exchange)
+                told = True
+                log.warning("mail of exchange %s failed: %s", exchange_id, problem.reason)
+            else:
+                delay = self.backoff.delay(attempt)
+                outbox.retry_later(session, item_id, problem.reason, delay)
+                log.info(
+                    "mail of exchange %s not sent (%s); retry in %.1fs",
+                    exchange_id,
+                    problem.reason,
+                    delay,
+                )
+        if told:
+            self.ctx.wake_delivery()
