@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltContext, BoltResponse
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_bolt.kwargs_injection import build_required_kwargs
+from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -54,9 +57,13 @@ def field_errors(view: dict[str, Any], error: DomainError, t: Translator) -> dic
     return answer
 
 
-def errors_response(errors: dict[str, str]) -> BoltResponse:
-    body = json.dumps({"response_action": "errors", "errors": errors}, ensure_ascii=False)
+def _json(data: dict[str, Any]) -> BoltResponse:
+    body = json.dumps(data, ensure_ascii=False)
     return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+
+
+def errors_response(errors: dict[str, str]) -> BoltResponse:
+    return _json({"response_action": "errors", "errors": errors})
 
 
 def tell(
@@ -87,10 +94,21 @@ def handle_error(
     client: WebClient,
     context: BoltContext,
 ) -> BoltResponse | None:
-    """bolt's global error handler (`app.error`)."""
+    """bolt's global error handler (`app.error`): `response` is None once acked."""
+    return report(error, body, client, context, not_acked=response is not None)
+
+
+def report(
+    error: Exception,
+    body: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    *,
+    not_acked: bool,
+) -> BoltResponse | None:
+    """Tell the user about `error`; before the ack, return the HTTP answer to give Slack."""
     deps_locale = context.get("default_locale") or "fr"
     t = _translator(context, deps_locale)
-    not_acked = response is not None
     if isinstance(error, DomainError):
         text = error.message(t.locale)
         log.info("refused: %s", error)
@@ -98,6 +116,9 @@ def handle_error(
         reference = uuid.uuid4().hex[:8]
         log.exception("listener failed (reference %s)", reference, exc_info=error)
         text = t(_("Something went wrong on our side (reference {ref}). Try again."), ref=reference)
+    if body.get("type") == "block_suggestion":
+        log.warning("options failed: %r", error)
+        return _json({"options": []}) if not_acked else None
     if body.get("type") == "view_submission" and not_acked:
         errors = field_errors(body.get("view") or {}, _as_domain(error, text), t)
         if errors:
@@ -105,10 +126,7 @@ def handle_error(
     text = escape(text)  # the message may quote what the user typed
     try:
         if body.get("type") in (None, "") and body.get("command") and not_acked:
-            payload = json.dumps({"response_type": "ephemeral", "text": text}, ensure_ascii=False)
-            return BoltResponse(
-                status=200, body=payload, headers={"content-type": "application/json"}
-            )
+            return _json({"response_type": "ephemeral", "text": text})
         tell(client, body, context, text, t)
     except SlackApiError as failure:  # nothing more we can do: Slack refuses to show it
         log.warning("could not tell the user about %r: %s", error, failure)
@@ -119,3 +137,38 @@ def _as_domain(error: Exception, text: str) -> DomainError:
     if isinstance(error, DomainError):
         return error
     return DomainError(text)
+
+
+def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a listener that acks first and then works: an error after the ack is reported
+    here, not re-raised to bolt.
+
+    Why: when a listener raises after `ack()`, bolt's thread runner resets the ack it is still
+    polling for, and the HTTP answer waits out the 3-second ack timeout (Slack then shows an
+    error although we told the user). Errors before the ack still go to `handle_error`, which
+    builds the HTTP answer (field errors, ephemeral text).
+    """
+    names = get_arg_names_of_callable(listener)
+
+    def run(request: BoltRequest) -> Any:
+        kwargs = build_required_kwargs(
+            logger=log,
+            required_arg_names=list(names),
+            request=request,
+            response=None,
+            next_keys_required=False,
+            this_func=listener,
+        )
+        try:
+            return listener(**kwargs)
+        except Exception as error:
+            context = request.context
+            if context.ack is None or context.ack.response is None:
+                raise  # not acked yet: bolt's error handler answers the request
+            report(error, request.body, context.client, context, not_acked=False)  # type: ignore[arg-type]
+            return None
+
+    run.__name__ = getattr(listener, "__name__", "listener")
+    run.__qualname__ = getattr(listener, "__qualname__", run.__name__)
+    run.__doc__ = listener.__doc__
+    return run

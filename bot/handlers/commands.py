@@ -15,6 +15,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.deps import Deps, MailFormRequest
+from bot.errors import guarded
 from bot.handlers import forms, panel
 from bot.ids import COMMAND
 from bot.middleware import Who
@@ -66,6 +67,7 @@ def parse(text: str | None) -> DitCommand:
 
 def register(app: App, deps: Deps) -> None:
     @app.command(COMMAND)
+    @guarded
     def dit_command(
         ack: Ack,
         command: dict[str, Any],

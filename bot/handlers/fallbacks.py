@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.errors import tell
+from bot.errors import guarded, tell
 from bot.ids import Action
 from bot.middleware import Who
 from ditbot.i18n import _
@@ -20,6 +20,7 @@ from ditbot.i18n import _
 
 def register(app: App, deps: Deps) -> None:
     @app.action(Action.COMPOSE_MAIL)
+    @guarded
     def compose_mail_placeholder(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, who: Who
     ) -> None:

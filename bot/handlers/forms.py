@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, PanelRef
+from bot.errors import guarded
 from bot.handlers.panel import build_panel, exchange_of, refresh_panel
 from bot.ids import Callback, Field
 from bot.metadata import seal, unseal
@@ -317,6 +318,7 @@ def save(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, PanelRef | No
 def register(app: App, deps: Deps) -> None:
     @app.view(Callback.EXCHANGE_RECEIVED)
     @app.view(Callback.EXCHANGE_SENT)
+    @guarded
     def on_submit(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         view = body["view"]
         number, panel, _shortcut = save(deps, who, view)
@@ -332,6 +334,7 @@ def register(app: App, deps: Deps) -> None:
         refresh_panel(deps, client, who, panel, number)
 
     @app.action(Field.RECEIVED_BY)
+    @guarded
     def on_received_by(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         view = body["view"]
@@ -344,6 +347,7 @@ def register(app: App, deps: Deps) -> None:
         )
 
     @app.action(Field.DIT)
+    @guarded
     def on_dit(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         view = body["view"]
@@ -356,10 +360,12 @@ def register(app: App, deps: Deps) -> None:
     @app.options(Field.DIT)
     @app.options(Field.SENT_BY)
     @app.options(Field.RECEIVED_BY)
+    @guarded
     def on_options(ack: Ack, body: dict[str, Any]) -> None:
         ack(options=suggestions(deps, body))
 
     @app.view(Callback.EXCHANGE_DELETE)
+    @guarded
     def on_delete(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         view = body["view"]
         data = unseal(deps.secret, view.get("private_metadata"))

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
+from bot.errors import guarded
 from bot.middleware import Who
 from bot.views.home import SECTION_MAX, home_view, unlinked_home_view
 from ditbot.i18n import Translator
@@ -51,6 +52,7 @@ def publish_home(deps: Deps, client: WebClient, who: Who) -> None:
 
 def register(app: App, deps: Deps) -> None:
     @app.event("app_home_opened")
+    @guarded
     def on_home_opened(event: dict[str, Any], client: WebClient, who: Who) -> None:
         if event.get("tab", "home") != "home":
             return

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, PanelRef
+from bot.errors import guarded
 from bot.ids import Action, MenuVerb, parse_menu_value
 from bot.metadata import ForgedMetadata, seal, unseal
 from bot.middleware import Who
@@ -96,6 +97,7 @@ def register(app: App, deps: Deps) -> None:
     from bot.handlers import forms
 
     @app.action(Action.OPEN_PANEL)
+    @guarded
     def on_open_panel(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         number = str(body["actions"][0].get("value") or "")
@@ -110,6 +112,7 @@ def register(app: App, deps: Deps) -> None:
             client.views_update(view_id=body["view"]["id"], view=view)
 
     @app.action(Action.PANEL_PAGE)
+    @guarded
     def on_page(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         data, panel = panel_of(deps, body)
@@ -117,18 +120,21 @@ def register(app: App, deps: Deps) -> None:
         refresh_panel(deps, client, who, panel, data["dit"], page)
 
     @app.action(Action.ADD_RECEIVED)
+    @guarded
     def on_add_received(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         data, panel = panel_of(deps, body)
         forms.push_new_form(deps, client, who, data["dit"], "received", body["trigger_id"], panel)
 
     @app.action(Action.ADD_SENT)
+    @guarded
     def on_add_sent(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         data, panel = panel_of(deps, body)
         forms.push_new_form(deps, client, who, data["dit"], "sent", body["trigger_id"], panel)
 
     @app.action(Action.EXCHANGE_MENU)
+    @guarded
     def on_menu(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         data, panel = panel_of(deps, body)

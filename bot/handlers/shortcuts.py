@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.errors import guarded
 from bot.handlers.forms import shortcut_form
 from bot.ids import Callback
 from bot.middleware import Who
@@ -33,6 +34,7 @@ def dit_named_in(deps: Deps, text: str) -> str | None:
 
 def register(app: App, deps: Deps) -> None:
     @app.message_shortcut(Callback.LOG_EXCHANGE)
+    @guarded
     def on_log_exchange(ack: Ack, shortcut: dict[str, Any], client: WebClient, who: Who) -> None:
         ack()
         text = str((shortcut.get("message") or {}).get("text") or "")[:DETAIL_MAX]

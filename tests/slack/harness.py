@@ -270,7 +270,7 @@ def find_element(
         for element in candidates:
             if element.get("action_id") != action_id:
                 continue
-            if value is None or element.get("value") == value:
+            if value is None or element.get("value") == value or block.get("type") == "input":
                 return block, element
             if any(o.get("value") == value for o in _options_of(element)):
                 return block, element
