@@ -34,6 +34,9 @@ def workers(ctx: Context, slack_app: Any) -> list[Worker]:
     from mail.worker import MailWorker
 
     found += [MailWorker(ctx), SlackDmWorker(ctx, slack_app.client)]
+    from notifications.worker import NotificationWorker
+
+    found.append(NotificationWorker(ctx))  # its own client: it paces and retries itself
     return found
 
 

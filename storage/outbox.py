@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxItem
+from storage.models import DeliveryLane, OutboxItem
 from storage.types import utcnow
 
 
@@ -116,4 +116,177 @@ def recent_failures(session: Session, limit: int = 10) -> Sequence[OutboxItem]:
         .where(OutboxItem.last_error.is_not(None))
         .order_by(OutboxItem.id.desc())
         .limit(limit)
+    ).all()
+
+
+# --- Lanes: ordered, paced delivery to one destination (a Slack channel) -----------------------
+# A lane (delivery_lanes row) is leased by one worker at a time, across processes; only the
+# holder picks and sends that lane's items, so they go out in order and at the lane's pace
+# (`next_allowed_at`). The lane also keeps its last error, which `ditbot doctor` shows.
+
+
+def pending_in_lanes(
+    session: Session, kind: str, lanes: Sequence[str], *, limit: int = 500
+) -> list[OutboxItem]:
+    """Due, unleased pending items of `kind` in `lanes`, oldest first (nothing is claimed)."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(OutboxItem)
+            .where(
+                OutboxItem.status == "pending",
+                OutboxItem.kind == kind,
+                OutboxItem.lane.in_(list(lanes)),
+                OutboxItem.next_attempt_at <= now,
+                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            )
+            .order_by(OutboxItem.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim_ids(
+    session: Session, ids: Sequence[int], owner: str, *, lease_seconds: float = 120.0
+) -> list[OutboxItem]:
+    """Lease exactly these pending items to `owner` (any leased meanwhile is left out)."""
+    if not ids:
+        return []
+    now = utcnow()
+    free = or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now)
+    wanted = select(OutboxItem.id).where(
+        OutboxItem.id.in_(list(ids)), OutboxItem.status == "pending", free
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = wanted.with_for_update(skip_locked=True)
+    taken = list(session.scalars(wanted))
+    if not taken:
+        return []
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(taken), OutboxItem.status == "pending", free)
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.id.in_(taken), OutboxItem.lease_owner == owner)
+            .order_by(OutboxItem.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def release(session: Session, item_ids: Sequence[int], *, delay_seconds: float = 0.0) -> None:
+    """Give items back untouched (no attempt counted), due again after `delay_seconds`."""
+    if not item_ids:
+        return
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "pending")
+        .values(
+            lease_until=None,
+            lease_owner=None,
+            next_attempt_at=utcnow() + timedelta(seconds=delay_seconds),
+        )
+    )
+
+
+def mark_done_without_delivery(session: Session, kind: str, lanes: Sequence[str]) -> int:
+    """Close the pending items of lanes that have no destination (e.g. a channel left unset)."""
+    if not lanes:
+        return 0
+    result = session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.status == "pending",
+            OutboxItem.kind == kind,
+            OutboxItem.lane.in_(list(lanes)),
+        )
+        .values(status="done", done_at=utcnow(), lease_until=None, lease_owner=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def acquire_lane(
+    session: Session, lane: str, owner: str, *, lease_seconds: float = 60.0
+) -> DeliveryLane | None:
+    """Lease `lane` to `owner` when it is free and its pace allows a send now; else None.
+
+    The conditional UPDATE is atomic on PostgreSQL (a concurrent one re-checks the condition
+    after the first commits) and SQLite (one writer at a time), so one process holds a lane.
+    """
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(DeliveryLane).values(lane=lane).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(DeliveryLane).values(lane=lane).on_conflict_do_nothing())
+    elif session.get(DeliveryLane, lane) is None:
+        session.add(DeliveryLane(lane=lane))
+        session.flush()
+    result = session.execute(
+        update(DeliveryLane)
+        .where(
+            DeliveryLane.lane == lane,
+            or_(
+                DeliveryLane.lease_until.is_(None),
+                DeliveryLane.lease_until < now,
+                DeliveryLane.lease_owner == owner,
+            ),
+            or_(DeliveryLane.next_allowed_at.is_(None), DeliveryLane.next_allowed_at <= now),
+        )
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    return session.get(DeliveryLane, lane, populate_existing=True)
+
+
+def lane_wait_seconds(session: Session, lane: str) -> float | None:
+    """Seconds until `lane` may send again (0 when it may now), None when it is unknown."""
+    row = session.get(DeliveryLane, lane, populate_existing=True)
+    if row is None:
+        return None
+    if row.next_allowed_at is None:
+        return 0.0
+    return max(0.0, (row.next_allowed_at - utcnow()).total_seconds())
+
+
+def release_lane(
+    session: Session,
+    lane: str,
+    owner: str,
+    *,
+    next_allowed_in: float | None = None,
+    error: str | None = None,
+    clear_error: bool = False,
+) -> None:
+    """End `owner`'s lease on `lane`; set its pace and record (or clear) its last error."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+    if next_allowed_in is not None:
+        values["next_allowed_at"] = utcnow() + timedelta(seconds=next_allowed_in)
+    if error is not None:
+        values["last_error"] = error[:2000]
+        values["last_error_at"] = utcnow()
+    elif clear_error:
+        values["last_error"] = None
+        values["last_error_at"] = None
+    session.execute(
+        update(DeliveryLane)
+        .where(DeliveryLane.lane == lane, DeliveryLane.lease_owner == owner)
+        .values(**values)
+    )
+
+
+def lane_errors(session: Session) -> Sequence[DeliveryLane]:
+    """Lanes whose last delivery failed (shown by `ditbot doctor`)."""
+    return session.scalars(
+        select(DeliveryLane).where(DeliveryLane.last_error.is_not(None)).order_by(DeliveryLane.lane)
     ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from storage.models import (
     Exchange,
     ExchangeType,
     ExchangeVersion,
+    SlackThread,
 )
 from storage.types import utcnow
 
@@ -164,3 +166,21 @@ def drafts_of(session: Session, collaborator_id: int) -> Sequence[Draft]:
     return session.scalars(
         select(Draft).where(Draft.collaborator_id == collaborator_id).order_by(Draft.updated_at.desc())
     ).all()
+
+
+def slack_thread(session: Session, channel: str, dit_id: int) -> SlackThread | None:
+    """The notification thread of a DIT in a channel, when one was started."""
+    return session.scalar(
+        select(SlackThread).where(SlackThread.channel == channel, SlackThread.dit_id == dit_id)
+    )
+
+
+def first_exchange_where(session: Session, dit_id: int, *conditions: Any) -> Exchange | None:
+    """The earliest live exchange of a DIT meeting `conditions` (joined with its type)."""
+    return session.scalar(
+        select(Exchange)
+        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
+        .where(Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None), or_(*conditions))
+        .order_by(Exchange.occurred_at.asc(), Exchange.id.asc())
+        .limit(1)
+    )

@@ -283,4 +283,4 @@ def test_the_answers_speak_the_callers_language(client: FlaskClient) -> None:
     en = signed_post(client, message(dit="DIT-0"), headers={"Accept-Language": "en-GB"})
     fr = signed_post(client, message(dit="DIT-0"), headers={"Accept-Language": "fr-FR"})
     assert en.get_json()["detail"] == "This DIT or this contact is unknown."
-    assert fr.get_json()["detail"] == "Ce DIT ou cet interlocuteur est inconnu."
+    assert fr.get_json()["detail"] == "DIT ou interlocuteur inconnu."

@@ -1,0 +1,1 @@
+"""Slack notifications of portal messages and relances: message builders and the worker."""

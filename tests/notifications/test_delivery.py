@@ -1,0 +1,256 @@
+"""Notifications as Slack receives them: routing, threads, broadcast, escaping, retries."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from ditbot.context import Context
+from notifications.worker import NotificationWorker, lane_key
+from storage.db import Database
+from storage.models import DeliveryLane, OutboxItem, SlackThread
+from tests.fakes.slack_api import FakeSlack
+from tests.notifications.conftest import (
+    PORTAL,
+    RELANCES,
+    drain,
+    marks,
+    portal,
+    posts,
+    staff_relance,
+    texts,
+)
+
+
+def button(call: Any) -> dict[str, Any]:
+    [actions] = [b for b in call.args["blocks"] if b["type"] == "actions"]
+    [element] = actions["elements"]
+    return element
+
+
+def test_a_portal_message_goes_to_the_dispatch_channel_only(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    portal(nctx, 1, text="Le copieur est toujours en panne.")
+    drain(worker, nctx.db)
+    [post] = fake.calls_to("chat.postMessage")
+    assert post.args["channel"] == PORTAL
+    assert "DIT-2026-0001" in post.args["text"] and "Acme SA" in post.args["text"]
+    assert post.args["parse"] == "none"
+    assert "link_names" not in post.args
+    assert button(post)["action_id"] == "open_panel"
+    assert button(post)["value"] == "DIT-2026-0001"
+    assert marks(post) == [1]
+    assert "thread_ts" not in post.args
+    header = post.args["blocks"][0]
+    assert header["type"] == "header"
+    assert header["text"]["text"] == "DIT-2026-0001 · Acme SA"  # no red marker: no relance
+    assert any("1 échange(s)" in t["text"] for t in texts(post.args["blocks"]))
+
+
+def test_a_relance_from_slack_goes_to_the_managers_channel_only(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    staff_relance(nctx, 1)
+    drain(worker, nctx.db)
+    [post] = fake.calls_to("chat.postMessage")
+    assert post.args["channel"] == RELANCES
+    assert post.args["blocks"][0]["text"]["text"] == "\U0001f534 DIT-2026-0003 · Boulangerie Léon"
+    assert "DIT-2026-0003" in post.args["text"]
+    assert button(post)["value"] == "DIT-2026-0003"
+
+
+def test_a_portal_relance_goes_to_both_channels(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    portal(nctx, 1, relance=True)
+    drain(worker, nctx.db)
+    assert [marks(c) for c in posts(fake, PORTAL)] == [[1]]
+    assert [marks(c) for c in posts(fake, RELANCES)] == [[1]]
+
+
+def test_one_thread_per_dit_per_channel_with_the_parent_kept_current(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    portal(nctx, 1)
+    drain(worker, nctx.db)
+    portal(nctx, 2)
+    drain(worker, nctx.db)
+    portal(nctx, 3, dit="DIT-2026-0002", contact="ACME-CL")
+    drain(worker, nctx.db)
+    portal(nctx, 4, relance=True)
+    drain(worker, nctx.db)
+    calls = posts(fake, PORTAL)
+    parent, second, other, relance = calls
+    ts = parent.response["ts"]
+    assert "thread_ts" not in parent.args and "thread_ts" not in other.args
+    assert second.args["thread_ts"] == ts and relance.args["thread_ts"] == ts
+    assert not second.args.get("reply_broadcast")
+    assert relance.args["reply_broadcast"] is True  # a relance reply shows in the channel too
+    assert [marks(c) for c in calls] == [[1], [2], [3], [4]]
+    # The parent was updated in place: counter and red marker of a DIT with a relance.
+    updates = [c for c in fake.calls_to("chat.update") if c.args["ts"] == ts]
+    assert len(updates) == 2
+    current = fake.message(PORTAL, ts)
+    assert current is not None
+    assert current["blocks"][0]["text"]["text"] == "\U0001f534 DIT-2026-0001 · Acme SA"
+    assert any("3 échange(s) (relance)" in t["text"] for t in texts(current["blocks"]))
+    assert marks(fake.calls_to("chat.update")[-1]) == [1]  # still shows the opening message
+    with nctx.db.session() as session:
+        threads = session.scalars(select(SlackThread).order_by(SlackThread.id)).all()
+        assert [(t.channel, t.ts) for t in threads][:1] == [(PORTAL, ts)]
+        assert len(threads) == 3  # DIT 1 and 2 in the dispatch channel, DIT 1 in relances
+
+
+def test_client_text_can_never_ping_link_or_format(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    evil = "<!channel> <!here> @here @channel <@U123> <https://evil.example|clic> *gras* & co"
+    portal(nctx, 1, text=evil, relance=True)
+    portal(nctx, 2, text=evil)
+    drain(worker, nctx.db)
+    calls = fake.calls_to("chat.postMessage") + fake.calls_to("chat.update")
+    assert len(calls) >= 4
+    for call in calls:
+        text = call.args["text"]
+        assert "<!" not in text and "<@" not in text and "<http" not in text
+        assert "&lt;!channel&gt;" in text or "[m" not in text
+        assert call.args["parse"] == "none" and "link_names" not in call.args
+        for obj in texts(call.args["blocks"]):
+            assert "<!" not in obj["text"] and "<@" not in obj["text"]
+            assert "<http" not in obj["text"]
+            if obj["type"] == "mrkdwn":
+                assert obj.get("verbatim") is True
+                assert "[m" not in obj["text"] and "@here" not in obj["text"]
+        client_texts = [o for o in texts(call.args["blocks"]) if "[m" in o["text"]]
+        assert client_texts and all(o["type"] == "plain_text" for o in client_texts)
+        assert any("&lt;!channel&gt; &lt;!here&gt;" in o["text"] for o in client_texts)
+        assert any("&amp; co" in o["text"] for o in client_texts)
+
+
+def test_a_burst_is_grouped_and_nothing_is_dropped(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    for n in range(1, 8):
+        portal(nctx, n)
+    portal(nctx, 8, dit="DIT-2026-0003", contact="BOUL-LL")
+    drain(worker, nctx.db)
+    calls = posts(fake, PORTAL)
+    # Oldest first: the parent with the first message, then the other six in one reply.
+    assert [marks(c) for c in calls] == [[1], [2, 3, 4, 5, 6, 7], [8]]
+    assert "6 nouveaux messages" in calls[1].args["text"]
+
+
+def test_an_unset_channel_means_no_post(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    from dataclasses import replace
+
+    nctx.settings = replace(nctx.settings, channel_relances=None)
+    portal(nctx, 1, relance=True)
+    drain(worker, nctx.db)
+    assert [c.args["channel"] for c in fake.calls_to("chat.postMessage")] == [PORTAL]
+    with nctx.db.session() as session:
+        statuses = session.scalars(select(OutboxItem.status)).all()
+        assert statuses == ["done", "done"]
+
+
+def test_429_and_500_for_a_while_deliver_everything_once(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    fake.fail_next("chat.postMessage", status=500, times=3)
+    fake.fail_next("chat.update", status=503, times=1)
+    fake.fail_next("chat.postMessage", status=200, disconnect=True)
+    for n in range(1, 6):
+        portal(
+            nctx,
+            n,
+            dit="DIT-2026-0001" if n % 2 else "DIT-2026-0003",
+            contact="ACME-PM" if n % 2 else "BOUL-LL",
+            relance=n == 5,
+        )
+    drain(worker, nctx.db, timeout=30)
+    for channel, expected in ((PORTAL, [1, 2, 3, 4, 5]), (RELANCES, [5])):
+        delivered = Counter(m for c in posts(fake, channel) for m in marks(c))
+        assert sorted(delivered) == expected
+        assert set(delivered.values()) == {1}, delivered  # nothing twice
+    assert fake.count_429 == 1
+    assert len(fake.calls_to("chat.postMessage", status=500)) == 3
+    with nctx.db.session() as session:
+        assert set(session.scalars(select(OutboxItem.status))) == {"done"}
+        lane = session.get(DeliveryLane, lane_key(PORTAL))
+        assert lane is not None and lane.last_error is None  # cleared by the later success
+
+
+def test_a_permanent_error_fails_at_once_and_is_recorded(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    fake.add_channel(PORTAL, name="dispatch", is_member=False)
+    portal(nctx, 1)
+    drain(worker, nctx.db)
+    assert len(fake.calls_to("chat.postMessage")) == 1  # tried once, not forever
+    with nctx.db.session() as session:
+        [item] = session.scalars(select(OutboxItem)).all()
+        assert item.status == "failed" and "not_in_channel" in (item.last_error or "")
+        lane = session.get(DeliveryLane, lane_key(PORTAL))
+        assert lane is not None and "not_in_channel" in (lane.last_error or "")
+
+
+def test_a_deleted_parent_starts_a_new_thread(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    portal(nctx, 1)
+    drain(worker, nctx.db)
+    fake.fail_next("chat.update", status=200, body={"ok": False, "error": "message_not_found"})
+    portal(nctx, 2)
+    drain(worker, nctx.db)
+    first, again, reply = posts(fake, PORTAL)
+    # A new parent (with the DIT's opening message again), then the news in its thread.
+    assert "thread_ts" not in again.args and marks(again) == [1]
+    assert again.response["ts"] != first.response["ts"]
+    assert reply.args["thread_ts"] == again.response["ts"] and marks(reply) == [2]
+
+
+def test_two_workers_on_one_database_post_each_notification_once_at_the_pace(
+    nctx: Context, fake: FakeSlack, db: Database, seeded: dict[str, Any]
+) -> None:
+    fake.enforce_rate_limit("chat.postMessage", per_channel_per_second=1.0)
+    workers = [NotificationWorker(nctx, owner=f"process-{i}", max_wait=0.5) for i in (1, 2)]
+    for n in range(1, 9):
+        portal(
+            nctx,
+            n,
+            dit="DIT-2026-0001" if n <= 4 else "DIT-2026-0003",
+            contact="ACME-PM" if n <= 4 else "BOUL-LL",
+            relance=n in (3, 7),
+        )
+    errors: list[BaseException] = []
+
+    def run(worker: NotificationWorker) -> None:
+        try:
+            drain(worker, db, timeout=30)
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(40)
+    assert not errors
+    assert fake.count_429 == 0
+    for channel, expected in ((PORTAL, list(range(1, 9))), (RELANCES, [3, 7])):
+        calls = posts(fake, channel)
+        delivered = Counter(m for c in calls for m in marks(c))
+        assert sorted(delivered) == expected and set(delivered.values()) == {1}
+        for one, two in zip(calls, calls[1:], strict=False):
+            assert two.at - one.at >= 0.95  # about one message per second per channel
+        for dit_marks in (
+            [m for c in calls for m in marks(c) if m <= 4],
+            [m for c in calls for m in marks(c) if m > 4],
+        ):
+            assert dit_marks == sorted(dit_marks)  # order holds within a DIT
