@@ -49,7 +49,11 @@ class ValidationFailed(DomainError):
         return {name: error.message(locale) for name, error in self.errors.items()}
 
     def message(self, locale: str = "en") -> str:
-        return " ".join(f"{name}: {error.message(locale)}" for name, error in self.errors.items())
+        parts = []
+        for name, error in self.errors.items():
+            text = error.message(locale)
+            parts.append(text if text.startswith(name) else f"{name}: {text}")
+        return " ".join(parts)
 
 
 class NotAllowed(DomainError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -239,7 +239,7 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
                 _("The date of the exchange is in the future: an exchange has already happened."),
                 "occurred_at",
             )
-        return when
+        return when.astimezone(UTC)
 
     attempt("occurred_at", check_when)
     if errors:

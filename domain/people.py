@@ -23,9 +23,11 @@ def collaborator_for_slack_user(
     if collaborator is not None:
         return collaborator
     email = slack_email()
-    candidates = [
-        c for c in repo.collaborators_by_email(session, email) if c.slack_user_id is None
-    ] if email else []
+    candidates = (
+        [c for c in repo.collaborators_by_email(session, email) if c.slack_user_id is None]
+        if email
+        else []
+    )
     if len(candidates) == 1:
         candidates[0].slack_user_id = slack_user_id
         session.flush()

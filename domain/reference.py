@@ -44,11 +44,11 @@ class Summary:
             self.updated[kind] = self.updated.get(kind, 0) + 1
 
 
-def _where(loc: tuple[Any, ...]) -> str:
+def _where(loc: tuple[Any, ...], root: str = "file") -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "file"
+    return text or root
 
 
 # pydantic's error types, in words a user of the import or the API understands (translated).
@@ -97,14 +97,17 @@ def _problem(problem: Any) -> DomainError | str:
     return DomainError(message, None, **{name: str(context[name]) for name in names})
 
 
-def parse_records(model: type[Any], data: Any, prefix: str = "") -> Any:
-    """Validate `data` into `model`; every problem becomes a field error named by its path."""
+def parse_records(model: type[Any], data: Any, prefix: str = "", root: str = "file") -> Any:
+    """Validate `data` into `model`; every problem becomes a field error named by its path.
+
+    `root` names the whole document when the problem is with it (an import file, a body).
+    """
     try:
         return model.model_validate(data)
     except ValidationError as error:
         errors: dict[str, DomainError] = {}
         for problem in error.errors():
-            where = _where(tuple(p for p in (prefix, *problem["loc"]) if p != ""))
+            where = _where(tuple(p for p in (prefix, *problem["loc"]) if p != ""), root)
             errors.setdefault(
                 where,
                 DomainError(_("{where}: {problem}"), where, where=where, problem=_problem(problem)),

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
+from werkzeug.exceptions import HTTPException
 
 from ditbot.context import Context
 from ditbot.i18n import _, gettext, normalize_locale
 from domain import exchanges as service
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, ValidationFailed
 from domain.records import ClientRecord, CollaboratorRecord, DitRecord
 from domain.reference import Summary, parse_records, upsert_client, upsert_collaborator, upsert_dit
 from storage import repositories as repo
 from web.problems import from_domain, problem
 from web.serialize import dit_json, exchange_json
 
+log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.openapi", "portal_webhook.receive"}
 
@@ -63,7 +66,8 @@ def authenticate() -> Response | None:
     token = context().settings.api_token
     if not token:
         return problem(
-            404, gettext(locale(), _("The REST API is disabled: set DITBOT_API_TOKEN to enable it."))
+            404,
+            gettext(locale(), _("The REST API is disabled: set DITBOT_API_TOKEN to enable it.")),
         )
     header = request.headers.get("Authorization", "")
     scheme, _sep, given = header.partition(" ")
@@ -72,7 +76,10 @@ def authenticate() -> Response | None:
             401,
             gettext(
                 locale(),
-                _("Missing or wrong bearer token: send 'Authorization: Bearer <DITBOT_API_TOKEN>'."),
+                _(
+                    "Missing or wrong bearer token: "
+                    "send 'Authorization: Bearer <DITBOT_API_TOKEN>'."
+                ),
             ),
         )
     return None
@@ -81,6 +88,17 @@ def authenticate() -> Response | None:
 @api.errorhandler(DomainError)
 def domain_error(error: DomainError) -> Response:
     return from_domain(error, locale())
+
+
+@api.errorhandler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    """Every other error of the API is problem+json too (a 500 is logged with its traceback)."""
+    if isinstance(error, HTTPException):
+        return problem(error.code or 500, error.description or error.name)
+    log.exception("REST API error on %s %s", request.method, request.path)
+    return problem(
+        500, gettext(locale(), _("Internal error: it was logged. Try again, or tell the admin."))
+    )
 
 
 def body() -> Any:
@@ -102,7 +120,7 @@ def _record(model: type[Any], key: str, value: str) -> Any:
             given=str(data.get(key))[:60],
             value=value,
         )
-    return parse_records(model, {**data, key: value})
+    return parse_records(model, {**data, key: value}, root="body")
 
 
 def _answer(payload: dict[str, Any], created: bool) -> tuple[Response, int]:
@@ -169,13 +187,16 @@ def list_exchanges(number: str) -> Response:
 
 @api.post("/dits/<number>/exchanges")
 def post_exchange(number: str) -> tuple[Response, int]:
-    data: ExchangeIn = parse_records(ExchangeIn, body())
+    data: ExchangeIn = parse_records(ExchangeIn, body(), root="body")
     with context().db.session() as session:
         author = None
         if data.author:
             author = repo.collaborator_by_code(session, data.author)
             if author is None:
-                raise NotFound(_("Unknown collaborateur '{code}'."), "author", code=data.author)
+                unknown = DomainError(
+                    _("Unknown collaborateur '{code}'."), "author", code=data.author
+                )
+                raise ValidationFailed({"author": unknown})
         entry = service.ExchangeInput(
             direction=data.direction,
             detail=data.detail,

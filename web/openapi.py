@@ -26,6 +26,7 @@ DIT = {
         "contact": PARTY,
         "technician": PARTY,
         "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
         "exchanges": {
             "type": "object",
             "properties": {
@@ -89,7 +90,9 @@ def _put(tag: str, key: str, model: str, answer: str) -> dict[str, Any]:
         "put": {
             "tags": [tag],
             "summary": f"Create or update a {tag} by {key}",
-            "parameters": [{"name": key, "in": "path", "required": True, "schema": {"type": "string"}}],
+            "parameters": [
+                {"name": key, "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
             "requestBody": {"required": True, **_json(_ref(model))},
             "responses": {
                 "200": {"description": "updated", **_json(_ref(answer))},
@@ -131,7 +134,9 @@ def document(server_url: str) -> dict[str, Any]:
             "schemas": schemas,
         },
         "paths": {
-            "/api/v1/collaborators/{code}": _put("collaborator", "code", "Collaborator", "Collaborator"),
+            "/api/v1/collaborators/{code}": _put(
+                "collaborator", "code", "Collaborator", "Collaborator"
+            ),
             "/api/v1/clients/{code}": _put("client", "code", "Client", "Client"),
             "/api/v1/dits/{number}": {
                 **_put("dit", "number", "DitIn", "Dit"),
@@ -139,7 +144,10 @@ def document(server_url: str) -> dict[str, Any]:
                     "tags": ["dit"],
                     "summary": "A DIT and its exchange indicators",
                     "parameters": number,
-                    "responses": {"200": {"description": "the DIT", **_json(_ref("Dit"))}, "404": PROBLEM},
+                    "responses": {
+                        "200": {"description": "the DIT", **_json(_ref("Dit"))},
+                        "404": PROBLEM,
+                    },
                 },
             },
             "/api/v1/dits/{number}/exchanges": {
@@ -171,7 +179,10 @@ def document(server_url: str) -> dict[str, Any]:
                     "requestBody": {"required": True, **_json(_ref("ExchangeIn"))},
                     "responses": {
                         "201": {"description": "logged", **_json(_ref("Exchange"))},
-                        "200": {"description": "already logged with this Idempotency-Key", **_json(_ref("Exchange"))},
+                        "200": {
+                            "description": "already logged with this Idempotency-Key",
+                            **_json(_ref("Exchange")),
+                        },
                         "400": PROBLEM,
                         "401": PROBLEM,
                         "404": PROBLEM,
@@ -182,9 +193,12 @@ def document(server_url: str) -> dict[str, Any]:
             "/api/v1/portal/messages": {
                 "post": {
                     "tags": ["portal"],
-                    "summary": "Portal webhook (HMAC signed, CONTRACT.md section 6; no bearer token)",
+                    "summary": "Portal webhook (HMAC signed, CONTRACT.md s. 6; no bearer token)",
                     "security": [],
-                    "responses": {"201": {"description": "stored"}, "200": {"description": "already stored"}},
+                    "responses": {
+                        "201": {"description": "stored"},
+                        "200": {"description": "already stored"},
+                    },
                 }
             },
         },

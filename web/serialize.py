@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.exchanges import Indicators
@@ -10,7 +10,8 @@ from storage.models import Collaborator, Contact, Dit, Exchange
 
 
 def when(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """ISO 8601 in UTC with a Z (whatever zone the value was given in)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def party(collaborator: Collaborator | None, contact: Contact | None) -> dict[str, str] | None:
