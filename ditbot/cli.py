@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--slack-user", help="link the demo technician to this Slack user id")
     demo.set_defaults(run=cmd_demo)
 
+    from ditbot.doctor import add_parser as add_doctor
+    from portal.cli import add_parser as add_portal_link
+
+    add_portal_link(commands)
+    add_doctor(commands)
     return parser
 
 
