@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ditbot.i18n import _
@@ -23,7 +22,7 @@ from domain import exchanges as service
 from domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from domain.validation import clean_detail, clean_subject
 from storage import repositories as repo
-from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType
+from storage.models import Collaborator, Contact, Dit, Exchange
 from storage.types import utcnow
 
 KEY_PREFIX = "portal:"
@@ -96,43 +95,31 @@ def ensure_accepts_messages(dit: Dit, window_days: int, now: datetime | None = N
         )
 
 
-def client_is_waiting(
-    session: Session, dit: Dit, now: datetime, relance_after_hours: float
-) -> bool:
+def client_is_waiting(dit: Dit, now: datetime, relance_after_hours: float) -> bool:
     """True when the client's last message is unanswered since `relance_after_hours` or more.
 
     "Unanswered": it is the DIT's latest live exchange (nothing was sent to the client after
-    it). Any message of the client counts, whoever of its contacts wrote it and however it came
-    (portal, mail, or a call logged by staff): the client is one company waiting on us.
+    it), which the DIT's indicators say without a query. Any message of the client counts,
+    whoever of its contacts wrote it and however it came (portal, mail, or a call logged by
+    staff): the client is one company waiting on us.
     """
-    last = session.execute(
-        select(Exchange.direction, Exchange.occurred_at)
-        .where(Exchange.dit_id == dit.id, Exchange.deleted_at.is_(None))
-        .order_by(Exchange.occurred_at.desc(), Exchange.id.desc())
-        .limit(1)
-    ).first()
-    if last is None or last.direction != "received":
+    if dit.last_direction != "received" or dit.last_exchange_at is None:
         return False
-    return bool(now - last.occurred_at >= timedelta(hours=relance_after_hours))
+    return now - dit.last_exchange_at >= timedelta(hours=relance_after_hours)
 
 
-def relance_type(session: Session) -> str:
-    """The code of the active relance type (`relance` unless an administrator renamed it)."""
-    code = session.scalar(
-        select(ExchangeType.code)
-        .where(ExchangeType.is_relance.is_(True), ExchangeType.active.is_(True))
-        .order_by(ExchangeType.code != "relance", ExchangeType.position, ExchangeType.code)
-        .limit(1)
-    )
-    return code or "relance"
+def types_for_client_messages(session: Session) -> tuple[str, str]:
+    """(relance type, plain type) of a client message, from the configured exchange types.
 
-
-def plain_type(session: Session) -> str:
-    for code in PLAIN_TYPES:
-        kind = repo.exchange_type(session, code)
-        if kind is not None and kind.active and not kind.is_relance:
-            return code
-    return PLAIN_TYPES[-1]
+    The relance type is `relance` unless an administrator made another one the relance type;
+    the plain type is `complement` ("additional information"), else `autre`. One query, which
+    also puts the types in the session's identity map for the validation that follows.
+    """
+    kinds = [kind for kind in repo.exchange_types(session) if kind.active]
+    relances = sorted((k for k in kinds if k.is_relance), key=lambda k: k.code != "relance")
+    plain = {k.code for k in kinds if not k.is_relance}
+    relance = relances[0].code if relances else "relance"
+    return relance, next((code for code in PLAIN_TYPES if code in plain), PLAIN_TYPES[-1])
 
 
 def receiver_of(session: Session, dit: Dit) -> Collaborator:
@@ -201,11 +188,12 @@ def post_message(
         sent_at = sent_at.astimezone(UTC)  # stored and shown in UTC, like every other date
     when = sent_at or now or utcnow()
     ensure_accepts_messages(dit, window_days, now or utcnow())
-    is_relance = message.relance or client_is_waiting(session, dit, when, relance_after_hours)
+    is_relance = message.relance or client_is_waiting(dit, when, relance_after_hours)
+    relance_code, plain_code = types_for_client_messages(session)
     entry = service.ExchangeInput(
         direction="received",
         detail=message.detail,
-        type_code=relance_type(session) if is_relance else plain_type(session),
+        type_code=relance_code if is_relance else plain_code,
         sent_by=service.Party("contact", contact.code),
         received_by=service.Party("collaborator", receiver_of(session, dit).code),
         subject=message.subject,

@@ -146,7 +146,7 @@ class NotificationWorker:
         client: Any | None = None,
         *,
         owner: str | None = None,
-        pace_seconds: float = 1.1,
+        pace_seconds: float = 1.0,
         backoff_base: float = 2.0,
         backoff_max: float = 300.0,
         max_attempts: int = 12,
@@ -215,6 +215,11 @@ class NotificationWorker:
         with self.ctx.db.session() as session:
             if not outbox.pending_in_lanes(session, NOTIFY, lanes, limit=1):
                 return False, None
+            # Read before writing: while the lane is paced, take no write lock (on SQLite it
+            # would hold up the requests that store new messages).
+            wait = outbox.lane_wait_seconds(session, key)
+            if wait:
+                return False, wait
             lane = outbox.acquire_lane(session, key, self.owner, lease_seconds=self.lease_seconds)
             if lane is None:
                 # Paced: say how long until it may send. Held by another process: nothing to

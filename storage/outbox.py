@@ -219,7 +219,9 @@ def acquire_lane(
     """
     now = utcnow()
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if session.get(DeliveryLane, lane) is not None:
+        pass  # the usual case: no insert, hence no write before the conditional update
+    elif dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         session.execute(pg_insert(DeliveryLane).values(lane=lane).on_conflict_do_nothing())
@@ -227,7 +229,7 @@ def acquire_lane(
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         session.execute(sqlite_insert(DeliveryLane).values(lane=lane).on_conflict_do_nothing())
-    elif session.get(DeliveryLane, lane) is None:
+    else:
         session.add(DeliveryLane(lane=lane))
         session.flush()
     result = session.execute(
