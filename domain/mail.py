@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ditbot.i18n import _
 from domain import drafts
 from domain.errors import Conflict, DomainError, NotAllowed, ValidationFailed
-from domain.exchanges import Actor, ExchangeInput, Party, ensure_open, get_dit, log_exchange
+from domain.exchanges import (
+    Actor,
+    ExchangeInput,
+    Party,
+    ensure_open,
+    get_dit,
+    get_exchange,
+    log_exchange,
+)
 from domain.validation import SUBJECT_MAX, clean_detail, clean_email, clean_subject
 from storage import repositories as repo
 from storage.models import Dit, Exchange
@@ -130,9 +139,9 @@ def send_mail(
     The author's draft for this DIT is removed in the same transaction.
     """
     if external_key is not None:
-        existing = repo.exchange_by_key(session, external_key)
+        existing = session.scalar(select(Exchange.id).where(Exchange.external_key == external_key))
         if existing is not None:
-            return existing, False
+            return get_exchange(session, existing), False
     check_can_send(mail_from)
     if actor.collaborator is None:
         raise NotAllowed(_("Only a collaborateur can send a mail from a DIT."), "user")

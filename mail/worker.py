@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from ditbot.context import Context
 from domain.mail import FAILED, MAIL, SENT, failure_notice
-from mail.compose import Outgoing, build, new_message_id
+from mail.compose import build, new_message_id
 from mail.render import TemplateProblem
 from mail.smtp import DeliveryFailed, SmtpSender
 from outbox.dispatcher import owner_id
@@ -62,53 +64,50 @@ class MailWorker:
 
     def run_once(self) -> bool:
         """Deliver at most one due mail; True when there was one."""
+        # Claim and prepare in one short transaction (SQLite has one writer at a time).
         with self.ctx.db.session() as session:
             items = outbox.claim(
                 session, [MAIL], self.owner, lease_seconds=self.lease_seconds, limit=1
             )
-            claimed = [(item.id, dict(item.payload)) for item in items]
-        for item_id, payload in claimed:
-            self.deliver(item_id, int(payload["exchange_id"]))
-        return bool(claimed)
-
-    def deliver(self, item_id: int, exchange_id: int) -> None:
-        prepared = self._prepare(item_id, exchange_id)
-        if prepared is None:
-            return
-        outgoing, attempt, problem = prepared
-        if problem is None:
-            assert outgoing is not None
+            if not items:
+                return False
+            item_id, exchange_id = items[0].id, int(items[0].payload["exchange_id"])
+            prepared = self._prepare(session, item_id, exchange_id)
+        if prepared is not None:
+            exchange, attempt = prepared
+            problem: DeliveryFailed | None = None
             try:
-                self.sender.send(outgoing.message, outgoing.envelope_from, outgoing.recipients)
-            except DeliveryFailed as error:
-                problem = error
-        self._record(item_id, exchange_id, attempt, problem)
-
-    def _prepare(
-        self, item_id: int, exchange_id: int
-    ) -> tuple[Outgoing | None, int, DeliveryFailed | None] | None:
-        """Count the attempt and build the message; None when there is nothing to send."""
-        with self.ctx.db.session() as session:
-            exchange = session.get(Exchange, exchange_id)
-            if exchange is None or exchange.deleted_at is not None:
-                # Deleted before it went out (deletion is refused once an attempt was made).
-                if exchange is not None and exchange.mail_status not in (SENT, FAILED):
-                    exchange.mail_status = FAILED
-                    exchange.mail_error = "not sent: the exchange was deleted before delivery"
-                outbox.mark_done(session, item_id)
-                return None
-            if exchange.mail_status in (SENT, FAILED):
-                outbox.mark_done(session, item_id)  # a duplicate item: never a second mail
-                return None
-            if not exchange.mail_message_id:
-                exchange.mail_message_id = new_message_id(self.ctx.settings, exchange.id)
-            exchange.mail_attempts = (exchange.mail_attempts or 0) + 1
-            attempt = exchange.mail_attempts
-            try:
-                return build(self.ctx.settings, exchange, exchange.mail_message_id), attempt, None
+                outgoing = build(self.ctx.settings, exchange, exchange.mail_message_id or "")
             except (TemplateProblem, ValueError) as error:
                 # A broken admin template or a missing DITBOT_MAIL_FROM: fixable, so retried.
-                return None, attempt, DeliveryFailed(str(error), permanent=False)
+                problem = DeliveryFailed(str(error), permanent=False)
+            else:
+                try:
+                    self.sender.send(outgoing.message, outgoing.envelope_from, outgoing.recipients)
+                except DeliveryFailed as error:
+                    problem = error
+            self._record(item_id, exchange_id, attempt, problem)
+        return True
+
+    def _prepare(
+        self, session: Session, item_id: int, exchange_id: int
+    ) -> tuple[Exchange, int] | None:
+        """Count the attempt and fix the Message-ID; None when there is nothing to send."""
+        exchange = session.get(Exchange, exchange_id)
+        if exchange is None or exchange.deleted_at is not None:
+            # Deleted before it went out (deletion is refused once an attempt was made).
+            if exchange is not None and exchange.mail_status not in (SENT, FAILED):
+                exchange.mail_status = FAILED
+                exchange.mail_error = "not sent: the exchange was deleted before delivery"
+            outbox.mark_done(session, item_id)
+            return None
+        if exchange.mail_status in (SENT, FAILED):
+            outbox.mark_done(session, item_id)  # a duplicate item: never a second mail
+            return None
+        if not exchange.mail_message_id:
+            exchange.mail_message_id = new_message_id(self.ctx.settings, exchange.id)
+        exchange.mail_attempts = (exchange.mail_attempts or 0) + 1
+        return exchange, exchange.mail_attempts
 
     def _record(
         self, item_id: int, exchange_id: int, attempt: int, problem: DeliveryFailed | None
