@@ -7,9 +7,9 @@ Runs everything on loopback and stops by itself:
 
 For N mails (default 200), one after the other: a signed `view_submission` of the mail form,
 as pushed on the DIT's panel, is POSTed; we time its HTTP answer (the ack) and the moment the
-SMTP server accepts the mail. Then the same submission is POSTed N times to the bare app. Printed: p50/p99 of Send -> SMTP
-accepted, of ditbot's ack, of the bare ack, and the ratios. The ack must not wait for SMTP:
-its p50 stays far below the Send -> SMTP time.
+SMTP server accepts the mail. Then the same submission is POSTed N times to the bare app.
+Printed: p50/p99 of Send -> SMTP accepted, of ditbot's ack, of the bare ack, and the ratios.
+The ack must not wait for SMTP: its p50 stays below the Send -> SMTP time.
 
     python bench/bench_mail.py [--mails 200] [--database-url postgresql://...]
 """
