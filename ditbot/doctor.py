@@ -18,7 +18,7 @@ from typing import Any, Literal
 from ditbot.settings import HOW_TO_GET, Settings
 
 Level = Literal["ok", "warn", "fail"]
-TIMEOUT = 10.0
+TIMEOUT = 10
 RECENT = timedelta(days=7)
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 

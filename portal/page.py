@@ -25,6 +25,7 @@ from babel.dates import format_datetime
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ditbot.context import Context
 from ditbot.i18n import LOCALES, Translator, _
@@ -167,8 +168,13 @@ def _entry(exchange: Exchange, locale: str) -> Entry:
     )
 
 
+def _secret() -> str:
+    """DITBOT_PORTAL_SECRET; empty when unset, which no token or form token matches."""
+    return _ctx().settings.portal_secret or ""
+
+
 def _resolve(token: str) -> PortalToken | None:
-    secret = _ctx().settings.portal_secret
+    secret = _secret()
     return read_token(secret, token) if secret else None
 
 
@@ -192,7 +198,6 @@ def _show(
             return not_found()
         values = _page_values(session, dit, contact, locale)
     open_until = rules.window_end(dit, ctx.settings.portal_window_days)
-    assert ctx.settings.portal_secret  # _resolve returned a token, so there is a secret
     return _render(
         "page.html",
         status,
@@ -204,7 +209,7 @@ def _show(
         relance=relance,
         open_until=_when(open_until, locale) if open_until else None,
         action=url_for("portal_page.show", token=token),
-        csrf=csrf_token(ctx.settings.portal_secret, token),
+        csrf=csrf_token(_secret(), token),
         nonce=nonce if nonce and NONCE.match(nonce) else uuid.uuid4().hex,
         detail_max=DETAIL_MAX,
         state=t(STATE_LABELS.get(dit.state, dit.state)),
@@ -230,7 +235,7 @@ def show(token: str) -> Response:
 
 
 @portal_page.post("/portal/<token>")
-def post(token: str) -> Response:
+def post(token: str) -> Response | WerkzeugResponse:
     read = _resolve(token)
     if read is None:
         return not_found()
@@ -246,8 +251,7 @@ def post(token: str) -> Response:
     relance = form.get("relance") == "on"
     nonce = form.get("message_id", "")
     settings = _ctx().settings
-    assert settings.portal_secret
-    if not csrf_valid(settings.portal_secret, token, form.get("csrf")):
+    if not csrf_valid(_secret(), token, form.get("csrf")):
         return _show(
             token,
             read,
