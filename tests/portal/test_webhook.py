@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -284,3 +285,27 @@ def test_the_answers_speak_the_callers_language(client: FlaskClient) -> None:
     fr = signed_post(client, message(dit="DIT-0"), headers={"Accept-Language": "fr-FR"})
     assert en.get_json()["detail"] == "This DIT or this contact is unknown."
     assert fr.get_json()["detail"] == "DIT ou interlocuteur inconnu."
+
+
+def test_the_same_message_sent_twice_at_once_is_stored_once(
+    live_server: LiveServer, db: Database
+) -> None:
+    raw = json.dumps(message(message_id="twin")).encode()
+    barrier = threading.Barrier(4)
+    answers: list[tuple[int, int]] = []
+
+    def send() -> None:
+        headers = signing.signed_headers("test-portal-secret", raw)
+        barrier.wait(5)
+        answer = requests.post(live_server.url + WEBHOOK, data=raw, headers=headers, timeout=10)
+        answers.append((answer.status_code, answer.json()["id"]))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert sorted(status for status, _id in answers) == [200, 200, 200, 201]
+    assert len({exchange_id for _status, exchange_id in answers}) == 1
+    assert stored(db).exchanges == 1
+    assert stored(db).outbox == 1
