@@ -149,6 +149,15 @@ def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
         blocks.append({"type": "context", "elements": [mrkdwn(line)]})
     for note in spec.notes:
         blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+    if not received and not spec.editing:  # recording a mail is not sending one (mail helper)
+        note = t(
+            _(
+                ":memo: This form only *records* an exchange: nothing is sent to the client. "
+                "For an e-mail already sent outside ditbot, choose the type Courriel. To send a "
+                "mail, use “Write a mail” on the DIT's panel."
+            )
+        )
+        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
     if spec.choose_dit:
         chooser: dict[str, Any] = {
             "type": "external_select",

@@ -187,3 +187,13 @@ def test_a_closed_dit_refuses_the_mail_form(driver: SlackDriver, slack: FakeSlac
     driver.command("mail DIT-2026-0004")
     assert slack.calls_to("views.open") == []
     assert "clôturée" in driver.last_response()["text"]
+
+
+def test_the_sent_exchange_form_says_it_sends_nothing(driver: SlackDriver) -> None:
+    panel = open_panel(driver)
+    driver.click(panel, "add_sent")
+    form = driver.last_view("views.push")
+    assert form["callback_id"] == "exchange_sent"
+    text = texts(form)
+    assert "rien n'est envoyé au client" in text and "type Courriel" in text
+    assert "Ceci envoie réellement" not in text
