@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from ditbot.i18n import _
@@ -12,7 +12,7 @@ from domain.errors import NotFound
 from domain.exchanges import get_dit
 from domain.validation import SUBJECT_MAX
 from storage import repositories as repo
-from storage.models import Collaborator, Draft
+from storage.models import Collaborator, Draft, Exchange
 
 DETAIL_KEEP = 20_000  # a draft may be longer than a mail; Slack's input stops at 3000 anyway
 
@@ -45,6 +45,42 @@ def save_draft(
     draft.detail = (detail or "")[:DETAIL_KEEP]
     session.flush()
     return draft
+
+
+def keep_typed(
+    session: Session,
+    collaborator: Collaborator,
+    dit_number: str,
+    *,
+    form_key: str,
+    to: str | None,
+    subject: str | None,
+    detail: str | None,
+    default_subject: str | None,
+) -> Draft | None:
+    """Keep what a mail form holds while the user types; None when nothing is kept.
+
+    Nothing is kept once the form `form_key` was sent (a keystroke arriving after the Send
+    must not bring the draft back), nor when nothing was typed and there is no draft yet.
+    """
+    dit = get_dit(session, dit_number)
+    _lock(session, dit.id)
+    if session.scalar(select(Exchange.id).where(Exchange.external_key == form_key)) is not None:
+        return None
+    if repo.draft_of(session, collaborator.id, dit.id) is None and not has_text(
+        detail, subject, default_subject
+    ):
+        return None
+    return save_draft(session, collaborator, dit.number, to=to, subject=subject, detail=detail)
+
+
+def _lock(session: Session, dit_id: int) -> None:
+    """Take the DIT's row lock without changing the row, to serialise with a Send.
+
+    Sending takes the same lock (domain.exchanges.log_exchange) before it removes the draft;
+    on SQLite a first write also takes the database's write lock before anything is read.
+    """
+    session.execute(text("UPDATE dits SET id = id WHERE id = :id"), {"id": dit_id})
 
 
 def get_draft(session: Session, draft_id: int, collaborator: Collaborator) -> Draft:

@@ -18,7 +18,6 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, MailFormRequest, PanelRef
@@ -134,41 +133,28 @@ def open_form(
 
 
 def keep_draft(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, bool]:
-    """Save what the form holds as the user's draft: (DIT number, kept).
+    """Keep what the form holds as the user's draft: (DIT number, kept).
 
-    Nothing is saved once this very form was sent (a late keystroke must not bring the draft
-    back), nor when nothing was typed.
+    Concurrent keystroke batches of one form are serialised by the DIT's lock in keep_typed.
     """
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
     number = str(data["dit"])
-    for attempt in (1, 2):
-        try:
-            with deps.db.session() as session:
-                actor = who.actor(session)
-                assert actor.collaborator is not None
-                dit = get_dit(session, number)
-                repo.lock_dit(session, dit)  # serialises with Send, which removes the draft
-                if repo.exchange_by_key(session, submission_key(view)) is not None:
-                    return number, False
-                detail = values.get(Field.DETAIL)
-                subject = values.get(Field.SUBJECT)
-                existing = repo.draft_of(session, actor.collaborator.id, dit.id)
-                if existing is None and not drafts.has_text(detail, subject, default_subject(dit)):
-                    return number, False
-                drafts.save_draft(
-                    session,
-                    actor.collaborator,
-                    number,
-                    to=values.get(Field.TO),
-                    subject=subject,
-                    detail=detail,
-                )
-            return number, True
-        except IntegrityError:  # two keystroke batches created the draft at once
-            if attempt == 2:
-                raise
-    return number, False
+    with deps.db.session() as session:
+        actor = who.actor(session)
+        assert actor.collaborator is not None
+        dit = get_dit(session, number)
+        kept = drafts.keep_typed(
+            session,
+            actor.collaborator,
+            number,
+            form_key=submission_key(view),
+            to=values.get(Field.TO),
+            subject=values.get(Field.SUBJECT),
+            detail=values.get(Field.DETAIL),
+            default_subject=default_subject(dit),
+        )
+    return number, kept is not None
 
 
 def home_drafts(

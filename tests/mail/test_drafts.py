@@ -166,3 +166,27 @@ def test_drafts_are_per_user_and_a_sent_mail_removes_only_its_own(
     assert sorted(d.detail for d in all_drafts(ctx)) == ["Autre", "Marc"]
     [mail] = mails(ctx)
     drive([worker], lambda: exchange(ctx, mail.id).mail_status == "sent")
+
+
+def test_keystroke_batches_arriving_together_make_one_draft(ctx: Context, seeded: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def keep(i: int) -> None:
+        with ctx.db.session() as session:
+            jeanne = repo.collaborator_by_code(session, "JDU")
+            assert jeanne is not None
+            drafts.keep_typed(
+                session,
+                jeanne,
+                "DIT-2026-0001",
+                form_key="slack-mail:VRACE",
+                to=None,
+                subject=None,
+                detail="x" * (i + 1),
+                default_subject=None,
+            )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(keep, range(16)))  # re-raises any error
+    [draft] = all_drafts(ctx)
+    assert 1 <= len(draft.detail) <= 16
