@@ -71,7 +71,10 @@ def build_form(
     draft: Draft | None = None,
     saved_at: Any = None,
 ) -> dict[str, Any]:
-    """The mail form of DIT `number`, filled from the user's draft when there is one."""
+    """The mail form of DIT `number`, filled from the user's draft when there is one.
+
+    `saved_at` (the keep-as-draft button) redraws the same form with a "draft saved" note.
+    """
     check_can_send(deps.settings.mail_from)
     actor = who.actor(session)
     assert actor.collaborator is not None
@@ -94,7 +97,7 @@ def build_form(
         metadata=seal(deps.secret, metadata),
         sender=_sender_label(deps, actor.collaborator),
         draft_saved_at=saved_at,
-        resumed=draft is not None,
+        resumed=draft is not None and saved_at is None,
     )
     return views.mail_form(who.t, form)
 

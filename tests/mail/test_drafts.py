@@ -96,6 +96,7 @@ def test_keep_as_draft_button_saves_and_says_so(driver: SlackDriver, ctx: Contex
     updated = driver.last_view("views.update")
     assert updated["id"] == form["id"]
     assert "Brouillon enregistré" in texts(updated)
+    assert "repris" not in texts(updated)
     assert updated["private_metadata"] == form["private_metadata"]
 
 
