@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -104,6 +105,37 @@ def accepted(fake: FakeSlack, channel: str) -> list[Call]:
     ]
 
 
+def _admin(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    from ditbot.settings import normalize_database_url
+
+    return create_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
+
+
+def create_database(server_url: str) -> tuple[str, str]:
+    """A fresh database on the PostgreSQL server of `server_url`: (its name, its URL)."""
+    from sqlalchemy import text
+
+    from ditbot.settings import normalize_database_url
+
+    name = f"ditbot_bench_portal_{uuid.uuid4().hex[:10]}"
+    engine = _admin(server_url)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return name, normalize_database_url(server_url).rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(server_url: str, name: str) -> None:
+    from sqlalchemy import text
+
+    engine = _admin(server_url)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
@@ -154,18 +186,26 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--dits", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="spread of the burst")
-    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server where a temporary database is created and dropped "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/postgres); default: a temporary SQLite file",
+    )
     options = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
     workdir = tempfile.TemporaryDirectory(prefix="ditbot-bench-portal-")
+    database_url = f"sqlite:///{workdir.name}/bench.db"
+    scratch: str | None = None
+    if options.database_url:
+        scratch, database_url = create_database(options.database_url)
     fake = FakeSlack().start()
     fake.add_channel(PORTAL, name="dispatch")
     fake.add_channel(RELANCES, name="relances")
     fake.enforce_rate_limit("chat.postMessage", per_channel_per_second=1.0)
     settings = Settings.from_env(
         {
-            "DATABASE_URL": options.database_url or f"sqlite:///{workdir.name}/bench.db",
+            "DATABASE_URL": database_url,
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": "bench-signing-secret",
             "SLACK_API_URL": fake.base_url,
@@ -219,7 +259,7 @@ def main() -> int:
                 or 0
             )
 
-    deadline = start + DEADLINE_SECONDS
+    deadline = start + (DEADLINE_SECONDS if statuses == Counter({201: options.messages}) else 0)
     while time.monotonic() < deadline:
         portal_marks, relance_marks = announced()
         if len(portal_marks) >= options.messages and len(relance_marks) >= len(relances):
@@ -234,6 +274,8 @@ def main() -> int:
     runtime.ctx.db.dispose()
     fake.stop()
     workdir.cleanup()
+    if scratch and options.database_url:
+        drop_database(options.database_url, scratch)
 
     posts_portal = len(accepted(fake, PORTAL))
     posts_relances = len(accepted(fake, RELANCES))

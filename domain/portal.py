@@ -178,7 +178,7 @@ def post_message(
     """
     check_text(message)
     key = external_key(message.message_id) if message.message_id is not None else None
-    if key is not None:
+    if key is not None and repo.exchange_id_by_key(session, key) is not None:
         existing = repo.exchange_by_key(session, key)
         if existing is not None:
             return existing, False

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload, immediateload, lazyload
 
 from storage.models import (
     Client,
@@ -80,7 +80,11 @@ def exchanges_of_dit(
     limit: int | None = None,
     offset: int = 0,
 ) -> Sequence[Exchange]:
-    statement = select(Exchange).where(Exchange.dit_id == dit_id)
+    # The DIT is nearly always in the session already (the caller looked it up): take it from
+    # the identity map instead of joining the DIT, its client, contact and technician per row.
+    statement = (
+        select(Exchange).where(Exchange.dit_id == dit_id).options(immediateload(Exchange.dit))
+    )
     if not include_deleted:
         statement = statement.where(Exchange.deleted_at.is_(None))
     order = (
@@ -122,7 +126,9 @@ def collaborators_by_email(session: Session, email: str) -> Sequence[Collaborato
     address = email.strip().lower()
     return session.scalars(
         select(Collaborator).where(
-            or_(func.lower(Collaborator.mail1) == address, func.lower(Collaborator.mail2) == address)
+            or_(
+                func.lower(Collaborator.mail1) == address, func.lower(Collaborator.mail2) == address
+            )
         )
     ).all()
 
@@ -164,7 +170,9 @@ def draft_of(session: Session, collaborator_id: int, dit_id: int) -> Draft | Non
 
 def drafts_of(session: Session, collaborator_id: int) -> Sequence[Draft]:
     return session.scalars(
-        select(Draft).where(Draft.collaborator_id == collaborator_id).order_by(Draft.updated_at.desc())
+        select(Draft)
+        .where(Draft.collaborator_id == collaborator_id)
+        .order_by(Draft.updated_at.desc())
     ).all()
 
 
@@ -184,3 +192,44 @@ def first_exchange_where(session: Session, dit_id: int, *conditions: Any) -> Exc
         .order_by(Exchange.occurred_at.asc(), Exchange.id.asc())
         .limit(1)
     )
+
+
+def dit_for_slack(session: Session, number: str) -> Dit | None:
+    """A DIT with its client, interlocuteur and technician, for the Slack panel.
+
+    Without the client's whole contact list: `Client.contacts` is selectin-loaded by default,
+    one more query per DIT that the panel does not need.
+    """
+    return session.scalar(
+        select(Dit)
+        .where(Dit.number == number.strip())
+        .options(defaultload(Dit.client).lazyload(Client.contacts))
+    )
+
+
+def exchanges_for_panel(
+    session: Session, dit_id: int, *, limit: int, offset: int = 0
+) -> Sequence[Exchange]:
+    """A page of a DIT's live exchanges, newest first, loading only what the panel shows.
+
+    Type, sender and receiver are joined; the DIT comes from the identity map (the caller has
+    it); author and deleter load on access (the detail view), not on every row.
+    """
+    return session.scalars(
+        select(Exchange)
+        .where(Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None))
+        .options(
+            lazyload(Exchange.dit),
+            lazyload(Exchange.author_collaborator),
+            lazyload(Exchange.author_contact),
+            lazyload(Exchange.deleted_by),
+        )
+        .order_by(Exchange.occurred_at.desc(), Exchange.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+
+
+def exchange_id_by_key(session: Session, key: str) -> int | None:
+    """The id of the exchange recorded under `key`, if any (a cheap check: no joins)."""
+    return session.scalar(select(Exchange.id).where(Exchange.external_key == key))
