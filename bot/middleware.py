@@ -14,14 +14,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltContext, BoltResponse
+from slack_bolt import Ack, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from ditbot.i18n import Translator, normalize_locale
+from ditbot.i18n import Translator, _, normalize_locale
 from domain.errors import DomainError, NotLinked
 from domain.exchanges import Actor
 from domain.people import collaborator_for_slack_user
@@ -77,33 +78,45 @@ class Who:
         return self._email, self._slack_locale
 
     # -- resolution ----------------------------------------------------------------------
-    def resolve(self) -> None:
-        """Find (or link) the collaborateur; raises NotLinked for an unknown Slack user."""
-        if not self._resolved:
-            self._resolved = True
-            try:
-                self._load()
-            except IntegrityError:  # linked concurrently by a parallel request: read again
-                self._load()
-            except DomainError as error:
-                self._error = error
-        if self._error is not None:
-            raise self._error
+    def resolve(self, session: Session | None = None) -> Collaborator | None:
+        """Find (or link) the collaborateur; raises NotLinked for an unknown Slack user.
 
-    def _load(self) -> None:
-        with self.deps.db.session() as session:
-            collaborator = collaborator_for_slack_user(
-                session, self.user_id, lambda: self._profile()[0]
-            )
-            if not collaborator.locale:
-                locale = self._profile()[1]
-                if locale:
-                    collaborator.locale = locale[:10]
-            self.collaborator_id = collaborator.id
-            self.code = collaborator.code
-            self.name = collaborator.name
-            self.manager = collaborator.manager
-            self._locale = collaborator.locale
+        With `session`, the lookup joins the caller's unit of work (one transaction per
+        request) and the collaborateur of that session is returned.
+        """
+        if self._resolved:
+            if self._error is not None:
+                raise self._error
+            return None
+        self._resolved = True
+        try:
+            if session is not None:
+                return self._load(session)
+            try:
+                with self.deps.db.session() as own:
+                    self._load(own)
+            except IntegrityError:  # linked concurrently by a parallel request: read again
+                with self.deps.db.session() as own:
+                    self._load(own)
+        except DomainError as error:
+            self._error = error
+            raise
+        return None
+
+    def _load(self, session: Session) -> Collaborator:
+        collaborator = collaborator_for_slack_user(
+            session, self.user_id, lambda: self._profile()[0]
+        )
+        if not collaborator.locale:
+            locale = self._profile()[1]
+            if locale:
+                collaborator.locale = locale[:10]
+        self.collaborator_id = collaborator.id
+        self.code = collaborator.code
+        self.name = collaborator.name
+        self.manager = collaborator.manager
+        self._locale = collaborator.locale
+        return collaborator
 
     @property
     def linked(self) -> bool:
@@ -113,14 +126,14 @@ class Who:
             return False
         return True
 
-    def actor(self, session: Any) -> Actor:
-        """The domain Actor of this user, bound to `session` (raises NotLinked)."""
-        self.resolve()
-        collaborator = session.get(Collaborator, self.collaborator_id)
+    def actor(self, session: Session) -> Actor:
+        """The domain Actor of this user, bound to `session` (raises NotLinked).
+
+        Call it before `t` in a request: the first call resolves the user inside `session`.
+        """
+        collaborator = self.resolve(session) or session.get(Collaborator, self.collaborator_id)
         if collaborator is None:  # removed between two requests
-            self._resolved = False
-            self.resolve()
-            collaborator = session.get(Collaborator, self.collaborator_id)
+            raise NotLinked(_("Your collaborateur was removed: ask an administrator."), "user")
         return Actor(source="slack", collaborator=collaborator)
 
     # -- language ------------------------------------------------------------------------
@@ -137,6 +150,19 @@ class Who:
     @property
     def t(self) -> Translator:
         return Translator(self.locale)
+
+
+def ack_at_once(ack: Ack, next: Callable[[], Any]) -> Any:
+    """Listener middleware: ack in the HTTP thread, before the listener is even scheduled.
+
+    With `process_before_response=False` bolt runs the listener (which normally calls ack())
+    on its thread pool and polls for the ack; under load the listener waits in the pool's
+    queue and so does Slack's answer. Acking here answers at once; the listener then works
+    (views.open, respond...) on the pool. Use it for listeners whose ack carries nothing:
+    slash commands, buttons and menus, shortcuts (not view_submission, not options).
+    """
+    ack()
+    return next()
 
 
 def who_middleware(deps: Deps) -> Callable[..., Any]:

@@ -195,11 +195,8 @@ def first_exchange_where(session: Session, dit_id: int, *conditions: Any) -> Exc
 
 
 def dit_for_slack(session: Session, number: str) -> Dit | None:
-    """A DIT with its client, interlocuteur and technician, for the Slack panel.
-
-    Without the client's whole contact list: `Client.contacts` is selectin-loaded by default,
-    one more query per DIT that the panel does not need.
-    """
+    """A DIT with its client, interlocuteur and technician, for the Slack panel: never the
+    client's whole contact list (the panel does not show it), whatever its default loading."""
     return session.scalar(
         select(Dit)
         .where(Dit.number == number.strip())

@@ -11,14 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.deps import Deps, MailFormRequest
 from bot.errors import guarded
 from bot.handlers import forms, panel
 from bot.ids import COMMAND
-from bot.middleware import Who
+from bot.middleware import Who, ack_at_once
 from bot.views import search as search_view
 from bot.views.help import help_blocks
 from ditbot.i18n import _
@@ -66,25 +66,22 @@ def parse(text: str | None) -> DitCommand:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command(COMMAND)
+    @app.command(COMMAND, middleware=[ack_at_once])
     @guarded
     def dit_command(
-        ack: Ack,
         command: dict[str, Any],
         client: WebClient,
         respond: Respond,
         context: BoltContext,
         who: Who,
     ) -> None:
-        ack()
         request = parse(command.get("text"))
         trigger = command["trigger_id"]
-        t = who.t
         if request.verb == "help":
-            blocks, text = help_blocks(t, unknown_verb=request.argument or None)
+            blocks, text = help_blocks(who.t, unknown_verb=request.argument or None)
             respond(text=text, blocks=blocks, response_type="ephemeral")
             return
-        who.resolve()  # an unlinked user learns it before anything else
+        # Every other branch resolves the user first: an unlinked user learns it before anything.
         if request.verb in ("received", "sent"):
             forms.open_new_form(deps, client, who, request.argument, request.verb, trigger)
         elif request.verb == "mail":
@@ -97,6 +94,7 @@ def register(app: App, deps: Deps) -> None:
 
 def open_mail(deps: Deps, client: WebClient, who: Who, number: str, trigger: str) -> None:
     with deps.db.session() as session:
+        who.actor(session)
         dit = get_dit(session, number)
         number = dit.number
     if deps.hooks.open_mail_form is None:
@@ -107,30 +105,36 @@ def open_mail(deps: Deps, client: WebClient, who: Who, number: str, trigger: str
 def open_or_search(
     deps: Deps, client: WebClient, who: Who, respond: Respond, text: str, trigger: str
 ) -> None:
-    """An exact DIT number opens its panel; one search match too; otherwise list or refuse."""
+    """An exact DIT number opens its panel; one search match too; otherwise list or refuse.
+
+    The hot path (an exact number) is one unit of work: user, DIT, page of exchanges.
+    """
     with deps.db.session() as session:
-        dit = repo.dit_by_number(session, text)
+        actor = who.actor(session)
+        dit = repo.dit_for_slack(session, text)
         if dit is None:
             found = repo.search_dits(session, text, limit=2)
-            if len(found) != 1:
-                if not found:
-                    get_dit(session, text)  # raises NotFound with the advice
-                dit = None
-            else:
-                dit = found[0]
-        if dit is not None and dit.state in repo.CLOSED_STATES:
-            blocks, fallback = search_view.closed_dit(who.t, dit)
-            respond(text=fallback, blocks=blocks, response_type="ephemeral")
-            return
-        number = dit.number if dit is not None else None
-    if number is None:
+            if not found:
+                get_dit(session, text)  # raises NotFound with the advice
+            dit = found[0] if len(found) == 1 else None
+        if dit is None:
+            view = closed = None
+        elif dit.state in repo.CLOSED_STATES:
+            view, closed = None, search_view.closed_dit(who.t, dit)
+        else:
+            view = panel.build_panel(session, deps, who.t, actor, dit.number, dit=dit)
+            closed = None
+    if view is not None:
+        client.views_open(trigger_id=trigger, view=view)
+    elif closed is not None:
+        respond(text=closed[1], blocks=closed[0], response_type="ephemeral")
+    else:
         answer_search(deps, who, respond, text)
-        return
-    panel.open_panel(deps, client, who, number, trigger_id=trigger)
 
 
 def answer_search(deps: Deps, who: Who, respond: Respond, text: str) -> None:
     with deps.db.session() as session:
+        who.actor(session)  # DIT lists are for our staff only
         found = repo.search_dits(session, text, limit=SEARCH_LIMIT + 1)
         if not found:
             raise NotFound(

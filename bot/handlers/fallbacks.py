@@ -8,22 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.errors import guarded, tell
 from bot.ids import Action
-from bot.middleware import Who
+from bot.middleware import Who, ack_at_once
 from ditbot.i18n import _
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(Action.COMPOSE_MAIL)
+    @app.action(Action.COMPOSE_MAIL, middleware=[ack_at_once])
     @guarded
     def compose_mail_placeholder(
-        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, who: Who
+        body: dict[str, Any], client: WebClient, context: BoltContext, who: Who
     ) -> None:
-        ack()
         text = who.t(_("Sending a mail from Slack is coming soon."))
         tell(client, body, context, text, who.t)

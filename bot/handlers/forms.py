@@ -20,7 +20,7 @@ from bot.errors import guarded
 from bot.handlers.panel import build_panel, exchange_of, refresh_panel
 from bot.ids import Callback, Field
 from bot.metadata import seal, unseal
-from bot.middleware import Who
+from bot.middleware import Who, ack_at_once
 from bot.parsing import exchange_input, read_values, submission_key
 from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form, option_text
 from bot.views.text import OPTION_MAX, plain
@@ -325,18 +325,16 @@ def register(app: App, deps: Deps) -> None:
         if panel is None:
             # Opened alone (/dit recu, the shortcut): the form becomes the DIT's panel.
             with deps.db.session() as session:
-                ack(
-                    response_action="update",
-                    view=build_panel(session, deps, who.t, who.actor(session), number),
-                )
+                actor = who.actor(session)
+                view = build_panel(session, deps, who.t, actor, number)
+            ack(response_action="update", view=view)
             return
         ack()
         refresh_panel(deps, client, who, panel, number)
 
-    @app.action(Field.RECEIVED_BY)
+    @app.action(Field.RECEIVED_BY, middleware=[ack_at_once])
     @guarded
-    def on_received_by(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_received_by(body: dict[str, Any], client: WebClient, who: Who) -> None:
         view = body["view"]
         if view.get("callback_id") != Callback.EXCHANGE_SENT:
             return
@@ -346,10 +344,9 @@ def register(app: App, deps: Deps) -> None:
             view=rebuild(deps, who, view, follow=Field.RECEIVED_BY),
         )
 
-    @app.action(Field.DIT)
+    @app.action(Field.DIT, middleware=[ack_at_once])
     @guarded
-    def on_dit(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_dit(body: dict[str, Any], client: WebClient, who: Who) -> None:
         view = body["view"]
         client.views_update(
             view_id=view["id"],

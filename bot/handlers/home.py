@@ -31,10 +31,10 @@ def drafts_section(
 
 
 def build_home(deps: Deps, who: Who) -> dict[str, Any]:
-    t = who.t
     try:
         with deps.db.session() as session:
             actor = who.actor(session)
+            t = who.t
             me = actor.collaborator
             assert me is not None
             mine = repo.dits_of_technician(session, me.id, limit=SECTION_MAX)
@@ -42,6 +42,7 @@ def build_home(deps: Deps, who: Who) -> dict[str, Any]:
             drafts = drafts_section(deps, session, me, t)
             return home_view(t, me.name, mine, waiting, drafts)
     except NotLinked as error:
+        t = who.t
         return unlinked_home_view(t, error.message(t.locale))
 
 

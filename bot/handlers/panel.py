@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -18,27 +18,35 @@ from bot.deps import Deps, PanelRef
 from bot.errors import guarded
 from bot.ids import Action, MenuVerb, parse_menu_value
 from bot.metadata import ForgedMetadata, seal, unseal
-from bot.middleware import Who
+from bot.middleware import Who, ack_at_once
 from bot.views.exchange import delete_modal, detail_modal
 from bot.views.panel import PAGE_SIZE, Row, panel_view
 from ditbot.i18n import Translator, _
 from domain.errors import NotFound
 from domain.exchanges import Actor, delete_refusal, edit_refusal, get_dit, get_exchange
 from storage import repositories as repo
-from storage.models import Exchange
+from storage.models import Dit, Exchange
 
 log = logging.getLogger(__name__)
 
 
 def build_panel(
-    session: Session, deps: Deps, t: Translator, actor: Actor, number: str, page: int = 0
+    session: Session,
+    deps: Deps,
+    t: Translator,
+    actor: Actor,
+    number: str,
+    page: int = 0,
+    *,
+    dit: Dit | None = None,
 ) -> dict[str, Any]:
-    """The panel view of DIT `number` at `page` (clamped to the last page)."""
-    dit = get_dit(session, number)
+    """The panel view of DIT `number` (or of `dit`, already loaded) at `page` (clamped)."""
+    if dit is None:
+        dit = repo.dit_for_slack(session, number) or get_dit(session, number)
     total = dit.exchange_count
     last_page = max((total - 1) // PAGE_SIZE, 0)
     page = min(max(page, 0), last_page)
-    exchanges = repo.exchanges_of_dit(session, dit.id, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    exchanges = repo.exchanges_for_panel(session, dit.id, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     rows = [
         Row(e, edit_refusal(e, actor) is None, delete_refusal(e, actor) is None) for e in exchanges
     ]
@@ -57,7 +65,8 @@ def open_panel(
 ) -> None:
     """Open (or push, from inside a modal) the panel of DIT `number`."""
     with deps.db.session() as session:
-        view = build_panel(session, deps, who.t, who.actor(session), number)
+        actor = who.actor(session)  # first: resolves the user in this unit of work
+        view = build_panel(session, deps, who.t, actor, number)
     if push:
         client.views_push(trigger_id=trigger_id, view=view)
     else:
@@ -69,7 +78,8 @@ def refresh_panel(
 ) -> None:
     """Redraw a panel under a form after a save (a stale hash is retried without it)."""
     with deps.db.session() as session:
-        view = build_panel(session, deps, who.t, who.actor(session), number, page)
+        actor = who.actor(session)
+        view = build_panel(session, deps, who.t, actor, number, page)
     try:
         client.views_update(view_id=panel.view_id, hash=panel.hash, view=view)
     except SlackApiError as error:
@@ -96,10 +106,9 @@ def exchange_of(session: Session, exchange_id: int, number: str) -> Exchange:
 def register(app: App, deps: Deps) -> None:
     from bot.handlers import forms
 
-    @app.action(Action.OPEN_PANEL)
+    @app.action(Action.OPEN_PANEL, middleware=[ack_at_once])
     @guarded
-    def on_open_panel(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_open_panel(body: dict[str, Any], client: WebClient, who: Who) -> None:
         number = str(body["actions"][0].get("value") or "")
         in_modal = (body.get("view") or {}).get("type") == "modal"
         try:
@@ -108,35 +117,32 @@ def register(app: App, deps: Deps) -> None:
             if not in_modal or error.response.get("error") != "push_limit_reached":
                 raise
             with deps.db.session() as session:
-                view = build_panel(session, deps, who.t, who.actor(session), number)
+                actor = who.actor(session)
+                view = build_panel(session, deps, who.t, actor, number)
             client.views_update(view_id=body["view"]["id"], view=view)
 
-    @app.action(Action.PANEL_PAGE)
+    @app.action(Action.PANEL_PAGE, middleware=[ack_at_once])
     @guarded
-    def on_page(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_page(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data, panel = panel_of(deps, body)
         page = int(body["actions"][0].get("value") or 0)
         refresh_panel(deps, client, who, panel, data["dit"], page)
 
-    @app.action(Action.ADD_RECEIVED)
+    @app.action(Action.ADD_RECEIVED, middleware=[ack_at_once])
     @guarded
-    def on_add_received(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_add_received(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data, panel = panel_of(deps, body)
         forms.push_new_form(deps, client, who, data["dit"], "received", body["trigger_id"], panel)
 
-    @app.action(Action.ADD_SENT)
+    @app.action(Action.ADD_SENT, middleware=[ack_at_once])
     @guarded
-    def on_add_sent(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_add_sent(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data, panel = panel_of(deps, body)
         forms.push_new_form(deps, client, who, data["dit"], "sent", body["trigger_id"], panel)
 
-    @app.action(Action.EXCHANGE_MENU)
+    @app.action(Action.EXCHANGE_MENU, middleware=[ack_at_once])
     @guarded
-    def on_menu(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_menu(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data, panel = panel_of(deps, body)
         choice = parse_menu_value(body["actions"][0]["selected_option"]["value"])
         if choice is None:
@@ -146,9 +152,9 @@ def register(app: App, deps: Deps) -> None:
         if verb == MenuVerb.EDIT:
             forms.push_edit_form(deps, client, who, data["dit"], exchange_id, trigger, panel)
             return
-        t = who.t
         with deps.db.session() as session:
             actor = who.actor(session)
+            t = who.t
             exchange = exchange_of(session, exchange_id, data["dit"])
             if verb == MenuVerb.VIEW:
                 view = detail_modal(t, exchange)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.errors import guarded
 from bot.handlers.forms import shortcut_form
 from bot.ids import Callback
-from bot.middleware import Who
+from bot.middleware import Who, ack_at_once
 from domain.validation import DETAIL_MAX
 from storage import repositories as repo
 
@@ -33,10 +33,9 @@ def dit_named_in(deps: Deps, text: str) -> str | None:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.message_shortcut(Callback.LOG_EXCHANGE)
+    @app.message_shortcut(Callback.LOG_EXCHANGE, middleware=[ack_at_once])
     @guarded
-    def on_log_exchange(ack: Ack, shortcut: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_log_exchange(shortcut: dict[str, Any], client: WebClient, who: Who) -> None:
         text = str((shortcut.get("message") or {}).get("text") or "")[:DETAIL_MAX]
         view = shortcut_form(deps, who, text, dit_named_in(deps, text))
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
