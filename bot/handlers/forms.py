@@ -369,7 +369,8 @@ def register(app: App, deps: Deps) -> None:
         reason = read_values(view).get(Field.REASON)
         with deps.db.session() as session:
             actor = who.actor(session)
-            exchange_of(session, int(data["exchange"]), data["dit"])
-            delete_exchange(session, int(data["exchange"]), actor, reason)
+            exchange = exchange_of(session, int(data["exchange"]), data["dit"])
+            if exchange.deleted_at is None:  # a double click confirms once
+                delete_exchange(session, exchange.id, actor, reason)
         ack()
         refresh_panel(deps, client, who, PanelRef(data["panel"], data.get("hash")), data["dit"])

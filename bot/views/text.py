@@ -21,7 +21,11 @@ def truncate(text: str | None, limit: int) -> str:
     value = text or ""
     if len(value) <= limit:
         return value
-    return value[: max(limit - 1, 0)].rstrip() + "…"
+    cut = value[: max(limit - 1, 0)]
+    amp = cut.rfind("&", max(len(cut) - 5, 0))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]  # never leave half an escape (`&am`) behind
+    return cut.rstrip() + "…"
 
 
 def one_line(text: str | None) -> str:

@@ -294,3 +294,36 @@ def test_open_panel_button_inside_a_modal_pushes(driver: SlackDriver) -> None:
     driver.click(notice, "open_panel", "DIT-2026-0003")
     pushed = driver.last_view("views.push")
     assert "DIT-2026-0003" in texts(pushed)
+
+
+def test_many_collaborators_are_searched_as_the_user_types(
+    driver: SlackDriver, ctx: Context
+) -> None:
+    from domain.reference import import_data
+
+    with ctx.db.session() as session:
+        import_data(
+            session,
+            {
+                "collaborators": [
+                    {
+                        "code": f"T{i:03d}",
+                        "name": f"Technicien {i:03d}",
+                        "mail1": f"t{i}@sav.example",
+                    }
+                    for i in range(130)
+                ]
+            },
+        )
+    panel = open_panel(driver)
+    driver.click(panel, "add_sent")
+    form = driver.last_view("views.push")
+    sender = next(b for b in form["blocks"] if b.get("block_id") == "sent_by")["element"]
+    assert sender["type"] == "external_select"
+    assert sender["initial_option"]["value"] == "JDU"
+    options = driver.suggest(form, "sent_by", "technicien 12")["options"]
+    assert [o["value"] for o in options] == [f"T{i}" for i in range(120, 130)]
+    assert all(len(o["text"]["text"]) <= 75 for o in options)
+    driver.submit(form, {"detail": "envoyé par un autre", "sent_by": "T012"})
+    [exchange] = exchanges(ctx, "DIT-2026-0001")
+    assert exchange.sent_by_collaborator.code == "T012"
