@@ -49,7 +49,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    # Depends on live_server so that it closes first: its keep-alive connections would hold
+    # the server's shutdown.
     context = browser.new_context(
         locale="fr-FR", viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
     )
