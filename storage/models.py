@@ -58,9 +58,9 @@ class Client(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    contacts: Mapped[list[Contact]] = relationship(
-        back_populates="client", order_by="Contact.name", lazy="selectin"
-    )
+    # Loaded on demand (repositories.contacts_of_client): every DIT loads its client, and an
+    # eager load here cost one more query on every DIT read.
+    contacts: Mapped[list[Contact]] = relationship(back_populates="client", order_by="Contact.name")
 
 
 class Contact(Timestamped, Base):
@@ -127,9 +127,7 @@ class Exchange(Timestamped, Base):
     type_code: Mapped[str] = mapped_column(ForeignKey("exchange_types.code"))
     sent_by_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
     sent_by_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
-    received_by_collaborator_id: Mapped[int | None] = mapped_column(
-        ForeignKey("collaborators.id")
-    )
+    received_by_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
     received_by_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     recipient_email: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
