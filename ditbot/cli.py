@@ -19,18 +19,26 @@ EXIT_SETTINGS = 2
 
 
 def _context(args: argparse.Namespace) -> Context:
+    """A migrated database for this command; `main` closes its connections at the end."""
     ctx = Context.from_settings(args.settings)
+    args.opened = [*getattr(args, "opened", []), ctx]
     ctx.db.upgrade()
     return ctx
+
+
+def serve_requires(socket_mode: bool) -> list[str]:
+    """The variables `ditbot serve` cannot start without (CONTRACT.md section 2)."""
+    needed = ["SLACK_BOT_TOKEN"]
+    needed.append("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    needed.append("DITBOT_PORTAL_SECRET")
+    return needed
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ditbot.server import serve
 
     settings: Settings = args.settings
-    needed = ["SLACK_BOT_TOKEN", "DITBOT_PORTAL_SECRET"]
-    needed.append("SLACK_APP_TOKEN" if args.socket_mode else "SLACK_SIGNING_SECRET")
-    settings.require(*needed)
+    settings.require(*serve_requires(args.socket_mode))
     serve(settings, socket_mode=args.socket_mode)
     return 0
 
@@ -52,8 +60,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = f" (line {error.lineno}, column {error.colno})" if hasattr(error, "lineno") else ""
-        print(f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
-              file=sys.stderr)
+        print(
+            f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
+            file=sys.stderr,
+        )
         return 1
     ctx = _context(args)
     try:
@@ -81,10 +91,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ctx = _context(args)
     with ctx.db.session() as session:
         load_demo(session, slack_user_id=args.slack_user)
-    print(
-        "Demo data loaded: 3 clients, 4 collaborateurs, 12 DITs (try /dit DIT-2026-0001)."
-        + ("" if args.slack_user else " Link yourself with: ditbot demo --slack-user <your Slack id>.")
-    )
+    hint = "" if args.slack_user else " Link yourself with: ditbot demo --slack-user <Slack id>."
+    print("Demo data loaded: 3 clients, 4 collaborateurs, 12 DITs (try /dit DIT-2026-0001)." + hint)
     return 0
 
 
@@ -125,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        args.settings = Settings.from_env()
+        required = serve_requires(args.socket_mode) if args.command == "serve" else []
+        args.settings = Settings.from_env(required=required)
         return int(args.run(args))
     except SettingsError as error:
         print("ditbot cannot start, fix these settings (environment or .env):", file=sys.stderr)
@@ -145,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        for ctx in getattr(args, "opened", []):
+            ctx.db.dispose()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,185 @@
+"""Settings (CONTRACT.md section 2): every bad or missing variable is named, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ditbot import cli
+from ditbot.settings import Settings, SettingsError
+
+DITBOT = Path(sys.executable).with_name("ditbot")
+
+
+def problems_of(environ: dict[str, str], tmp_path: Path, **kwargs: object) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(environ, dotenv=tmp_path / "absent.env", **kwargs)  # type: ignore[arg-type]
+    return caught.value.problems
+
+
+def run_ditbot(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed console script, with a clean environment (only PATH and HOME)."""
+    clean = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [str(DITBOT), *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_of_contract(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, dotenv=tmp_path / "absent.env")
+    assert settings.database_url == "sqlite:///ditbot.db"
+    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    assert settings.public_url == "http://localhost:3000"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.api_token is None and settings.channel_portal is None
+    assert settings.locale == "fr" and settings.smtp_security == "none"
+    assert (settings.smtp_host, settings.smtp_port) == ("localhost", 25)
+
+
+def test_every_invalid_variable_is_named_in_one_run(tmp_path: Path) -> None:
+    problems = problems_of(
+        {
+            "DITBOT_PORT": "http",
+            "SMTP_SECURITY": "ssl",
+            "DITBOT_LOCALE": "de",
+            "DITBOT_CHANNEL_PORTAL": "#general",
+            "DITBOT_CHANNEL_RELANCES": "managers",
+            "SLACK_BOT_TOKEN": "xoxp-user-token",
+            "DATABASE_URL": "ditbot.db",
+            "DITBOT_MAIL_FROM": "nobody",
+            "DITBOT_PUBLIC_URL": "localhost:3000",
+            "SMTP_PORT": "0",
+        },
+        tmp_path,
+    )
+    text = "\n".join(problems)
+    for name in (
+        "DITBOT_PORT",
+        "SMTP_SECURITY",
+        "DITBOT_LOCALE",
+        "DITBOT_CHANNEL_PORTAL",
+        "DITBOT_CHANNEL_RELANCES",
+        "SLACK_BOT_TOKEN",
+        "DATABASE_URL",
+        "DITBOT_MAIL_FROM",
+        "DITBOT_PUBLIC_URL",
+        "SMTP_PORT",
+    ):
+        assert sum(problem.startswith(name) for problem in problems) == 1, (name, text)
+    assert "'none', 'starttls' or 'tls'" in text
+    assert "channel id such as C0123ABCD" in text
+    assert "'fr' or 'en'" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("abc", "not a whole number"), ("70000", "between 0 and 65535"), ("-1", "between")],
+)
+def test_bad_port_refused(tmp_path: Path, value: str, expected: str) -> None:
+    (problem,) = problems_of({"DITBOT_PORT": value}, tmp_path)
+    assert problem.startswith("DITBOT_PORT") and expected in problem
+
+
+@pytest.mark.parametrize("value", ["STARTTLS", "tls", "none"])
+def test_smtp_security_accepts_its_three_values(tmp_path: Path, value: str) -> None:
+    settings = Settings.from_env({"SMTP_SECURITY": value}, dotenv=tmp_path / "absent.env")
+    assert settings.smtp_security == value.lower()
+
+
+@pytest.mark.parametrize("value", ["C0123ABCD", "G01ABCDEF"])
+def test_channel_ids_accepted(tmp_path: Path, value: str) -> None:
+    settings = Settings.from_env({"DITBOT_CHANNEL_PORTAL": value}, dotenv=tmp_path / "absent.env")
+    assert settings.channel_portal == value
+
+
+def test_required_variables_are_named_with_how_to_get_them(tmp_path: Path) -> None:
+    problems = problems_of(
+        {"DITBOT_LOCALE": "es"},
+        tmp_path,
+        required=["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DITBOT_PORTAL_SECRET"],
+    )
+    text = "\n".join(problems)
+    assert "SLACK_BOT_TOKEN is not set" in text and "OAuth & Permissions" in text
+    assert "SLACK_SIGNING_SECRET is not set" in text and "Basic Information" in text
+    assert "DITBOT_PORTAL_SECRET is not set" in text and "secrets.token_hex" in text
+    assert "DITBOT_LOCALE" in text  # the invalid one is named in the same run
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# ditbot settings\n"
+        "export SLACK_BOT_TOKEN=xoxb-from-dotenv\n"
+        "DITBOT_PORTAL_SECRET='quoted secret'\n"
+        'DITBOT_API_TOKEN="api token"\n'
+        "DITBOT_PORT=4000  # the port\n"
+        "DITBOT_LOCALE=en\n"
+        "\n"
+        "not a setting line\n",
+        encoding="utf-8",
+    )
+    settings = Settings.from_env({"DITBOT_LOCALE": "fr"}, dotenv=dotenv)
+    assert settings.slack_bot_token == "xoxb-from-dotenv"
+    assert settings.portal_secret == "quoted secret"
+    assert settings.api_token == "api token"
+    assert settings.port == 4000
+    assert settings.locale == "fr"
+
+
+def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://u@db/ditbot"}, dotenv=tmp_path / "absent.env"
+    )
+    assert settings.database_url == "postgresql+psycopg://u@db/ditbot"
+
+
+def test_serve_with_nothing_set_exits_2_naming_each_variable(tmp_path: Path) -> None:
+    result = run_ditbot(["serve"], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for name, how in (
+        ("SLACK_BOT_TOKEN", "Bot User OAuth Token"),
+        ("SLACK_SIGNING_SECRET", "Signing Secret under Basic Information"),
+        ("DITBOT_PORTAL_SECRET", "secrets.token_hex"),
+    ):
+        line = next(line for line in result.stderr.splitlines() if name in line)
+        assert how in line, line
+    assert "SLACK_APP_TOKEN" not in result.stderr  # only needed with --socket-mode
+    assert not (tmp_path / "ditbot.db").exists()  # nothing was started
+
+
+def test_serve_reads_dotenv_and_names_invalid_and_missing_together(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-1\nDITBOT_PORT=eighty\nSMTP_SECURITY=ssl\n", encoding="utf-8"
+    )
+    result = run_ditbot(["serve", "--socket-mode"], tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "DITBOT_PORT='eighty'" in result.stderr
+    assert "SMTP_SECURITY='ssl'" in result.stderr
+    assert "SLACK_APP_TOKEN is not set" in result.stderr
+    assert "DITBOT_PORTAL_SECRET is not set" in result.stderr
+    assert "SLACK_BOT_TOKEN" not in result.stderr  # the .env provided it
+    assert "SLACK_SIGNING_SECRET" not in result.stderr  # not needed in Socket Mode
+
+
+def test_other_commands_refuse_bad_settings_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "not a url")
+    assert cli.main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL='not a url' is not a database URL" in err
+    assert "Traceback" not in err
