@@ -26,7 +26,7 @@ from bot.handlers.home import publish_home
 from bot.handlers.panel import build_panel, panel_of, refresh_panel
 from bot.ids import Action, Callback, Field
 from bot.metadata import seal, unseal
-from bot.middleware import Who
+from bot.middleware import Who, ack_at_once
 from bot.parsing import read_values
 from bot.views import mail as views
 from ditbot.i18n import Translator
@@ -175,10 +175,9 @@ def register(app: App, deps: Deps) -> None:
     deps.hooks.open_mail_form = lambda request: _open_for_command(deps, request)
     deps.hooks.home_drafts = home_drafts
 
-    @app.action(Action.COMPOSE_MAIL)
+    @app.action(Action.COMPOSE_MAIL, middleware=[ack_at_once])
     @guarded
-    def on_compose(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_compose(body: dict[str, Any], client: WebClient, who: Who) -> None:
         view = body.get("view") or {}
         if view.get("type") == "modal":
             data, panel = panel_of(deps, body)
@@ -218,10 +217,9 @@ def register(app: App, deps: Deps) -> None:
         ack()
         refresh_panel(deps, client, who, PanelRef(data["panel"], data.get("hash")), number)
 
-    @app.view_closed(Callback.MAIL_COMPOSE)
+    @app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])
     @guarded
-    def on_close(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_close(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data = unseal(deps.secret, (body.get("view") or {}).get("private_metadata"))
         with deps.db.session() as session:
             actor = who.actor(session)
@@ -237,16 +235,14 @@ def register(app: App, deps: Deps) -> None:
         deps.ctx.wake_delivery()
         publish_home(deps, client, who)
 
-    @app.action(Field.DETAIL, matchers=[_in_mail_form])
+    @app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])
     @guarded
-    def on_typing(ack: Ack, body: dict[str, Any], who: Who) -> None:
-        ack()
+    def on_typing(body: dict[str, Any], who: Who) -> None:
         keep_draft(deps, who, body["view"])
 
-    @app.action(Action.DRAFT_SAVE)
+    @app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])
     @guarded
-    def on_keep(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_keep(body: dict[str, Any], client: WebClient, who: Who) -> None:
         view = body["view"]
         number, _kept = keep_draft(deps, who, view)
         data = unseal(deps.secret, view.get("private_metadata"))
@@ -260,23 +256,15 @@ def register(app: App, deps: Deps) -> None:
             if error.response.get("error") != "hash_conflict":
                 raise
 
-    @app.action(Action.DRAFT_RESUME)
+    @app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])
     @guarded
-    def on_resume(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        ack()
+    def on_resume(body: dict[str, Any], client: WebClient, who: Who) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
         open_form(deps, client, who, "", trigger_id=body["trigger_id"], draft_id=draft_id)
 
-    @app.action(Action.DRAFT_DISCARD)
+    @app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])
     @guarded
-    def on_discard(
-        ack: Ack,
-        body: dict[str, Any],
-        client: WebClient,
-        respond: Respond,
-        who: Who,
-    ) -> None:
-        ack()
+    def on_discard(body: dict[str, Any], client: WebClient, respond: Respond, who: Who) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
         with deps.db.session() as session:
             actor = who.actor(session)
