@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ditbot.context import Context
@@ -22,6 +23,7 @@ from web.problems import from_domain, problem
 from web.serialize import dit_json, exchange_json
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.openapi", "portal_webhook.receive"}
 
@@ -188,6 +190,33 @@ def list_exchanges(number: str) -> Response:
 @api.post("/dits/<number>/exchanges")
 def post_exchange(number: str) -> tuple[Response, int]:
     data: ExchangeIn = parse_records(ExchangeIn, body(), root="body")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key.strip()) <= IDEMPOTENCY_KEY_MAX:
+        raise ValidationFailed(
+            {
+                "Idempotency-Key": DomainError(
+                    _("The Idempotency-Key header must be 1 to {limit} characters long."),
+                    "Idempotency-Key",
+                    limit=IDEMPOTENCY_KEY_MAX,
+                )
+            }
+        )
+    external_key = f"api:{key.strip()}" if key else None
+    try:
+        payload, created = _log_exchange(number, data, external_key)
+    except IntegrityError:
+        if external_key is None:
+            raise
+        # A concurrent request with the same key committed first: answer as its replay.
+        payload, created = _log_exchange(number, data, external_key)
+    if created:
+        context().wake_delivery()  # a relance enqueued a notification
+    return _answer(payload, created)
+
+
+def _log_exchange(
+    number: str, data: ExchangeIn, external_key: str | None
+) -> tuple[dict[str, Any], bool]:
     with context().db.session() as session:
         author = None
         if data.author:
@@ -211,16 +240,14 @@ def post_exchange(number: str) -> tuple[Response, int]:
             subject=data.subject,
             occurred_at=data.occurred_at,
         )
-        key = request.headers.get("Idempotency-Key")
         exchange, created = service.log_exchange(
             session,
             number,
             entry,
             service.Actor(source="api", collaborator=author),
-            external_key=f"api:{key}" if key else None,
+            external_key=external_key,
         )
-        payload = exchange_json(exchange)
-    return _answer(payload, created)
+        return exchange_json(exchange), created
 
 
 @api.get("/openapi.json")

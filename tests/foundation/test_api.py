@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 
 from ditbot.context import Context
 from domain.exchanges import delete_exchange
+from storage import repositories as repo
 from storage.db import Database
 from storage.types import utcnow
 from tests.foundation.helpers import API_TOKEN, collaborator, log, row_counts, staff
@@ -297,6 +298,59 @@ def test_post_exchange_then_replay_with_the_same_idempotency_key(
     )
     fresh = seeded_client.post("/api/v1/dits/DIT-2026-0001/exchanges", json=body, headers=AUTH)
     assert fresh.status_code == 201 and fresh.get_json()["id"] != exchange["id"]
+
+
+def test_concurrent_replay_with_the_same_key_answers_200(
+    seeded_client: FlaskClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests with one key racing: the loser hits the unique key and answers the replay."""
+    body = {"direction": "received", "detail": "Appel.", "author": "JDU"}
+    headers = {**AUTH, "Idempotency-Key": "race-1"}
+    first = seeded_client.post("/api/v1/dits/DIT-2026-0001/exchanges", json=body, headers=headers)
+    assert first.status_code == 201
+    real_lookup = repo.exchange_by_key
+    calls: list[str] = []
+
+    def not_yet_committed(session: Any, key: str) -> Any:
+        calls.append(key)
+        return None if len(calls) == 1 else real_lookup(session, key)  # the race: miss it once
+
+    monkeypatch.setattr(repo, "exchange_by_key", not_yet_committed)
+    second = seeded_client.post("/api/v1/dits/DIT-2026-0001/exchanges", json=body, headers=headers)
+    assert second.status_code == 200, second.get_data(as_text=True)
+    assert second.get_json()["id"] == first.get_json()["id"]
+    assert len(calls) == 2
+    assert row_counts(db)["exchanges"] == 1
+
+
+def test_idempotency_key_over_150_characters_is_refused(
+    seeded_client: FlaskClient, db: Database
+) -> None:
+    response = seeded_client.post(
+        "/api/v1/dits/DIT-2026-0001/exchanges",
+        json={"direction": "received", "detail": "x", "author": "JDU"},
+        headers={**EN, "Idempotency-Key": "k" * 151},
+    )
+    assert "150" in assert_problem(response, 400)["errors"]["Idempotency-Key"]
+    assert row_counts(db)["exchanges"] == 0
+
+
+def test_a_new_exchange_wakes_the_delivery(ctx: Context, seeded: Any) -> None:
+    woken: list[bool] = []
+    ctx.wake_delivery = lambda: woken.append(True)
+    client = create_web_app(ctx).test_client()
+    body = {"direction": "received", "detail": "Relance.", "type": "relance", "author": "JDU"}
+    headers = {**AUTH, "Idempotency-Key": "wake-1"}
+    assert (
+        client.post("/api/v1/dits/DIT-2026-0001/exchanges", json=body, headers=headers).status_code
+        == 201
+    )
+    assert woken == [True]
+    assert (
+        client.post("/api/v1/dits/DIT-2026-0001/exchanges", json=body, headers=headers).status_code
+        == 200
+    )
+    assert woken == [True]  # a replay enqueues nothing
 
 
 def test_post_exchange_with_a_date_and_people(seeded_client: FlaskClient) -> None:
