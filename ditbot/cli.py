@@ -54,9 +54,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         print(f"error: {path} does not exist.", file=sys.stderr)
+        return 1
+    except OSError as error:  # a folder, no permission...
+        print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
         return 1
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = f" (line {error.lineno}, column {error.colno})" if hasattr(error, "lineno") else ""

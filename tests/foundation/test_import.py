@@ -222,6 +222,22 @@ def test_missing_import_file(cli_env: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 1 and "absent.json does not exist" in err
 
 
+def test_import_of_a_folder_says_so(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (cli_env / "exports").mkdir()
+    code, _out, err = run_import(cli_env / "exports", capsys)
+    assert code == 1 and "cannot read" in err and "Traceback" not in err
+
+
+def test_import_file_saved_with_a_bom(
+    db: Database, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = cli_env / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(REFERENCE).encode("utf-8"))
+    code, _out, err = run_import(path, capsys)
+    assert code == 0, err
+    assert row_counts(db)["dits"] == 5
+
+
 def test_import_then_reimport_through_the_cli(
     db: Database, cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

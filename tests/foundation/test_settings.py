@@ -137,6 +137,13 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert settings.locale == "fr"
 
 
+def test_dotenv_with_a_bom(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(b"\xef\xbb\xbfSLACK_BOT_TOKEN=xoxb-bom\r\nDITBOT_PORT=3001\r\n")
+    settings = Settings.from_env({}, dotenv=dotenv)
+    assert (settings.slack_bot_token, settings.port) == ("xoxb-bom", 3001)
+
+
 def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {"DATABASE_URL": "postgresql://u@db/ditbot"}, dotenv=tmp_path / "absent.env"
