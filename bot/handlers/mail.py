@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -160,6 +161,48 @@ def keep_draft(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, bool]:
     return number, kept is not None
 
 
+def record_then_ack(deps: Deps) -> Callable[..., Any]:
+    """Listener middleware of Send: record and queue the mail, then ack, in the HTTP thread.
+
+    The ack needs the domain's verdict (field errors come back on the form) and nothing from
+    SMTP. Doing this here answers Slack without queueing on bolt's listener pool and its 10 ms
+    ack polling. A refusal raised here reaches bot.errors.handle_error unacked, which turns it
+    into field errors.
+    """
+
+    def middleware(ack: Ack, body: dict[str, Any], context: BoltContext, next: Any) -> Any:
+        who: Who = context["who"]
+        view = body["view"]
+        data = unseal(deps.secret, view.get("private_metadata"))
+        values = read_values(view)
+        with deps.db.session() as session:
+            exchange, created = send_mail(
+                session,
+                str(data["dit"]),
+                MailInput(
+                    detail=values.get(Field.DETAIL) or "",
+                    to=values.get(Field.TO),
+                    subject=values.get(Field.SUBJECT),
+                ),
+                who.actor(session),
+                mail_from=deps.settings.mail_from,
+                external_key=submission_key(view),
+            )
+            number = exchange.dit.number
+        if created:
+            deps.ctx.wake_delivery()
+        if data.get("panel"):
+            ack()  # the form closes; the panel underneath is redrawn after the ack
+        else:
+            # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
+            with deps.db.session() as session:
+                panel_view = build_panel(session, deps, who.t, who.actor(session), number)
+            ack(response_action="update", view=panel_view)
+        return next()
+
+    return middleware
+
+
 def home_drafts(
     session: Session, collaborator: Collaborator, t: Translator
 ) -> list[dict[str, Any]]:
@@ -186,36 +229,14 @@ def register(app: App, deps: Deps) -> None:
         number = str(body["actions"][0].get("value") or "")
         open_form(deps, client, who, number, trigger_id=body["trigger_id"])
 
-    @app.view(Callback.MAIL_COMPOSE)
+    @app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack(deps)])
     @guarded
-    def on_send(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
-        view = body["view"]
-        data = unseal(deps.secret, view.get("private_metadata"))
-        values = read_values(view)
-        with deps.db.session() as session:
-            exchange, created = send_mail(
-                session,
-                str(data["dit"]),
-                MailInput(
-                    detail=values.get(Field.DETAIL) or "",
-                    to=values.get(Field.TO),
-                    subject=values.get(Field.SUBJECT),
-                ),
-                who.actor(session),
-                mail_from=deps.settings.mail_from,
-                external_key=submission_key(view),
-            )
-            number = exchange.dit.number
-        if created:
-            deps.ctx.wake_delivery()
-        if not data.get("panel"):
-            # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
-            with deps.db.session() as session:
-                panel_view = build_panel(session, deps, who.t, who.actor(session), number)
-            ack(response_action="update", view=panel_view)
-            return
-        ack()
-        refresh_panel(deps, client, who, PanelRef(data["panel"], data.get("hash")), number)
+    def on_send(body: dict[str, Any], client: WebClient, who: Who) -> None:
+        """After the ack: redraw the panel the form was pushed from."""
+        data = unseal(deps.secret, body["view"].get("private_metadata"))
+        if data.get("panel"):
+            panel = PanelRef(data["panel"], data.get("hash"))
+            refresh_panel(deps, client, who, panel, str(data["dit"]))
 
     @app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])
     @guarded
