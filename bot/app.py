@@ -1,9 +1,21 @@
 """`create_app`: the bolt App of ditbot, with every listener module registered.
 
-Serving model (measured in bench/bench_slack.py): the sync bolt `App` behind waitress's
-thread pool (`ditbot serve`), `process_before_response=False`: each listener acks at once
-and continues on bolt's listener thread pool, so `views.open` follows the ack within the 3 s
-of a trigger_id and slow Slack calls never hold an HTTP worker past the ack.
+Serving model (measured by bench/bench_slack.py): the sync bolt `App` behind waitress's
+thread pool (`ditbot serve`, or Socket Mode), `process_before_response=False`. Listeners whose
+ack carries nothing (the slash command, buttons, menus, shortcuts) are acked by the
+`ack_at_once` listener middleware in the HTTP thread, before bolt schedules them; they then do
+their work (DB, views.open, respond) on bolt's listener pool. So an ack never waits for a busy
+pool, and comes without bolt's 10 ms ack polling (p50 about half the bare app's). The units of
+work of listeners hold one of `WORK_SLOTS` (bot/deps.py) so that, under load, they do not take
+the GIL from the acking threads. View submissions ack themselves: field errors need the
+domain's verdict first.
+
+Plugging a module in (e.g. bot/handlers/mail.py): write `register(app: App, deps: Deps)`,
+register listeners with `@app.action(...)` etc. (wrap them in `bot.errors.guarded`, and give
+ack-only listeners `middleware=[ack_at_once]`), then add ONE line to `handler_modules()`
+below. Hooks for what this module calls into are on `deps.hooks` (bot/deps.py): `/dit mail`
+calls `open_mail_form`, the App Home asks `home_drafts` for its drafts section. Every Slack
+identifier is in bot/ids.py.
 """
 
 from __future__ import annotations

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
 
 from ditbot.context import Context
 from ditbot.settings import Settings
 from storage.db import Database
 
+# Units of work of Slack listeners running at once. They are CPU-bound Python (ORM, Block Kit)
+# sharing one GIL with the HTTP threads that ack: more of them at once opens panels no faster,
+# but starves the acks under load (bench/bench_slack.py: 0.25x the bare app's throughput with
+# 16, 0.7x with 1, panels opened at the same rate). Slack calls happen outside, concurrently.
+WORK_SLOTS = 1
+
 if TYPE_CHECKING:
     from slack_sdk import WebClient
-    from sqlalchemy.orm import Session
 
     from bot.middleware import Who
     from ditbot.i18n import Translator
@@ -53,12 +62,43 @@ class Hooks:
     home_drafts: HomeSection | None = None
 
 
+class WorkSlots:
+    """A semaphore a thread may re-enter (a unit of work inside another takes no second slot)."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._held = threading.local()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth == 0:
+            self._slots.acquire()
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                self._slots.release()
+
+
 @dataclass
 class Deps:
     """Handed to every `register(app, deps)`."""
 
     ctx: Context
     hooks: Hooks = field(default_factory=Hooks)
+    slots: WorkSlots = field(default_factory=lambda: WorkSlots(WORK_SLOTS))
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """`db.session()` for a listener, within the work slots (see WORK_SLOTS).
+
+        Keep Slack calls outside the block: they wait on the network, not on the CPU.
+        """
+        with self.slots.hold(), self.db.session() as session:
+            yield session
 
     @property
     def settings(self) -> Settings:

@@ -93,7 +93,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def open_mail(deps: Deps, client: WebClient, who: Who, number: str, trigger: str) -> None:
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         who.actor(session)
         dit = get_dit(session, number)
         number = dit.number
@@ -109,7 +109,7 @@ def open_or_search(
 
     The hot path (an exact number) is one unit of work: user, DIT, page of exchanges.
     """
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = repo.dit_for_slack(session, text)
         if dit is None:
@@ -133,7 +133,7 @@ def open_or_search(
 
 
 def answer_search(deps: Deps, who: Who, respond: Respond, text: str) -> None:
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         who.actor(session)  # DIT lists are for our staff only
         found = repo.search_dits(session, text, limit=SEARCH_LIMIT + 1)
         if not found:

@@ -126,7 +126,7 @@ def form_view(
 def new_form(
     deps: Deps, who: Who, number: str, direction: str, panel: PanelRef | None
 ) -> dict[str, Any]:
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = get_dit(session, number)
         ensure_open(dit)
@@ -163,7 +163,7 @@ def push_edit_form(
     trigger_id: str,
     panel: PanelRef,
 ) -> None:
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         exchange = exchange_of(session, exchange_id, number)
         refusal = edit_refusal(exchange, actor)
@@ -184,7 +184,7 @@ def push_edit_form(
 
 def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[str, Any]:
     """The received form of the `log_exchange` shortcut: detail = the message, DIT to choose."""
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = repo.dit_by_number(session, number) if number else None
         if dit is not None and dit.state in repo.CLOSED_STATES:
@@ -211,7 +211,7 @@ def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> dict[
     values = read_values(view)
     direction = data["direction"]
     panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         number = values.get(Field.DIT) if data.get("choose") else data["dit"]
         dit = get_dit(session, number) if number else None
@@ -278,7 +278,7 @@ def suggestions(deps: Deps, body: dict[str, Any]) -> list[dict[str, Any]]:
     typed = str(body.get("value") or "")
     field = body.get("action_id")
     view = body.get("view") or {}
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         if field == Field.DIT:
             return [
                 dit_option(d)
@@ -305,7 +305,7 @@ def save(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, PanelRef | No
         raise DomainError(_("Choose the DIT of this exchange."), Field.DIT)
     panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
     form = exchange_input(direction, values)
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         if data.get("exchange"):
             exchange_of(session, int(data["exchange"]), number)
@@ -324,7 +324,7 @@ def register(app: App, deps: Deps) -> None:
         number, panel, _shortcut = save(deps, who, view)
         if panel is None:
             # Opened alone (/dit recu, the shortcut): the form becomes the DIT's panel.
-            with deps.db.session() as session:
+            with deps.unit_of_work() as session:
                 actor = who.actor(session)
                 view = build_panel(session, deps, who.t, actor, number)
             ack(response_action="update", view=view)
@@ -367,7 +367,7 @@ def register(app: App, deps: Deps) -> None:
         view = body["view"]
         data = unseal(deps.secret, view.get("private_metadata"))
         reason = read_values(view).get(Field.REASON)
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             actor = who.actor(session)
             exchange = exchange_of(session, int(data["exchange"]), data["dit"])
             if exchange.deleted_at is None:  # a double click confirms once

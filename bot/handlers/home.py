@@ -32,7 +32,7 @@ def drafts_section(
 
 def build_home(deps: Deps, who: Who) -> dict[str, Any]:
     try:
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             actor = who.actor(session)
             t = who.t
             me = actor.collaborator

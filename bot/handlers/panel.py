@@ -64,7 +64,7 @@ def open_panel(
     push: bool = False,
 ) -> None:
     """Open (or push, from inside a modal) the panel of DIT `number`."""
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)  # first: resolves the user in this unit of work
         view = build_panel(session, deps, who.t, actor, number)
     if push:
@@ -77,7 +77,7 @@ def refresh_panel(
     deps: Deps, client: WebClient, who: Who, panel: PanelRef, number: str, page: int = 0
 ) -> None:
     """Redraw a panel under a form after a save (a stale hash is retried without it)."""
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         view = build_panel(session, deps, who.t, actor, number, page)
     try:
@@ -116,7 +116,7 @@ def register(app: App, deps: Deps) -> None:
         except SlackApiError as error:
             if not in_modal or error.response.get("error") != "push_limit_reached":
                 raise
-            with deps.db.session() as session:
+            with deps.unit_of_work() as session:
                 actor = who.actor(session)
                 view = build_panel(session, deps, who.t, actor, number)
             client.views_update(view_id=body["view"]["id"], view=view)
@@ -152,7 +152,7 @@ def register(app: App, deps: Deps) -> None:
         if verb == MenuVerb.EDIT:
             forms.push_edit_form(deps, client, who, data["dit"], exchange_id, trigger, panel)
             return
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             actor = who.actor(session)
             t = who.t
             exchange = exchange_of(session, exchange_id, data["dit"])

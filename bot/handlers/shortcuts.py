@@ -24,7 +24,7 @@ def dit_named_in(deps: Deps, text: str) -> str | None:
     candidates = NUMBER_LIKE.findall(text)[:5]
     if not candidates:
         return None
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         for candidate in candidates:
             dit = repo.dit_by_number(session, candidate.upper())
             if dit is not None:
