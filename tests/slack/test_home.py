@@ -104,3 +104,32 @@ def test_home_stays_within_100_blocks(driver: SlackDriver, slack_app: Any) -> No
     slack_app._ditbot_deps.hooks.home_drafts = many
     driver.open_home("UJDU")  # the harness checks the published view against the limits
     assert len(driver.home("UJDU")["blocks"]) <= 100
+
+
+def test_refusal_from_the_home_tab_comes_as_a_direct_message(
+    driver: SlackDriver, slack: FakeSlack
+) -> None:
+    driver.open_home("UMLE")
+    home = driver.home("UMLE")
+    stale = {
+        **home,
+        "blocks": home["blocks"]
+        + [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "open_panel",
+                        "value": "DIT-2026-0404",
+                        "text": {"type": "plain_text", "text": "Open"},
+                    }
+                ],
+            }
+        ],
+    }
+    driver.click(stale, "open_panel", "DIT-2026-0404", user="UMLE")
+    [message] = slack.calls_to("chat.postMessage")
+    assert message.args["channel"] == "UMLE"
+    assert "DIT-2026-0404 does not exist" in message.args["text"]
+    assert slack.calls_to("views.open") == []
