@@ -1,7 +1,8 @@
 """Storage benchmark: one DIT's indicators and its 20 latest exchanges, at 10k and at 1M exchanges.
 
 Builds two synthetic databases of 100,000 DITs each, one with 10,000 exchanges (small) and one
-with 1,000,000 (large), with SQLAlchemy Core bulk inserts (executemany) in one transaction.
+with 1,000,000 (large), with SQLAlchemy Core bulk inserts (executemany) in one transaction
+(bench only: foreign-key checks and durability are off while loading a throwaway database).
 Then reads, many times, one random DIT the way the REST API and the Slack panel do:
 `repositories.dit_by_number` + `dit_json` (the indicators, kept on the DIT row) and
 `repositories.exchanges_of_dit(limit=20)` + `exchange_json` (an index range on
@@ -42,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 from ditbot.settings import normalize_database_url
 from storage import repositories as repo
@@ -285,15 +287,35 @@ def scratch_database(base_url: str | None, label: str, keep: bool) -> Iterator[s
         admin.dispose()
 
 
-def bulk_connection(database: Database) -> Connection:
-    connection = database.engine.connect()
-    if database.engine.dialect.name == "sqlite":
-        # Bench only: a throwaway file, so durability can go.
-        connection.exec_driver_sql("PRAGMA synchronous=OFF")
-        connection.exec_driver_sql("PRAGMA cache_size=-262144")
-        connection.exec_driver_sql("PRAGMA temp_store=MEMORY")
-        connection.commit()
-    return connection
+@contextmanager
+def bulk_load(database: Database) -> Iterator[Connection]:
+    """One transaction for the whole build, with bench-only settings for a throwaway database.
+
+    The generated rows are consistent by construction (the smoke test checks them), so the
+    per-row foreign-key checks and durability are turned off while loading.
+    """
+    with database.engine.connect() as connection:
+        if database.engine.dialect.name == "sqlite":
+            for pragma in (
+                "foreign_keys=OFF",
+                "synchronous=OFF",
+                "cache_size=-262144",
+                "temp_store=MEMORY",
+            ):
+                connection.exec_driver_sql(f"PRAGMA {pragma}")
+            connection.commit()
+        with connection.begin():
+            if database.engine.dialect.name == "postgresql":
+                connection.execute(text("SET LOCAL synchronous_commit = off"))
+                try:
+                    with connection.begin_nested():  # needs superuser: skip it otherwise
+                        connection.execute(text("SET LOCAL session_replication_role = replica"))
+                except DBAPIError:
+                    pass
+            yield connection
+        if database.engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 # --- reading ---
@@ -363,7 +385,7 @@ def run_size(
             database.upgrade()
             say(f"{label}: building {dits:,} DITs and {exchanges:,} exchanges...")
             started = time.perf_counter()
-            with bulk_connection(database) as connection, connection.begin():
+            with bulk_load(database) as connection:
                 build(connection, dits, exchanges, seed)
             with database.engine.begin() as connection:
                 connection.execute(text("ANALYZE"))

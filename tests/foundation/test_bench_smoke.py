@@ -54,7 +54,7 @@ def test_bench_build_matches_the_domain_indicators(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'built.db'}")
     try:
         database.upgrade()
-        with bench_storage.bulk_connection(database) as connection, connection.begin():
+        with bench_storage.bulk_load(database) as connection:
             bench_storage.build(connection, dits=300, exchanges=5600, seed=7)
         with database.session() as session:
             assert session.scalar(select(func.count(Exchange.id))) == 5600

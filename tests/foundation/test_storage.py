@@ -12,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import delete, inspect, select, text
+from sqlalchemy import delete, event, inspect, select, text
 
 from domain import exchanges
 from domain.exchanges import ExchangeInput, delete_exchange, edit_exchange
@@ -20,6 +20,7 @@ from storage import repositories as repo
 from storage.db import Database, alembic_config
 from storage.models import Base, ExchangeType
 from storage.types import utcnow
+from tests.factories import seed_reference
 from tests.foundation.helpers import indicators, log, staff
 
 DEFAULT_TYPES = {"appel", "courriel", "rdv", "complement", "relance", "autre"}
@@ -262,3 +263,38 @@ def test_utc_datetimes_round_trip(db: Database, seeded: Any) -> None:
     with db.session() as session:
         result = session.execute(select(ExchangeType.code)).all()
     assert len(result) == len(DEFAULT_TYPES)
+
+
+def test_dit_reads_use_the_index_not_a_scan(tmp_path: Path, sqlite_template: Path) -> None:
+    """The 20 latest exchanges and the indicator refresh are index ranges (SQLite's plan)."""
+    path = tmp_path / "plan.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    database = Database(f"sqlite:///{path}")
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if "FROM exchanges" in statement:
+            statements.append((statement, parameters))
+
+    try:
+        with database.session() as session:
+            seed_reference(session)
+        event.listen(database.engine, "before_cursor_execute", capture)
+        log(database, "DIT-2026-0001")
+        with database.session() as session:
+            dit = repo.dit_by_number(session, "DIT-2026-0001")
+            assert dit is not None
+            repo.exchanges_of_dit(session, dit.id, limit=20)
+        event.remove(database.engine, "before_cursor_execute", capture)
+        reads = [(sql, params) for sql, params in statements if sql.lstrip().startswith("SELECT")]
+        assert len(reads) >= 3  # two indicator queries, then the 20 latest
+        with database.engine.connect() as connection:
+            for sql, params in reads:
+                plan = " | ".join(
+                    str(row[-1])
+                    for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+                )
+                assert "ix_exchanges_dit_live" in plan, (sql, plan)
+                assert "SCAN exchanges" not in plan, (sql, plan)
+    finally:
+        database.dispose()
