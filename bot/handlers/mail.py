@@ -114,7 +114,7 @@ def open_form(
     draft_id: int | None = None,
 ) -> None:
     """Open the mail form (pushed on `panel` when given)."""
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         draft = None
         if draft_id is not None:
             actor = who.actor(session)
@@ -131,7 +131,7 @@ def open_form(
         if error.response.get("error") != "push_limit_reached":
             raise
         # The panel is already the third view: the form replaces it instead.
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             view = build_form(session, deps, who, number, panel=None)
         client.views_update(view_id=panel.view_id, view=view)
 
@@ -144,7 +144,7 @@ def keep_draft(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, bool]:
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
     number = str(data["dit"])
-    with deps.db.session() as session:
+    with deps.unit_of_work() as session:
         actor = who.actor(session)
         assert actor.collaborator is not None
         dit = get_dit(session, number)
@@ -175,7 +175,7 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
         view = body["view"]
         data = unseal(deps.secret, view.get("private_metadata"))
         values = read_values(view)
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             exchange, created = send_mail(
                 session,
                 str(data["dit"]),
@@ -195,7 +195,7 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
             ack()  # the form closes; the panel underneath is redrawn after the ack
         else:
             # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
-            with deps.db.session() as session:
+            with deps.unit_of_work() as session:
                 panel_view = build_panel(session, deps, who.t, who.actor(session), number)
             ack(response_action="update", view=panel_view)
         return next()
@@ -242,7 +242,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_close(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data = unseal(deps.secret, (body.get("view") or {}).get("private_metadata"))
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             actor = who.actor(session)
             assert actor.collaborator is not None
             draft = drafts.draft_for(session, actor.collaborator, str(data["dit"]))
@@ -268,7 +268,7 @@ def register(app: App, deps: Deps) -> None:
         number, _kept = keep_draft(deps, who, view)
         data = unseal(deps.secret, view.get("private_metadata"))
         panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             updated = build_form(session, deps, who, number, panel=panel, saved_at=utcnow())
         updated["private_metadata"] = view.get("private_metadata")  # same form, same key
         try:
@@ -287,7 +287,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_discard(body: dict[str, Any], client: WebClient, respond: Respond, who: Who) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
-        with deps.db.session() as session:
+        with deps.unit_of_work() as session:
             actor = who.actor(session)
             assert actor.collaborator is not None
             number = drafts.discard_draft(session, draft_id, actor.collaborator)
