@@ -45,10 +45,9 @@ Register = Callable[[App, Deps], None]
 def handler_modules() -> list[Register]:
     """The `register(app, deps)` of every listener module, in routing order.
 
-    To plug in a module, add ONE line here. Listeners are matched in this order; the
-    fallbacks (placeholders) come last so a real listener registered above always wins.
+    To plug in a module, add ONE line here. Listeners are matched in this order.
     """
-    from bot.handlers import commands, fallbacks, forms, home, mail, panel, shortcuts
+    from bot.handlers import commands, forms, home, mail, panel, shortcuts
 
     return [
         commands.register,
@@ -58,8 +57,6 @@ def handler_modules() -> list[Register]:
         shortcuts.register,
         # --- plug-ins: one line each -----------------------------------------------------
         mail.register,
-        # --- keep last ------------------------------------------------------------------
-        fallbacks.register,
     ]
 
 
