@@ -62,7 +62,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
         return 1
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        where = f" (line {error.lineno}, column {error.colno})" if hasattr(error, "lineno") else ""
+        where = (
+            f" (line {error.lineno}, column {error.colno})"
+            if isinstance(error, json.JSONDecodeError)
+            else ""
+        )
         print(
             f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
             file=sys.stderr,

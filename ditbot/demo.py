@@ -12,7 +12,7 @@ from domain.reference import Summary, import_data
 from storage import repositories as repo
 from storage.types import utcnow
 
-STAFF = [
+STAFF: list[dict[str, Any]] = [
     {"code": "JDU", "name": "Jeanne Dupuis", "mail1": "j.dupuis@sav.example", "mail2": None},
     {
         "code": "MLE",
@@ -271,7 +271,7 @@ EXCHANGES = [
 
 def demo_file(slack_user_id: str | None = None) -> dict[str, Any]:
     """The demo set in the import shape; `slack_user_id` links Jeanne Dupuis to your Slack user."""
-    staff = [dict(member) for member in STAFF]
+    staff: list[dict[str, Any]] = [{**member} for member in STAFF]
     if slack_user_id:
         staff[0]["slack_user_id"] = slack_user_id
     now = utcnow()

@@ -48,7 +48,9 @@ def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
     slack_app = create_app(ctx, client=slack_client)
     dispatcher = Dispatcher(workers(ctx, slack_app))
     ctx.wake_delivery = dispatcher.wake
-    return Runtime(ctx=ctx, slack_app=slack_app, web=create_web_app(ctx, slack_app), dispatcher=dispatcher)
+    return Runtime(
+        ctx=ctx, slack_app=slack_app, web=create_web_app(ctx, slack_app), dispatcher=dispatcher
+    )
 
 
 def serve(settings: Settings, *, socket_mode: bool = False) -> None:
@@ -66,7 +68,10 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
 
             log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
             waitress_serve(
-                runtime.web, host=settings.host, port=settings.port, threads=HTTP_THREADS,
+                runtime.web,
+                host=settings.host,
+                port=settings.port,
+                threads=HTTP_THREADS,
                 ident="ditbot",
             )
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -459,7 +459,7 @@ def edit_exchange(
     # are for new exchanges (the Slack edit form has no date: a default would move it to now).
     data = replace(
         data,
-        direction=exchange.direction,
+        direction=cast(Direction, exchange.direction),
         type_code=data.type_code or exchange.type_code,
         sent_by=data.sent_by or _party_of(exchange.sent_by_collaborator, exchange.sent_by_contact),
         received_by=data.received_by

@@ -35,7 +35,7 @@ def claim(
     lease_seconds: float = 120.0,
     limit: int = 10,
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due items of `kinds` to `owner`; commit soon after to publish the lease."""
+    """Lease up to `limit` due items of `kinds` to `owner`; commit soon to publish the lease."""
     now = utcnow()
     free = or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now)
     candidates = (

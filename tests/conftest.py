@@ -30,7 +30,11 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def _normalized(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if url.startswith("postgresql://")
+        else url
+    )
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +50,9 @@ def postgres_template() -> Iterator[str]:
         reason = f"PostgreSQL at {admin_url} does not answer ({error.orig})"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: in CI the PostgreSQL tests must run")
-        pytest.skip(f"{reason}; set DITBOT_TEST_POSTGRES_URL to a server where we may create databases")
+        pytest.skip(
+            f"{reason}; set DITBOT_TEST_POSTGRES_URL to a server where we may create databases"
+        )
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     database = Database(url)
     database.upgrade()
@@ -124,7 +130,7 @@ def ctx(settings: Settings, db: Database) -> Context:
 
 @pytest.fixture
 def seeded(db: Database) -> dict[str, Any]:
-    """Reference data: staff (one manager), two clients with two contacts each, open and closed DITs."""
+    """Reference data: staff (one manager), two clients of two contacts, open and closed DITs."""
     with db.session() as session:
         return seed_reference(session)
 

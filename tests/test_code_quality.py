@@ -1,0 +1,28 @@
+"""The code stays lint-clean (ruff) and typed (mypy on bot/ and storage/, as STYLE.md asks)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_finds_nothing() -> None:
+    if shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists():
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    result = run(sys.executable, "-m", "ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing_in_bot_and_storage() -> None:
+    result = run(sys.executable, "-m", "mypy", "bot", "storage", "domain")
+    assert result.returncode == 0, result.stdout + result.stderr
