@@ -139,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # each migration step is news only to whoever asked for details
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         required = serve_requires(args.socket_mode) if args.command == "serve" else []
         args.settings = Settings.from_env(required=required)
