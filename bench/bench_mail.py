@@ -22,30 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import multiprocessing.process
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
-from flask import Flask, request
-from slack_bolt import Ack, App
-from slack_bolt.adapter.flask import SlackRequestHandler
-from slack_sdk import WebClient
 from sqlalchemy import func, select
-from waitress.server import create_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ditbot.server import HTTP_THREADS, build  # noqa: E402
-from ditbot.settings import Settings  # noqa: E402
+from bench.serving import SECRET, serve  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Exchange  # noqa: E402
 from tests.factories import seed_reference  # noqa: E402
@@ -60,69 +51,8 @@ from tests.slack.harness import (  # noqa: E402
     view_submission_payload,
 )
 
-SECRET = "bench-signing-secret"
 WARM_UP = 5
 USER = "UJDU"
-
-
-# -- serving ----------------------------------------------------------------------------------
-@dataclass
-class Served:
-    name: str
-    url: str
-    process: multiprocessing.process.BaseProcess
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.join(10)
-
-
-def bare_app(slack_api_url: str) -> Flask:
-    """A bolt app that only acks the mail form's submission, mounted like ditbot's."""
-    bolt = App(
-        client=WebClient(token="xoxb-bench", base_url=slack_api_url),
-        signing_secret=SECRET,
-        process_before_response=False,
-    )
-
-    @bolt.view("mail_compose")
-    def ack_only(ack: Ack) -> None:
-        ack()
-
-    handler = SlackRequestHandler(bolt)
-    web = Flask("bare")
-
-    @web.post("/slack/events")
-    def events() -> Any:
-        return handler.handle(request)
-
-    return web
-
-
-def _serve_child(kind: str, env: dict[str, str], dotenv: str, conn: Any) -> None:
-    """In a child process, like `ditbot serve`: build the app, serve it with waitress."""
-    if kind == "ditbot":
-        runtime = build(Settings.from_env(env, dotenv=Path(dotenv)))
-        runtime.dispatcher.start()
-        web = runtime.web
-    else:
-        web = bare_app(env["SLACK_API_URL"])
-    server = create_server(web, host="127.0.0.1", port=0, threads=HTTP_THREADS, ident=kind)
-    conn.send(int(server.effective_port))  # type: ignore[union-attr]
-    server.run()
-
-
-def serve(kind: str, env: dict[str, str], dotenv: Path) -> Served:
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(
-        target=_serve_child, args=(kind, env, str(dotenv), child), name=kind, daemon=True
-    )
-    process.start()
-    if not parent.poll(120):
-        process.terminate()
-        raise RuntimeError(f"{kind} did not start")
-    return Served(kind, f"http://127.0.0.1:{parent.recv()}/slack/events", process)
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -211,7 +141,7 @@ def run(mails: int, database_url: str | None) -> int:
             "SMTP_HOST": smtp.host,
             "SMTP_PORT": str(smtp.port),
         }
-        ditbot, bare = serve("ditbot", env, dotenv), serve("bare", env, dotenv)
+        ditbot, bare = serve("ditbot", env, dotenv), serve("bare", env, dotenv, bare="mail")
         http = requests.Session()
         try:
             form = open_mail_form(http, ditbot.url, fake)

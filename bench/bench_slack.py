@@ -28,36 +28,24 @@ import argparse
 import hashlib
 import hmac
 import http.client
-import multiprocessing
-import multiprocessing.process
 import random
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flask import Flask, request  # noqa: E402
-from slack_bolt import App  # noqa: E402
-from slack_bolt.adapter.flask import SlackRequestHandler  # noqa: E402
-from slack_sdk import WebClient  # noqa: E402
-from waitress.server import create_server  # noqa: E402
-
-from ditbot.server import HTTP_THREADS, build  # noqa: E402
-from ditbot.settings import Settings  # noqa: E402
+from bench.serving import SECRET, serve  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Client, Collaborator, Contact, Dit, Exchange  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
-SECRET = "bench-signing-secret"
 USER = "UBENCH"
 WARMUP = 20
 STATES = ("saisie_externe", "en_cours", "en_cours", "travail_termine")
@@ -169,63 +157,6 @@ def build_database(url: str, dits: int) -> list[str]:
     db.dispose()
     print(f"database: {dits} DITs built in {time.monotonic() - started:.1f}s ({url.split(':')[0]})")
     return numbers
-
-
-# -- serving ----------------------------------------------------------------------------------
-@dataclass
-class Served:
-    name: str
-    port: int
-    process: multiprocessing.process.BaseProcess
-
-
-def _serve_child(kind: str, env: dict[str, str], dotenv: str, conn: Any) -> None:
-    """In a child process, like `ditbot serve`: build the app, serve it with waitress."""
-    if kind == "ditbot":
-        runtime = build(Settings.from_env(env, dotenv=Path(dotenv)))
-        runtime.dispatcher.start()
-        web = runtime.web
-    else:
-        web = bare_app(env["SLACK_API_URL"])
-    server = create_server(web, host="127.0.0.1", port=0, threads=HTTP_THREADS, ident=kind)
-    conn.send(int(server.effective_port))  # type: ignore[union-attr]
-    server.run()
-
-
-def serve(kind: str, env: dict[str, str], dotenv: Path) -> Served:
-    """Start `kind` ("ditbot" or "bare") in its own process, as a deployment would."""
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(
-        target=_serve_child, args=(kind, env, str(dotenv), child), name=kind, daemon=True
-    )
-    process.start()
-    if not parent.poll(120):
-        process.terminate()
-        raise RuntimeError(f"{kind} did not start")
-    return Served(kind, parent.recv(), process)
-
-
-def bare_app(slack_api_url: str) -> Flask:
-    """A bolt App that only acks /dit, mounted like ditbot's."""
-    app = App(
-        client=WebClient(token="xoxb-bench", base_url=slack_api_url),
-        signing_secret=SECRET,
-        process_before_response=False,
-    )
-
-    @app.command("/dit")
-    def ack_only(ack: Any) -> None:
-        ack()
-
-    handler = SlackRequestHandler(app)
-    web = Flask("bare")
-
-    @web.post("/slack/events")
-    def events() -> Any:
-        return handler.handle(request)
-
-    return web
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -389,8 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             opens = open_latency(real.port, fake, open_numbers, rate=20, seconds=10)
         finally:
             for served in (real, bare):
-                served.process.terminate()
-                served.process.join(10)
+                served.stop()
     p50_ratio = results["ditbot"]["p50"] / results["bare"]["p50"]
     rps_ratio = results["ditbot"]["rps"] / results["bare"]["rps"]
     p99_open = percentile(opens, 0.99)

@@ -1,0 +1,92 @@
+"""Serving for the Slack benchmarks: ditbot and a bare bolt baseline, each in its own process.
+
+Both are served the same way as `ditbot serve` (Flask under waitress, HTTP_THREADS threads), so
+a ratio between them measures ditbot's own work. The bare app only acks one kind of request:
+`/dit` (`bare="command"`) or the mail form's submission (`bare="mail"`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.process
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from slack_bolt import Ack, App
+from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk import WebClient
+from waitress.server import create_server
+
+from ditbot.server import HTTP_THREADS, build
+from ditbot.settings import Settings
+
+SECRET = "bench-signing-secret"
+
+
+@dataclass
+class Served:
+    name: str
+    port: int
+    process: multiprocessing.process.BaseProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(10)
+
+
+def bare_app(slack_api_url: str, bare: str) -> Flask:
+    """A bolt App that only acks, mounted like ditbot's."""
+    app = App(
+        client=WebClient(token="xoxb-bench", base_url=slack_api_url),
+        signing_secret=SECRET,
+        process_before_response=False,
+    )
+
+    def ack_only(ack: Ack) -> None:
+        ack()
+
+    if bare == "mail":
+        app.view("mail_compose")(ack_only)
+    else:
+        app.command("/dit")(ack_only)
+    handler = SlackRequestHandler(app)
+    web = Flask("bare")
+
+    @web.post("/slack/events")
+    def events() -> Any:
+        return handler.handle(request)
+
+    return web
+
+
+def _serve_child(kind: str, bare: str, env: dict[str, str], dotenv: str, conn: Any) -> None:
+    """In a child process, like `ditbot serve`: build the app, serve it with waitress."""
+    if kind == "ditbot":
+        runtime = build(Settings.from_env(env, dotenv=Path(dotenv)))
+        runtime.dispatcher.start()
+        web = runtime.web
+    else:
+        web = bare_app(env["SLACK_API_URL"], bare)
+    server = create_server(web, host="127.0.0.1", port=0, threads=HTTP_THREADS, ident=kind)
+    conn.send(int(server.effective_port))  # type: ignore[union-attr]
+    server.run()
+
+
+def serve(kind: str, env: dict[str, str], dotenv: Path, bare: str = "command") -> Served:
+    """Start `kind` ("ditbot" or "bare") in its own process, as a deployment would."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(
+        target=_serve_child, args=(kind, bare, env, str(dotenv), child), name=kind, daemon=True
+    )
+    process.start()
+    if not parent.poll(120):
+        process.terminate()
+        raise RuntimeError(f"{kind} did not start")
+    return Served(kind, parent.recv(), process)
