@@ -6,8 +6,10 @@
 - a button inside a modal: a small notice modal pushed on top (a DM if Slack refuses);
 - anything else (App Home, events): a direct message from the app.
 
-DomainError says what to do in the user's language; any other exception is logged with a
-reference the user can quote.
+DomainError says what to do in the user's language. A database that does not answer
+(`web.problems.database_unavailable`: down, restarting, unreachable) says "briefly unavailable,
+try again in a moment" (a form stays open with what was typed, nothing was saved); it is
+logged as one warning line. Any other exception is logged with a reference the user can quote.
 """
 
 from __future__ import annotations
@@ -22,22 +24,51 @@ from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.ids import field_of
 from bot.views.common import notice_modal
 from bot.views.text import escape
 from ditbot.i18n import Translator, _, normalize_locale
 from domain.errors import DomainError, ValidationFailed
+from web.problems import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
+
+
+UNAVAILABLE = _(
+    "ditbot is briefly unavailable (its database does not answer). Try again in a moment."
+)
+UNAVAILABLE_FORM = _(
+    "ditbot is briefly unavailable (its database does not answer): nothing was saved. "
+    "Try again in a moment, what you typed is still here."
+)
 
 
 def _translator(context: BoltContext, default: str) -> Translator:
     who = context.get("who")
     if who is not None:
-        return who.t  # type: ignore[no-any-return]
+        try:
+            return who.t  # type: ignore[no-any-return]
+        except SQLAlchemyError:  # the user could not be looked up: the default language
+            pass
     return Translator(normalize_locale(None, default))
+
+
+def _outage_translator(context: BoltContext, default: str) -> Translator:
+    """The user's language without the database: the collaborateur's when this request read
+    it before the outage, else their Slack locale (users.info), else DITBOT_LOCALE."""
+    who = context.get("who")
+    raw: str | None = None
+    if who is not None:
+        raw = who._locale  # noqa: SLF001  (Who keeps what it read; no database call here)
+        if raw is None:
+            try:
+                raw = who._profile()[1]  # noqa: SLF001  (users.info, once per request)
+            except (SlackClientError, OSError) as failure:
+                log.info("users.info for the language failed: %s", failure)
+    return Translator(normalize_locale(raw, default))
 
 
 def field_errors(view: dict[str, Any], error: DomainError, t: Translator) -> dict[str, str]:
@@ -108,11 +139,18 @@ def report(
 ) -> BoltResponse | None:
     """Tell the user about `error`; before the ack, return the HTTP answer to give Slack."""
     deps_locale = context.get("default_locale") or "fr"
-    t = _translator(context, deps_locale)
     if isinstance(error, DomainError):
+        t = _translator(context, deps_locale)
         text = error.message(t.locale)
         log.info("refused: %s", error)
+    elif database_unavailable(error):
+        t = _outage_translator(context, deps_locale)
+        in_form = body.get("type") == "view_submission" and not_acked
+        text = t(UNAVAILABLE_FORM if in_form else UNAVAILABLE)
+        what = body.get("type") or body.get("command") or "request"
+        log.warning("Slack %s: database unavailable: %s", what, outage_summary(error))
     else:
+        t = _translator(context, deps_locale)
         reference = uuid.uuid4().hex[:8]
         log.exception("listener failed (reference %s)", reference, exc_info=error)
         text = t(_("Something went wrong on our side (reference {ref}). Try again."), ref=reference)
