@@ -34,6 +34,7 @@ from domain.errors import DomainError, NotFound, ValidationFailed
 from domain.validation import DETAIL_MAX
 from portal.tokens import PortalToken, read_token
 from storage.models import Contact, Dit, Exchange
+from web.problems import RETRY_AFTER
 
 FORM_MAX_BYTES = 64 * 1024  # 3000 characters of 4-byte UTF-8, percent-encoded, fit easily
 CSRF_MAX_AGE = 12 * 3600
@@ -299,6 +300,39 @@ def _explain(error: DomainError, locale: str) -> str:
     if isinstance(error, ValidationFailed):
         return " ".join(each.message(locale) for each in error.errors.values())
     return error.message(locale)
+
+
+def unavailable_page() -> Response:
+    """503 while the database does not answer (web/app.py calls it): no DIT can be shown, so
+    the page says to try again; after a POST it gives the form back with the text typed, the
+    same message id (a send that did get through is not recorded twice) and a fresh CSRF
+    token. Needs nothing from the database: the link is checked by its signature alone.
+    """
+    token = str((request.view_args or {}).get("token") or "")
+    read = _resolve(token) if token else None
+    if read is None:
+        return not_found()
+    values: dict[str, Any] = {"form": False, "action": url_for("portal_page.show", token=token)}
+    if request.method == "POST":
+        fits = request.content_length is None or request.content_length <= FORM_MAX_BYTES
+        request.max_content_length = FORM_MAX_BYTES
+        try:
+            form = request.form if fits else None
+        except RequestEntityTooLarge:
+            form = None
+        if form is not None:
+            nonce = form.get("message_id", "")
+            values.update(
+                form=True,
+                typed=form.get("detail", "")[: DETAIL_MAX * 2],
+                relance=form.get("relance") == "on",
+                csrf=csrf_token(_secret(), token),
+                nonce=nonce if NONCE.match(nonce) else uuid.uuid4().hex,
+                detail_max=DETAIL_MAX,
+            )
+    response = _render("unavailable.html", 503, **values)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 @portal_page.route("/portal/", defaults={"rest": ""}, methods=["GET", "POST"])

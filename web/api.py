@@ -19,7 +19,7 @@ from domain.errors import DomainError, ValidationFailed
 from domain.records import ClientRecord, CollaboratorRecord, DitRecord
 from domain.reference import Summary, parse_records, upsert_client, upsert_collaborator, upsert_dit
 from storage import repositories as repo
-from web.problems import from_domain, problem
+from web.problems import database_unavailable, from_domain, outage_summary, problem, unavailable
 from web.serialize import dit_json, exchange_json
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,14 @@ def unexpected_error(error: Exception) -> Response:
     """Every other error of the API is problem+json too (a 500 is logged with its traceback)."""
     if isinstance(error, HTTPException):
         return problem(error.code or 500, error.description or error.name)
+    if database_unavailable(error):  # an outage, not a bug: 503, the caller retries
+        log.warning(
+            "REST API %s %s: database unavailable: %s",
+            request.method,
+            request.path,
+            outage_summary(error),
+        )
+        return unavailable(locale())
     log.exception("REST API error on %s %s", request.method, request.path)
     return problem(
         500, gettext(locale(), _("Internal error: it was logged. Try again, or tell the admin."))

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ditbot.context import Context
-from portal.page import portal_page
+from portal.page import portal_page, unavailable_page
 from portal.webhook import portal_webhook
-from web.api import api
-from web.problems import problem
+from web.api import api, current_locale
+from web.problems import database_unavailable, outage_summary, problem, unavailable
+
+log = logging.getLogger(__name__)
 
 
 def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
@@ -40,6 +45,23 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
         @app.post("/slack/events")
         def slack_events() -> Response:
             return handler.handle(request)  # type: ignore[no-any-return]
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(error: Exception) -> Response:
+        """The database does not answer: 503 that says to try again, never a 500 page.
+
+        /api/v1 (the REST API has its own handler, the portal webhook uses this one): problem+
+        json. The portal page: a page in the client's language that keeps what they typed.
+        """
+        if not database_unavailable(error):
+            raise error  # a bug: Flask logs it and answers 500
+        log.warning(
+            "%s %s: database unavailable: %s", request.method, request.path, outage_summary(error)
+        )
+        if request.path.startswith("/portal/"):
+            return unavailable_page()
+        return unavailable(current_locale())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:

@@ -53,9 +53,13 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def env(  # noqa: F811  (the root `env`, on the switched database, Slack fake and SMTP)
-    env: dict[str, str], outage: Outage, slack: FakeSlack, smtp: SmtpServer
+def env(  # noqa: F811
+    env: dict[str, str],
+    outage: Outage,
+    slack: FakeSlack,  # noqa: F811
+    smtp: SmtpServer,
 ) -> dict[str, str]:
+    """The root `env`, on the switched database, the Slack fake and the SMTP server."""
     return {
         **env,
         "DATABASE_URL": outage.url,
