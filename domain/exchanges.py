@@ -13,7 +13,7 @@ from ditbot.i18n import _
 from domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from domain.validation import clean_detail, clean_email, clean_subject
 from storage import repositories as repo
-from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeVersion
+from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, ExchangeVersion
 from storage.outbox import enqueue
 from storage.types import utcnow
 
@@ -150,15 +150,37 @@ def defaults_for(dit: Dit, direction: Direction, actor: Actor) -> Defaults:
     return Defaults("appel", contact, me, None)
 
 
+def _loaded_people(dit: Dit, actor: Actor) -> dict[tuple[str, str], Collaborator | Contact]:
+    """The people this request already loaded (DIT's contact and technician, the actor)."""
+    people: dict[tuple[str, str], Collaborator | Contact] = {}
+    for collaborator in (dit.technician, actor.collaborator):
+        if collaborator is not None:
+            people["collaborator", collaborator.code] = collaborator
+    for contact in (dit.contact, actor.contact):
+        if contact is not None:
+            people["contact", contact.code] = contact
+    return people
+
+
 def _resolve(
-    session: Session, dit: Dit, party: Party | None, side: str, want: str
+    session: Session,
+    dit: Dit,
+    party: Party | None,
+    side: str,
+    want: str,
+    loaded: dict[tuple[str, str], Collaborator | Contact],
 ) -> Collaborator | Contact:
     if party is None:
         raise DomainError(_("Choose who the exchange is from or to."), side)
     if want == "collaborator":
         if party.kind != "collaborator":
             raise DomainError(_("Choose a collaborateur of our staff here."), side)
-        collaborator = repo.collaborator_by_code(session, party.code)
+        known = loaded.get(("collaborator", party.code))
+        collaborator = (
+            known
+            if isinstance(known, Collaborator)
+            else repo.collaborator_by_code(session, party.code)
+        )
         if collaborator is None:
             raise DomainError(_("Unknown collaborateur '{code}'."), side, code=party.code)
         return collaborator
@@ -166,7 +188,8 @@ def _resolve(
         raise DomainError(
             _("Choose an interlocuteur of the client {client} here."), side, client=dit.client.name
         )
-    contact = repo.contact_by_code(session, party.code)
+    known = loaded.get(("contact", party.code))
+    contact = known if isinstance(known, Contact) else repo.contact_by_code(session, party.code)
     if contact is None:
         raise DomainError(_("Unknown interlocuteur '{code}'."), side, code=party.code)
     if contact.client_id != dit.client_id:
@@ -181,7 +204,7 @@ def _resolve(
 
 @dataclass
 class _Checked:
-    type_code: str
+    kind: ExchangeType
     sent_by: Collaborator | Contact
     received_by: Collaborator | Contact
     recipient_email: str | None
@@ -206,24 +229,32 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
         except DomainError as error:
             errors[name] = error
 
-    def check_type() -> str:
+    def check_type() -> ExchangeType:
         code = data.type_code or defaults.type_code
         kind = repo.exchange_type(session, code)
         if kind is None or not kind.active:
             raise DomainError(_("Unknown exchange type '{code}'."), "type", code=code)
-        return code
+        return kind
 
     ours, theirs = ("collaborator", "contact")
     sender_kind, receiver_kind = (theirs, ours) if data.direction == "received" else (ours, theirs)
     attempt("type", check_type)
+    loaded = _loaded_people(dit, actor)
     attempt(
         "sent_by",
-        lambda: _resolve(session, dit, data.sent_by or defaults.sent_by, "sent_by", sender_kind),
+        lambda: _resolve(
+            session, dit, data.sent_by or defaults.sent_by, "sent_by", sender_kind, loaded
+        ),
     )
     attempt(
         "received_by",
         lambda: _resolve(
-            session, dit, data.received_by or defaults.received_by, "received_by", receiver_kind
+            session,
+            dit,
+            data.received_by or defaults.received_by,
+            "received_by",
+            receiver_kind,
+            loaded,
         ),
     )
     attempt("recipient_email", lambda: clean_email(data.recipient_email, "recipient_email"))
@@ -250,7 +281,7 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
     if data.direction == "received":
         recipient = None
     return _Checked(
-        type_code=values["type"],
+        kind=values["type"],
         sent_by=values["sent_by"],
         received_by=values["received_by"],
         recipient_email=recipient,
@@ -261,7 +292,8 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
 
 
 def _assign(exchange: Exchange, checked: _Checked) -> None:
-    exchange.type_code = checked.type_code
+    exchange.type = checked.kind
+    exchange.type_code = checked.kind.code
     exchange.sent_by_collaborator = (
         checked.sent_by if isinstance(checked.sent_by, Collaborator) else None
     )
@@ -287,15 +319,17 @@ def log_exchange(
     external_key: str | None = None,
     mail_status: str | None = None,
     allow_closed: bool = False,
+    dit: Dit | None = None,
 ) -> tuple[Exchange, bool]:
     """Record an exchange on a DIT; returns (exchange, created).
 
     `external_key` makes the call idempotent: a second call with the same key (a Slack double
     submit, a repeated portal message id) returns the first exchange and records nothing.
     `allow_closed` lets the portal record a client message on a closed DIT within its portal
-    window (domain.portal checks that window first).
+    window (domain.portal checks that window first). `dit` spares a second read of the DIT
+    when the caller already loaded it (it must be DIT `dit_number`).
     """
-    if external_key is not None:
+    if external_key is not None and repo.exchange_id_by_key(session, external_key) is not None:
         existing = repo.exchange_by_key(session, external_key)
         if existing is not None:
             if existing.dit.number != dit_number.strip():
@@ -309,7 +343,8 @@ def log_exchange(
                     other=dit_number.strip()[:60],
                 )
             return existing, False
-    dit = get_dit(session, dit_number)
+    if dit is None or dit.number != dit_number.strip():
+        dit = get_dit(session, dit_number)
     if not allow_closed:
         ensure_open(dit)
     checked = _check(session, dit, data, actor)
@@ -342,8 +377,6 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
 
 def refresh_indicators(session: Session, dit: Dit) -> None:
     """Rewrite the DIT's indicators from its live exchanges (an indexed read of one DIT)."""
-    from storage.models import ExchangeType  # local: keeps the model import list short
-
     live = (Exchange.dit_id == dit.id, Exchange.deleted_at.is_(None))
     count, relances = session.execute(
         select(func.count(Exchange.id), func.count(ExchangeType.code))
@@ -478,7 +511,6 @@ def edit_exchange(
     )
     _assign(exchange, checked)
     session.flush()
-    session.expire(exchange, ["type"])
     refresh_indicators(session, exchange.dit)
     _announce(session, exchange, was_relance=was_relance or exchange.source == "portal")
     return exchange

@@ -206,6 +206,7 @@ def post_message(
         service.Actor(source="portal", contact=contact),
         external_key=key,
         allow_closed=True,
+        dit=dit,
     )
 
 
