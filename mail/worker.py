@@ -8,11 +8,17 @@ talking to the server, so a retry reuses it), send, then record the outcome:
   the last error kept on the exchange, until `max_attempts`;
 - permanent failure (5xx) or retries exhausted: mail status `failed`, the server's reason on
   the exchange, and a Slack DM to the author enqueued in the same transaction.
+
+If the database stops answering right after the server accepted the mail, the outcome is
+recorded again and again while the item's lease holds (outbox.dispatcher.record_despite_outage),
+so the mail is not sent a second time when the database comes back.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -22,7 +28,7 @@ from domain.mail import FAILED, MAIL, SENT, failure_notice
 from mail.compose import build, new_message_id
 from mail.render import TemplateProblem
 from mail.smtp import DeliveryFailed, SmtpSender
-from outbox.dispatcher import owner_id
+from outbox.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage.models import Exchange
 
@@ -61,9 +67,16 @@ class MailWorker:
         # Must outlast one SMTP session (the sender's timeout applies per network operation).
         self.lease_seconds = max(lease_seconds, 1.0)
         self.owner = owner or owner_id()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Stop waiting for the database to record an outcome (the dispatcher is stopping)."""
+        self._stopped.set()
 
     def run_once(self) -> bool:
         """Deliver at most one due mail; True when there was one."""
+        # Our lease on the item lasts lease_seconds from the claim: record before it ends.
+        until = time.monotonic() + self.lease_seconds * 0.8
         # Claim and prepare in one short transaction (SQLite has one writer at a time).
         with self.ctx.db.session() as session:
             items = outbox.claim(
@@ -86,7 +99,12 @@ class MailWorker:
                     self.sender.send(outgoing.message, outgoing.envelope_from, outgoing.recipients)
                 except DeliveryFailed as error:
                     problem = error
-            self._record(item_id, exchange_id, attempt, problem)
+            record_despite_outage(
+                lambda: self._record(item_id, exchange_id, attempt, problem),
+                until=until,
+                stopped=self._stopped,
+                what=f"mail of exchange {exchange_id}: {'sent' if problem is None else 'not sent'}",
+            )
         return True
 
     def _prepare(

@@ -15,13 +15,16 @@ second per channel). A burst is grouped: the pending items of one DIT go out as 
 exponential backoff, and the lane waits too, so order holds. A permanent error (channel not
 found, bot not in channel, bad token...) fails the items at once and is recorded on the lane,
 where `ditbot doctor` shows it. Items are claimed with leases: two `ditbot serve` processes on
-one PostgreSQL post each notification once.
+one PostgreSQL post each notification once. If the database stops answering right after a
+post, what was posted is recorded again and again while the leases hold
+(outbox.dispatcher.record_despite_outage), so it is not posted twice.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +42,7 @@ from notifications.messages import (
     parent_message,
     reply_message,
 )
-from outbox.dispatcher import owner_id
+from outbox.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread
@@ -212,6 +215,8 @@ class NotificationWorker:
     def _serve(self, channel: str, lanes: list[str]) -> tuple[bool, float | None]:
         """Send the next message of `channel`; (did work, seconds until it may send again)."""
         key = lane_key(channel)
+        # The lane and the items are leased for lease_seconds: record what was posted before.
+        until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
             if not outbox.pending_in_lanes(session, NOTIFY, lanes, limit=1):
                 return False, None
@@ -233,12 +238,17 @@ class NotificationWorker:
                 with self.ctx.db.session() as session:
                     outbox.release_lane(session, key, self.owner)
                 return False, None
-            outcome = self._deliver(channel, lanes, items)
+            outcome = self._deliver(channel, lanes, items, until=until)
         except BaseException:
             with self.ctx.db.session() as session:
                 outbox.release_lane(session, key, self.owner)
             raise
-        self._record(key, outcome, items)
+        record_despite_outage(
+            lambda: self._record(key, outcome, items),
+            until=until,
+            stopped=self._stopped,
+            what=f"notification to {channel}",
+        )
         return True, outcome.wait
 
     def _claim_group(self, session: Any, lanes: list[str]) -> list[tuple[int, int, int]]:
@@ -260,7 +270,7 @@ class NotificationWorker:
         return [(i.id, int(i.payload.get("exchange_id", 0)), i.attempts) for i in claimed]
 
     def _deliver(
-        self, channel: str, lanes: list[str], items: list[tuple[int, int, int]]
+        self, channel: str, lanes: list[str], items: list[tuple[int, int, int]], *, until: float
     ) -> Outcome:
         ids = [item_id for item_id, _e, _a in items]
         with self.ctx.db.session() as session:
@@ -294,8 +304,13 @@ class NotificationWorker:
                     unfurl_media=False,
                     **message,
                 )
-                with self.ctx.db.session() as session:
-                    session.add(SlackThread(channel=channel, dit_id=dit_id, ts=str(answer["ts"])))
+                ts = str(answer["ts"])
+                record_despite_outage(
+                    lambda: self._remember(channel, dit_id, ts),
+                    until=until,
+                    stopped=self._stopped,
+                    what=f"thread of {card.number} in {channel}",
+                )
                 # The parent shows the opening message; the others of the group follow as a
                 # reply at the next slot.
                 opened = [
@@ -331,6 +346,11 @@ class NotificationWorker:
         except (SlackApiError, SlackClientError, OSError) as error:
             method = "chat.postMessage"
             return self._failed(classify(error, method, channel), items, channel, dit_id)
+
+    def _remember(self, channel: str, dit_id: int, ts: str) -> None:
+        """Record the parent message of a DIT's thread in `channel`."""
+        with self.ctx.db.session() as session:
+            session.add(SlackThread(channel=channel, dit_id=dit_id, ts=ts))
 
     def _failed(
         self, failure: _Failure, items: list[tuple[int, int, int]], channel: str, dit_id: int

@@ -1,8 +1,14 @@
 """Runs outbox workers on background threads, woken at once when this process enqueues.
 
 A worker is anything with `name` and `run_once() -> bool` (True when it did some work, so the
-loop goes again at once). Idle workers poll every `idle_seconds`, which also picks up work
-enqueued by another process or left behind by a crashed one (its lease expired).
+loop goes again at once), and optionally `stop()` (called by `Dispatcher.stop`). Idle workers
+poll every `idle_seconds`, which also picks up work enqueued by another process or left behind
+by a crashed one (its lease expired).
+
+A worker that raises (a database outage, a bug) does not end delivery: its loop tries again
+with a growing pause (up to `max_backoff`), and logs without flooding (see `_Streak`): one
+warning line when the database stops answering, a reminder now and then, one line when the
+worker works again. Delivery resumes on its own once the database is back.
 """
 
 from __future__ import annotations
@@ -11,10 +17,18 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from web.problems import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Worker(Protocol):
@@ -28,10 +42,121 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def record_despite_outage(
+    write: Callable[[], T],
+    *,
+    until: float,
+    stopped: threading.Event | None = None,
+    what: str = "delivery outcome",
+) -> T:
+    """Run `write`, a unit of work that records something already done outside (a mail the
+    SMTP server accepted, a Slack post), again and again while the database does not answer.
+
+    `until` (time.monotonic) must fall within the lease of the items concerned: while it
+    holds, no one delivers them again, so recording late avoids a second mail or post. Past
+    it, on stop, or for any other error, the error is raised: the lease then expires and the
+    item is delivered again (twice rather than never).
+    """
+    pause = 0.05
+    warned = False
+    while True:
+        try:
+            result = write()
+        except (DBAPIError, PoolTimeout) as error:
+            late = time.monotonic() + pause >= until
+            if not database_unavailable(error) or late or (stopped and stopped.is_set()):
+                raise
+            if not warned:
+                log.warning(
+                    "%s: the database does not answer (%s); recording it again shortly",
+                    what,
+                    outage_summary(error),
+                )
+                warned = True
+            if stopped is not None:
+                stopped.wait(pause)
+            else:
+                time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            continue
+        if warned:
+            log.info("%s: recorded, the database answers again", what)
+        return result
+
+
+class _Streak:
+    """The consecutive failures of one worker, logged without flooding.
+
+    The first failure of a kind is logged in full: a database outage as one warning line,
+    anything else with its traceback. Repeats go to debug, with a warning reminder every
+    `remind_seconds`; the first success after failures is one info line.
+    """
+
+    def __init__(self, name: str, remind_seconds: float) -> None:
+        self.name = name
+        self.remind_seconds = remind_seconds
+        self.count = 0
+        self.kind: str | None = None
+        self.since = 0.0
+        self.reminded = 0.0
+
+    def failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        outage = database_unavailable(error)
+        kind = "outage" if outage else f"{type(error).__module__}.{type(error).__qualname__}"
+        if self.count == 0:
+            self.since = now
+        self.count += 1
+        reason = outage_summary(error) if outage else repr(error)
+        if kind != self.kind:
+            self.kind, self.reminded = kind, now
+            if outage:
+                log.warning(
+                    "outbox worker %s: the database does not answer (%s); delivery paused, "
+                    "trying again",
+                    self.name,
+                    reason,
+                )
+            else:
+                log.error("outbox worker %s failed; trying again", self.name, exc_info=error)
+        elif now - self.reminded >= self.remind_seconds:
+            self.reminded = now
+            log.warning(
+                "outbox worker %s: still failing after %d attempts in %.0f s: %s",
+                self.name,
+                self.count,
+                now - self.since,
+                reason,
+            )
+        else:
+            log.debug(
+                "outbox worker %s: still failing (attempt %d): %s", self.name, self.count, reason
+            )
+
+    def succeeded(self) -> None:
+        if self.count:
+            log.info(
+                "outbox worker %s: working again after %d failed attempts in %.1f s",
+                self.name,
+                self.count,
+                time.monotonic() - self.since,
+            )
+        self.count, self.kind = 0, None
+
+
 class Dispatcher:
-    def __init__(self, workers: list[Worker], idle_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        workers: list[Worker],
+        idle_seconds: float = 0.5,
+        *,
+        max_backoff: float = 5.0,
+        remind_seconds: float = 300.0,
+    ) -> None:
         self.workers = workers
         self.idle_seconds = idle_seconds
+        self.max_backoff = max(max_backoff, idle_seconds)
+        self.remind_seconds = remind_seconds
         self._stop = threading.Event()
         self._wake = {worker.name: threading.Event() for worker in workers}
         self._threads: list[threading.Thread] = []
@@ -52,18 +177,31 @@ class Dispatcher:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        for worker in self.workers:
+            stop = getattr(worker, "stop", None)
+            if callable(stop):
+                stop()  # ends a worker's own waits (pacing, recording during an outage)
         self.wake()
         for thread in self._threads:
             thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        """Every worker thread is alive (none died of an error)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+
     def _loop(self, worker: Worker) -> None:
         wake = self._wake[worker.name]
+        streak = _Streak(worker.name, self.remind_seconds)
         while not self._stop.is_set():
             try:
                 busy = worker.run_once()
-            except Exception:  # a worker bug or a database outage must not end delivery
-                log.exception("outbox worker %s failed; retrying shortly", worker.name)
-                busy = False
+            except Exception as error:  # a worker bug or a database outage must not end delivery
+                streak.failed(error)
+                wake.wait(min(self.max_backoff, self.idle_seconds * 2 ** min(streak.count, 16)))
+                wake.clear()
+                continue
+            streak.succeeded()
             if not busy:
                 wake.wait(self.idle_seconds)
                 wake.clear()

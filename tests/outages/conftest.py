@@ -66,6 +66,7 @@ def env(  # noqa: F811
         "SLACK_API_URL": slack.base_url,
         "SMTP_HOST": smtp.host,
         "SMTP_PORT": str(smtp.port),
+        "DITBOT_CHANNEL_PORTAL": "CPORTAL",
     }
 
 
