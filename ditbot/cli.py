@@ -103,6 +103,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_error(error: OperationalError, settings: Settings | None) -> str:
+    """One line that says what failed and what to check (the driver's reason flattened)."""
+    reason = " ".join(str(error.orig or error).split())
+    url = settings.database_url if settings is not None else ""
+    check = (
+        "Check DATABASE_URL: the folder of the SQLite file must exist and be writable."
+        if url.startswith("sqlite")
+        else "Check DATABASE_URL and that the database server is running."
+    )
+    return f"error: the database does not answer ({reason}). {check}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ditbot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -155,11 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.message(locale)}", file=sys.stderr)
         return 1
     except OperationalError as error:
-        print(
-            f"error: the database does not answer ({error.orig or error}). "
-            "Check DATABASE_URL and that the database server is running.",
-            file=sys.stderr,
-        )
+        print(_database_error(error, getattr(args, "settings", None)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
