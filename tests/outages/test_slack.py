@@ -114,9 +114,7 @@ def test_the_mail_form_stays_open_while_the_database_is_down_then_sends_one_mail
         assert [(m.detail, m.mail_status) for m in mails] == [
             ("Bonjour, le technicien passe jeudi.", "queued")
         ]
-        queued = session.scalar(
-            select(func.count(OutboxItem.id)).where(OutboxItem.kind == "mail")
-        )
+        queued = session.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.kind == "mail"))
         assert queued == 1
 
 
