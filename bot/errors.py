@@ -32,7 +32,7 @@ from bot.views.common import notice_modal
 from bot.views.text import escape
 from ditbot.i18n import Translator, _, normalize_locale
 from domain.errors import DomainError, ValidationFailed
-from web.problems import database_unavailable, outage_summary
+from storage.db import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
 

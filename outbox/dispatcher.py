@@ -25,7 +25,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from web.problems import database_unavailable, outage_summary
+from storage.db import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -9,10 +9,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# SQLite reports these programming errors as OperationalError: they are bugs, not outages.
+_SQLITE_BUGS = ("no such table", "no such column", "syntax error", "has no column")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -34,6 +36,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    if url.startswith("postgresql"):
+        # A host that stops answering (rather than refusing) must fail fast, not hang requests.
+        kwargs.setdefault(
+            "connect_args",
+            {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
+             "keepalives_interval": 10, "keepalives_count": 3},
+        )
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -87,3 +96,27 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when `error` means the database does not answer for now (down, unreachable,
+    restarting, locked, pool exhausted): the caller should try again in a moment.
+
+    A constraint violation or a bad query is not an outage: it stays a bug (logged, 500).
+    """
+    if isinstance(error, exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+        return True
+    if isinstance(error, exc.OperationalError):
+        text = str(error.orig).lower()
+        return not any(bug in text for bug in _SQLITE_BUGS)
+    return False
+
+
+def outage_summary(error: BaseException) -> str:
+    """The driver's reason for an outage, on one line (for the logs)."""
+    cause = error.orig if isinstance(error, exc.DBAPIError) and error.orig else error
+    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:300]

@@ -19,7 +19,8 @@ from domain.errors import DomainError, ValidationFailed
 from domain.records import ClientRecord, CollaboratorRecord, DitRecord
 from domain.reference import Summary, parse_records, upsert_client, upsert_collaborator, upsert_dit
 from storage import repositories as repo
-from web.problems import database_unavailable, from_domain, outage_summary, problem, unavailable
+from storage.db import database_unavailable, outage_summary
+from web.problems import from_domain, problem, unavailable
 from web.serialize import dit_json, exchange_json
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException
 from ditbot.context import Context
 from portal.page import portal_page, unavailable_page
 from portal.webhook import portal_webhook
+from storage.db import database_unavailable, outage_summary
 from web.api import api, current_locale
-from web.problems import database_unavailable, outage_summary, problem, unavailable
+from web.problems import problem, unavailable
 
 log = logging.getLogger(__name__)
 
