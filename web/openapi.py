@@ -59,6 +59,11 @@ EXCHANGE = {
         "updated_at": {"type": "string", "format": "date-time"},
     },
 }
+UNAVAILABLE = {
+    "description": "the database does not answer for now; retry the same request later",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+}
 PROBLEM = {
     "description": "error",
     "content": {
@@ -120,7 +125,7 @@ def document(server_url: str) -> dict[str, Any]:
             schemas.setdefault(name, sub)
     text = json.dumps(schemas).replace("#/$defs/", "#/components/schemas/")
     schemas = json.loads(text)
-    return {
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "ditbot REST API",
@@ -196,10 +201,22 @@ def document(server_url: str) -> dict[str, Any]:
                     "summary": "Portal webhook (HMAC signed, CONTRACT.md s. 6; no bearer token)",
                     "security": [],
                     "responses": {
-                        "201": {"description": "stored"},
-                        "200": {"description": "already stored"},
+                        "201": {"description": "stored", **_json(_ref("Exchange"))},
+                        "200": {
+                            "description": "message_id already stored",
+                            **_json(_ref("Exchange")),
+                        },
+                        "400": PROBLEM,
+                        "401": PROBLEM,
+                        "404": PROBLEM,
+                        "409": PROBLEM,
+                        "413": PROBLEM,
                     },
                 }
             },
         },
     }
+    for operations in spec["paths"].values():  # every route may meet a database outage
+        for operation in operations.values():
+            operation["responses"]["503"] = UNAVAILABLE
+    return spec
