@@ -35,11 +35,15 @@ def serve_requires(socket_mode: bool) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ditbot.server import serve
+    from ditbot.server import CannotListen, serve
 
     settings: Settings = args.settings
     settings.require(*serve_requires(args.socket_mode))
-    serve(settings, socket_mode=args.socket_mode)
+    try:
+        serve(settings, socket_mode=args.socket_mode)
+    except CannotListen as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,42 +54,39 @@ def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
     )
 
 
+class CannotListen(Exception):
+    """The HTTP address is taken or not ours to use."""
+
+
+def http_server(web: Flask, settings: Settings) -> Any:
+    """Bind the HTTP server now, so a taken port is reported before anything starts."""
+    from waitress.server import create_server
+
+    try:
+        return create_server(
+            web, host=settings.host, port=settings.port, threads=HTTP_THREADS, ident="ditbot"
+        )
+    except OSError as error:
+        raise CannotListen(
+            f"cannot listen on {settings.host}:{settings.port} ({error.strerror or error}): "
+            "stop what uses that port, or set DITBOT_PORT / DITBOT_HOST."
+        ) from None
+
+
 def serve(settings: Settings, *, socket_mode: bool = False) -> None:
     runtime = build(settings)
+    server = http_server(runtime.web, settings)
     runtime.dispatcher.start()
     try:
         if socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            threading_web(runtime.web, settings)
+            threading.Thread(target=server.run, daemon=True, name="http").start()
             log.info("Slack Socket Mode connecting; HTTP (API, portal) on %s", settings.port)
             SocketModeHandler(runtime.slack_app, settings.slack_app_token).start()
         else:
-            from waitress import serve as waitress_serve
-
             log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
-            waitress_serve(
-                runtime.web,
-                host=settings.host,
-                port=settings.port,
-                threads=HTTP_THREADS,
-                ident="ditbot",
-            )
+            server.run()
     finally:
         runtime.dispatcher.stop()
         runtime.ctx.db.dispose()
-
-
-def threading_web(web: Flask, settings: Settings) -> None:
-    """Serve the HTTP routes (API, portal, health) beside Socket Mode."""
-    import threading
-
-    from waitress import serve as waitress_serve
-
-    thread = threading.Thread(
-        target=waitress_serve,
-        kwargs={"app": web, "host": settings.host, "port": settings.port, "threads": HTTP_THREADS},
-        daemon=True,
-        name="http",
-    )
-    thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,28 @@ def test_other_commands_refuse_bad_settings_with_exit_2(
     err = capsys.readouterr().err
     assert "DATABASE_URL='not a url' is not a database URL" in err
     assert "Traceback" not in err
+
+
+def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
+    from tests.fakes.slack_api import FakeSlack
+
+    with FakeSlack() as fake, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_ditbot(
+            ["serve"],
+            tmp_path,
+            {
+                "SLACK_BOT_TOKEN": "xoxb-test",
+                "SLACK_SIGNING_SECRET": "secret",
+                "DITBOT_PORTAL_SECRET": "portal",
+                "SLACK_API_URL": fake.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'ditbot.db'}",
+                "DITBOT_PORT": str(port),
+            },
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "DITBOT_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
