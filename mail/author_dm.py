@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import time
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,7 +24,7 @@ from ditbot.context import Context
 from ditbot.i18n import Translator, normalize_locale
 from domain.mail import SLACK_DM
 from mail.worker import Backoff
-from outbox.dispatcher import owner_id
+from outbox.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
@@ -79,6 +80,8 @@ class SlackDmWorker:
         return bool(claimed)
 
     def deliver(self, item_id: int, payload: dict[str, Any], attempts: int) -> None:
+        # Our lease lasts lease_seconds from the claim: record the outcome before it ends.
+        until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
             message = self._message(session, payload)
         if message is None:
@@ -102,7 +105,10 @@ class SlackDmWorker:
         except (OSError, http.client.HTTPException) as error:
             self._retry(item_id, f"{type(error).__name__}: {error}", attempts)
             return
-        self._finish(item_id, None, failed=False)
+        # Slack took the DM: record it through a database hiccup, or it would be sent twice.
+        record_despite_outage(
+            lambda: self._finish(item_id, None, failed=False), until=until, what="Slack DM sent"
+        )
 
     def _message(self, session: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
         """The text and blocks of the DM, or None when it no longer applies."""
