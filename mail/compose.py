@@ -98,7 +98,7 @@ def build(settings: Settings, exchange: Exchange, message_id: str) -> Outgoing:
     message["To"] = _address(contact.name if contact else "", recipient)
     if context.sender_email and context.sender_email.lower() != from_address.lower():
         message["Reply-To"] = _address(context.sender_name, context.sender_email)
-    message["Subject"] = context.subject
+    message["Subject"] = one_line(context.subject)
     message["Date"] = format_datetime(exchange.occurred_at)
     message["Message-ID"] = message_id
     message["X-Ditbot-Dit"] = exchange.dit.number
@@ -107,6 +107,12 @@ def build(settings: Settings, exchange: Exchange, message_id: str) -> Outgoing:
     return Outgoing(message=message, envelope_from=from_address, recipients=[recipient])
 
 
+def one_line(text: str) -> str:
+    """Header text on one line: a newline (a DIT title or name from an import) would make the
+    email package refuse the message, and every retry of the mail would fail the same way."""
+    return " ".join(text.split())
+
+
 def _address(name: str, address: str) -> Address:
     local, _, domain = address.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
+    return Address(display_name=one_line(name), username=local, domain=domain)

@@ -206,3 +206,18 @@ def test_a_mail_handed_to_the_server_can_no_longer_be_deleted(
         author = repo.collaborator_by_code(session, "JDU")
         with pytest.raises(NotAllowed):
             delete_exchange(session, exchange_id, Actor(source="slack", collaborator=author))
+
+
+def test_a_subject_with_a_newline_goes_out_on_one_line(
+    mail_ctx: Context, worker: MailWorker, smtp: SmtpServer, queue_mail: Sender
+) -> None:
+    # A DIT title or subject from an import may hold a newline; the email package refuses such
+    # a header, which used to fail every attempt of the mail.
+    exchange_id = queue_mail(subject="Sonde\nBcc: spy@evil.example")
+
+    drive([worker], lambda: exchange(mail_ctx, exchange_id).mail_status == "sent")
+    [received] = smtp.wait_for(1)
+
+    assert received.message["Subject"] == "Sonde Bcc: spy@evil.example"
+    assert received.message["Bcc"] is None
+    assert len(received.rcpt_tos) == 1
