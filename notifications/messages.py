@@ -33,10 +33,10 @@ from slack_sdk.models.blocks import (
 
 from bot.ids import Action
 from bot.views.dit import state_label
+from bot.views.text import HEADER_MAX, TEXT_MAX, escape
+from bot.views.text import truncate as clip
 from ditbot.i18n import Translator, _
 
-TEXT_MAX = 3000  # any text object
-HEADER_MAX = 150
 FALLBACK_MAX = 3000  # the top-level text: well under Slack's 40,000 and readable in a push
 NOTES_PER_REPLY = 40  # one section each, + context and actions: within 50 blocks
 RED = "\U0001f534"  # the red marker of a DIT with a relance (a character: never an emoji code)
@@ -74,22 +74,6 @@ class Note:
     subject: str | None
     detail: str
     relance: bool
-
-
-def escape(text: str | None) -> str:
-    """Escape `&`, `<`, `>` (ampersand first): escaped text can form no mention nor link."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int) -> str:
-    """At most `limit` characters, cut with an ellipsis (after escaping, never before)."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:  # never leave half an entity such as "&l"
-        cut = cut[:amp]
-    return cut.rstrip() + "…"
 
 
 def plain(text: str, limit: int = TEXT_MAX) -> PlainTextObject:
