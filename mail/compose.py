@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from urllib.parse import quote
 
 from ditbot.i18n import normalize_locale
 from ditbot.settings import Settings
 from mail.render import MailContext, RenderedMail, render
-from portal.tokens import make_token
+from portal.tokens import portal_url
 from storage.models import Collaborator, Contact, Exchange
 
 
@@ -55,14 +54,7 @@ def portal_link(settings: Settings, exchange: Exchange, contact: Contact | None)
     """The client's portal link, valid `portal_link_days` from the Send; None without a secret."""
     if contact is None or not settings.portal_secret:
         return None
-    token = make_token(
-        settings.portal_secret,
-        exchange.dit.number,
-        contact.code,
-        days=settings.portal_link_days,
-        now=exchange.occurred_at,
-    )
-    return f"{settings.public_url.rstrip('/')}/portal/{quote(token, safe='.-_')}"
+    return portal_url(settings, exchange.dit.number, contact.code, now=exchange.occurred_at)
 
 
 def context_of(settings: Settings, exchange: Exchange) -> MailContext:

@@ -93,10 +93,12 @@ def read_token(secret: str, token: str, now: datetime | None = None) -> PortalTo
     return PortalToken(dit=dit, contact=contact, expires_at=expires_at)
 
 
-def portal_url(settings: Any, dit_number: str, contact_code: str) -> str:
-    """`{DITBOT_PUBLIC_URL}/portal/{token}`, valid `settings.portal_link_days` days."""
+def portal_url(
+    settings: Any, dit_number: str, contact_code: str, now: datetime | None = None
+) -> str:
+    """`{DITBOT_PUBLIC_URL}/portal/{token}`, valid `settings.portal_link_days` days from `now`."""
     settings.require("DITBOT_PORTAL_SECRET")
     token = make_token(
-        settings.portal_secret, dit_number, contact_code, days=settings.portal_link_days
+        settings.portal_secret, dit_number, contact_code, days=settings.portal_link_days, now=now
     )
     return f"{settings.public_url.rstrip('/')}/portal/{quote(token, safe='.-_')}"
