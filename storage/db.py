@@ -40,8 +40,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # A host that stops answering (rather than refusing) must fail fast, not hang requests.
         kwargs.setdefault(
             "connect_args",
-            {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
-             "keepalives_interval": 10, "keepalives_count": 3},
+            {
+                "connect_timeout": 5,
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+            },
         )
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
