@@ -41,8 +41,11 @@ def direction_label(t: Translator, exchange: Exchange) -> str:
     return t(_("Sent"))
 
 
-def summary(t: Translator, exchange: Exchange, preview: int = PREVIEW) -> str:
-    """mrkdwn (client text escaped) for one line of the panel."""
+def summary(t: Translator, exchange: Exchange) -> str:
+    """mrkdwn of one exchange's facts: direction, type, date, who, mail status (names escaped).
+
+    What was written (subject, detail) is not in it: see `written`, shown as plain_text.
+    """
     arrow = ":inbox_tray:" if exchange.direction == "received" else ":outbox_tray:"
     relance = " :red_circle:" if exchange.type.is_relance else ""
     head = (
@@ -53,15 +56,31 @@ def summary(t: Translator, exchange: Exchange, preview: int = PREVIEW) -> str:
     if exchange.recipient_email:
         who += f" ({escape(truncate(exchange.recipient_email, 80))})"
     lines = [head, who]
-    if exchange.subject:
-        lines.append(f"_{escape(truncate(one_line(exchange.subject), 150))}_")
-    lines.append(escape(truncate(one_line(exchange.detail), preview)))
     if exchange.mail_status:
         status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
         if exchange.mail_status == "failed" and exchange.mail_error:
             status += f": {escape(truncate(one_line(exchange.mail_error), 120))}"
         lines.append(f":email: {status}")
     return "\n".join(lines)
+
+
+def written(exchange: Exchange, preview: int = PREVIEW) -> dict[str, Any]:
+    """Subject and detail, truncated, as plain_text: a client's `*`, `_`, `@here` or URL
+    shows as typed and can never format, ping or link."""
+    subject = truncate(one_line(exchange.subject), 150) if exchange.subject else ""
+    detail = truncate(one_line(exchange.detail), preview)
+    return plain(f"{subject}\n{detail}" if subject else detail)
+
+
+def exchange_blocks(
+    t: Translator, exchange: Exchange, preview: int = PREVIEW, **section: Any
+) -> list[dict[str, Any]]:
+    """One exchange as two blocks: its facts (mrkdwn, `section` extras such as an accessory)
+    and what was written (plain_text)."""
+    return [
+        {"type": "section", "text": mrkdwn(summary(t, exchange)), **section},
+        {"type": "section", "text": written(exchange, preview)},
+    ]
 
 
 def detail_modal(t: Translator, exchange: Exchange) -> dict[str, Any]:
@@ -114,7 +133,7 @@ def delete_modal(t: Translator, exchange: Exchange, metadata: str) -> dict[str, 
         "private_metadata": metadata,
         "blocks": [
             {"type": "section", "text": mrkdwn(question)},
-            {"type": "section", "text": mrkdwn(summary(t, exchange, preview=600))},
+            *exchange_blocks(t, exchange, preview=600),
             {
                 "type": "input",
                 "block_id": block_id(Field.REASON),

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.ids import Action, Callback, MenuVerb, menu_value
 from bot.views.dit import counter, last_speaker, state_label
-from bot.views.exchange import summary
+from bot.views.exchange import exchange_blocks
 from bot.views.text import escape, mrkdwn, plain, title, truncate
 from ditbot.i18n import Translator, _
 from domain.exchanges import Indicators
@@ -110,13 +110,10 @@ def panel_view(
     if not rows:
         blocks.append({"type": "section", "text": mrkdwn(t(_("No exchange yet on this DIT.")))})
     for row in rows:
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": f"exchange.{row.exchange.id}",
-                "text": mrkdwn(summary(t, row.exchange)),
-                "accessory": _menu(t, row),
-            }
+        blocks.extend(
+            exchange_blocks(
+                t, row.exchange, block_id=f"exchange.{row.exchange.id}", accessory=_menu(t, row)
+            )
         )
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     if pages > 1:

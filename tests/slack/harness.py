@@ -641,13 +641,17 @@ class SlackDriver:
         return stored
 
 
-def texts(node: Any) -> str:
-    """Every text of a view/message/blocks, joined: for `assert "..." in texts(view)`."""
+def texts(node: Any, kind: str | None = None) -> str:
+    """Every text of a view/message/blocks, joined: for `assert "..." in texts(view)`.
+
+    `kind` ("plain_text" or "mrkdwn") keeps only the text objects of that type.
+    """
     found: list[str] = []
+    kinds = (kind,) if kind else ("plain_text", "mrkdwn")
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
-            if value.get("type") in ("plain_text", "mrkdwn") and isinstance(value.get("text"), str):
+            if value.get("type") in kinds and isinstance(value.get("text"), str):
                 found.append(value["text"])
             for key, item in value.items():
                 if key in ("placeholder",):

@@ -249,14 +249,16 @@ def test_closed_dit_panel_is_read_only(driver: SlackDriver, ctx: Context) -> Non
 def test_long_history_pages_within_limits(
     driver: SlackDriver, slack: FakeSlack, ctx: Context
 ) -> None:
-    long_text = ("Le client <!channel> dit: & encore " * 100)[:3000]
+    long_text = ("Le client <!channel> dit: *urgent* & encore " * 100)[:3000]
     for index in range(45):
         seed_exchange(ctx, detail=f"n°{index} {long_text}"[:3000], minutes_ago=1000 - index)
     panel = open_panel(driver)  # the harness checks every view against Slack's limits
     sections = [b for b in panel["blocks"] if b.get("block_id", "").startswith("exchange.")]
     assert len(sections) == 20
     assert "n°44 " in texts(panel) and "n°24 " not in texts(panel)
-    assert "&lt;!channel&gt;" in texts(panel) and "<!channel>" not in texts(panel)
+    # What the client wrote is plain_text (shown as typed, never parsed), never mrkdwn.
+    assert "<!channel>" in texts(panel, "plain_text")
+    assert "channel" not in texts(panel, "mrkdwn") and "urgent" not in texts(panel, "mrkdwn")
     driver.click(panel, "panel_page", "1")
     page = driver.fake.view(panel["id"])
     assert page is not None
