@@ -1,4 +1,4 @@
-"""The code stays lint-clean (ruff) and typed (mypy on bot/ and storage/, as STYLE.md asks)."""
+"""The code stays lint-clean and formatted (ruff), and typed (mypy on bot, storage, domain)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def test_ruff_finds_nothing() -> None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     result = run(sys.executable, "-m", "ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+    formatted = run(sys.executable, "-m", "ruff", "format", "--check", ".")
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
 def test_mypy_finds_nothing_in_bot_and_storage() -> None:
