@@ -23,7 +23,7 @@ from bot.views import mail as views
 from ditbot.context import Context
 from ditbot.i18n import Translator, normalize_locale
 from domain.mail import SLACK_DM
-from mail.worker import Backoff
+from outbox.backoff import Backoff
 from outbox.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
@@ -132,7 +132,7 @@ class SlackDmWorker:
 
     def _retry(self, item_id: int, reason: str, attempts: int, minimum: float = 0.0) -> None:
         attempt = attempts + 1
-        if attempt >= self.backoff.max_attempts:
+        if self.backoff.exhausted(attempt):
             self._finish(item_id, reason, failed=True)
             return
         delay = max(minimum, self.backoff.delay(attempt))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -28,23 +27,12 @@ from domain.mail import FAILED, MAIL, SENT, failure_notice
 from mail.compose import build, new_message_id
 from mail.render import TemplateProblem
 from mail.smtp import DeliveryFailed, SmtpSender
+from outbox.backoff import Backoff
 from outbox.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage.models import Exchange
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delays between attempts: base, 2*base, 4*base... capped at `cap` seconds."""
-
-    base: float = 30.0
-    cap: float = 3600.0
-    max_attempts: int = 8
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.cap, self.base * 2 ** max(0, attempt - 1)))
 
 
 class MailWorker:
@@ -143,7 +131,7 @@ class MailWorker:
                 log.info("mail of exchange %s sent (attempt %s)", exchange_id, attempt)
                 return
             exchange.mail_error = problem.reason[:2000]
-            if problem.permanent or attempt >= self.backoff.max_attempts:
+            if problem.permanent or self.backoff.exhausted(attempt):
                 exchange.mail_status = FAILED
                 outbox.mark_failed(session, item_id, problem.reason)
                 failure_notice(session, exchange)

@@ -42,6 +42,7 @@ from notifications.messages import (
     parent_message,
     reply_message,
 )
+from outbox.backoff import Backoff
 from outbox.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
@@ -162,9 +163,7 @@ class NotificationWorker:
         self.client = client if client is not None else notification_client(ctx.settings)
         self.owner = owner or owner_id()
         self.pace_seconds = pace_seconds
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.max_attempts = max_attempts
+        self.backoff = Backoff(base=backoff_base, cap=backoff_max, max_attempts=max_attempts)
         self.permanent_pause = permanent_pause
         self.lease_seconds = lease_seconds
         self.max_wait = max_wait
@@ -368,10 +367,9 @@ class NotificationWorker:
             return Outcome(release=ids, wait=self.pace_seconds)
         if failure.kind == "transient":
             attempts = max(a for _i, _e, a in items) + 1
-            if attempts >= self.max_attempts:
+            if self.backoff.exhausted(attempts):
                 return Outcome(failed=ids, error=failure.error, wait=self.pace_seconds)
-            delay = min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
-            return Outcome(retry=ids, wait=delay, error=failure.error)
+            return Outcome(retry=ids, wait=self.backoff.delay(attempts), error=failure.error)
         return Outcome(failed=ids, error=failure.error, wait=self.permanent_pause)
 
     def _record(self, key: str, outcome: Outcome, items: list[tuple[int, int, int]]) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from ditbot.context import Context
 from ditbot.settings import Settings
 from mail.smtp import SmtpSender
-from mail.worker import Backoff, MailWorker
+from mail.worker import MailWorker
+from outbox.backoff import Backoff
 
 
 def main() -> None:

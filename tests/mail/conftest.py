@@ -18,7 +18,8 @@ from domain.exchanges import Actor
 from domain.mail import MailInput, send_mail
 from mail.author_dm import SlackDmWorker
 from mail.smtp import SmtpSender
-from mail.worker import Backoff, MailWorker
+from mail.worker import MailWorker
+from outbox.backoff import Backoff
 from storage import repositories as repo
 from storage.models import Exchange
 from tests.fakes.slack_api import FakeSlack

@@ -20,8 +20,9 @@ from domain.exchanges import Actor
 from domain.mail import MailInput, send_mail
 from domain.portal import PortalMessage, post_message
 from mail.smtp import SmtpSender
-from mail.worker import Backoff, MailWorker
+from mail.worker import MailWorker
 from notifications.worker import NotificationWorker
+from outbox.backoff import Backoff
 from outbox.dispatcher import Dispatcher
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
