@@ -3,7 +3,7 @@
     python bench/bench_mail.py [--mails 200] [--database-url postgresql://...]
 
 Everything runs on loopback and stops by itself (under a minute):
-- ditbot as `ditbot serve` builds it (`ditbot.server.build`: Flask + bolt + the outbox
+- ditbot as `ditbot serve` builds it (`ditbot.cli.serve.build`: Flask + bolt + the outbox
   dispatcher and its mail worker), served by waitress in its own process;
 - a bare bolt app whose only listener acks the same submission, served the same way in its
   own process (the baseline);

@@ -3,7 +3,7 @@
     python bench/bench_portal.py [--messages 200] [--dits 5] [--seconds 1] [--database-url URL]
 
 Everything runs on loopback and stops by itself: ditbot as `ditbot serve` builds it
-(`ditbot.server.build`: Flask + bolt + the outbox dispatcher and its notification worker)
+(`ditbot.cli.serve.build`: Flask + bolt + the outbox dispatcher and its notification worker)
 served by waitress, and the Slack Web API fake (tests/fakes/slack_api.py) enforcing one
 chat.postMessage per second per channel, as Slack does. The messages are signed webhook
 requests (POST /api/v1/portal/messages) sent open-loop, evenly over `--seconds`; one in nine is
@@ -41,10 +41,10 @@ from waitress.server import create_server
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ditbot.server import build  # noqa: E402
-from ditbot.settings import Settings  # noqa: E402
-from domain.reference import import_data  # noqa: E402
-from portal.signing import signed_headers  # noqa: E402
+from ditbot.cli.serve import build  # noqa: E402
+from ditbot.core.settings import Settings  # noqa: E402
+from ditbot.domain.reference import import_data  # noqa: E402
+from ditbot.portal.signing import signed_headers  # noqa: E402
 from storage.models import Exchange, OutboxItem  # noqa: E402
 from tests.fakes.slack_api import Call, FakeSlack  # noqa: E402
 
@@ -108,7 +108,7 @@ def accepted(fake: FakeSlack, channel: str) -> list[Call]:
 def _admin(url: str) -> Any:
     from sqlalchemy import create_engine
 
-    from ditbot.settings import normalize_database_url
+    from ditbot.core.settings import normalize_database_url
 
     return create_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
 
@@ -117,7 +117,7 @@ def create_database(server_url: str) -> tuple[str, str]:
     """A fresh database on the PostgreSQL server of `server_url`: (its name, its URL)."""
     from sqlalchemy import text
 
-    from ditbot.settings import normalize_database_url
+    from ditbot.core.settings import normalize_database_url
 
     name = f"ditbot_bench_portal_{uuid.uuid4().hex[:10]}"
     engine = _admin(server_url)

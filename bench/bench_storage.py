@@ -45,11 +45,11 @@ from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
-from ditbot.settings import normalize_database_url
+from ditbot.core.settings import normalize_database_url
+from ditbot.web.serialize import dit_json, exchange_json
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Client, Collaborator, Contact, Dit, Exchange
-from web.serialize import dit_json, exchange_json
 
 PROBES = 200
 PER_PROBE = 25

@@ -19,8 +19,8 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 from waitress.server import create_server
 
-from ditbot.server import HTTP_THREADS, build
-from ditbot.settings import Settings
+from ditbot.cli.serve import HTTP_THREADS, build
+from ditbot.core.settings import Settings
 
 SECRET = "bench-signing-secret"
 

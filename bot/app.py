@@ -34,7 +34,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.deps import Deps, Hooks
 from bot.errors import handle_error
 from bot.middleware import EventDeduplicator, who_middleware
-from ditbot.context import Context
+from ditbot.core.context import Context
 
 log = logging.getLogger(__name__)
 LISTENER_THREADS = 16

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from ditbot.context import Context
-from ditbot.settings import Settings
+from ditbot.core.context import Context
+from ditbot.core.settings import Settings
 from storage.db import Database
 
 # Units of work of Slack listeners running at once. They are CPU-bound Python (ORM, Block Kit)
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.middleware import Who
-    from ditbot.i18n import Translator
+    from ditbot.core.i18n import Translator
     from storage.models import Collaborator
 
 

@@ -7,9 +7,10 @@
 - anything else (App Home, events): a direct message from the app.
 
 DomainError says what to do in the user's language. A database that does not answer
-(`web.problems.database_unavailable`: down, restarting, unreachable) says "briefly unavailable,
-try again in a moment" (a form stays open with what was typed, nothing was saved); it is
-logged as one warning line. Any other exception is logged with a reference the user can quote.
+(`ditbot.web.problems.database_unavailable`: down, restarting, unreachable) says
+"briefly unavailable, try again in a moment" (a form stays open with what was typed, nothing
+was saved); it is logged as one warning line. Any other exception is logged with a reference
+the user can quote.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.ids import field_of
 from bot.views.common import notice_modal
 from bot.views.text import escape
-from ditbot.i18n import Translator, _, normalize_locale
-from domain.errors import DomainError, ValidationFailed
+from ditbot.core.i18n import Translator, _, normalize_locale
+from ditbot.domain.errors import DomainError, ValidationFailed
 from storage.db import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)

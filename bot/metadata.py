@@ -12,8 +12,8 @@ import hmac
 import json
 from typing import Any
 
-from ditbot.i18n import _
-from domain.errors import NotAllowed
+from ditbot.core.i18n import _
+from ditbot.domain.errors import NotAllowed
 
 SEPARATOR = "~"
 

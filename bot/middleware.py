@@ -2,7 +2,8 @@
 
 `who_middleware` puts a `Who` into the context (listeners receive it as the `who` argument).
 It is lazy: nothing is looked up before the listener asks, so acks stay fast. The first
-`who.actor(session)` or `who.t` resolves the Slack user to a collaborateur (domain/people.py),
+`who.actor(session)` or `who.t` resolves the Slack user to a collaborateur
+(ditbot/domain/people.py),
 calling `users.info` (with the locale) only when the user is not linked yet or has no cached
 locale; the locale is cached on `Collaborator.locale`.
 """
@@ -22,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from ditbot.i18n import Translator, _, normalize_locale
-from domain.errors import DomainError, NotLinked
-from domain.exchanges import Actor
-from domain.people import collaborator_for_slack_user
+from ditbot.core.i18n import Translator, _, normalize_locale
+from ditbot.domain.errors import DomainError, NotLinked
+from ditbot.domain.exchanges import Actor
+from ditbot.domain.people import collaborator_for_slack_user
 from storage.models import Collaborator, ProcessedEvent
 from storage.types import utcnow
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.ids import Field
-from domain.exchanges import ExchangeInput, Party
+from ditbot.domain.exchanges import ExchangeInput, Party
 
 
 def read_values(view: dict[str, Any]) -> dict[str, Any]:

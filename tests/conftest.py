@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from ditbot.context import Context
-from ditbot.settings import Settings
+from ditbot.core.context import Context
+from ditbot.core.settings import Settings
 from storage.db import Database
 from storage.models import Base
 from tests.factories import seed_reference

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from domain.reference import import_data
+from ditbot.domain.reference import import_data
 
 REFERENCE: dict[str, Any] = {
     "collaborators": [

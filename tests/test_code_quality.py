@@ -26,5 +26,5 @@ def test_ruff_finds_nothing() -> None:
 
 
 def test_mypy_finds_nothing_in_bot_and_storage() -> None:
-    result = run(sys.executable, "-m", "mypy", "bot", "storage", "domain")
+    result = run(sys.executable, "-m", "mypy", "bot", "storage", "ditbot/domain")
     assert result.returncode == 0, result.stdout + result.stderr

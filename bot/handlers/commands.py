@@ -21,9 +21,9 @@ from bot.ids import COMMAND
 from bot.middleware import Who, ack_at_once
 from bot.views import search as search_view
 from bot.views.help import help_blocks
-from ditbot.i18n import _
-from domain.errors import Conflict, NotFound
-from domain.exchanges import get_dit
+from ditbot.core.i18n import _
+from ditbot.domain.errors import Conflict, NotFound
+from ditbot.domain.exchanges import get_dit
 from storage import repositories as repo
 
 Verb = Literal["help", "open", "received", "sent", "mail", "search"]

@@ -24,9 +24,9 @@ from bot.middleware import Who, ack_at_once
 from bot.parsing import exchange_input, read_values, submission_key
 from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form, option_text
 from bot.views.text import OPTION_MAX, plain
-from ditbot.i18n import Translator, _
-from domain.errors import DomainError
-from domain.exchanges import (
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.errors import DomainError
+from ditbot.domain.exchanges import (
     Actor,
     defaults_for,
     delete_exchange,

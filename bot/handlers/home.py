@@ -13,8 +13,8 @@ from bot.deps import Deps
 from bot.errors import guarded
 from bot.middleware import Who
 from bot.views.home import SECTION_MAX, home_view, unlinked_home_view
-from ditbot.i18n import Translator
-from domain.errors import NotLinked
+from ditbot.core.i18n import Translator
+from ditbot.domain.errors import NotLinked
 from storage import repositories as repo
 from storage.models import Collaborator
 

@@ -2,7 +2,7 @@
 
 - open the form: the panel's `compose_mail` button (pushed on the panel), `/dit mail <number>`
   (through `deps.hooks.open_mail_form`), a draft's `draft_resume` button;
-- Send: the mail is recorded and queued in one transaction (domain/mail.py), the modal closes
+- Send: the mail is recorded and queued in one transaction (ditbot/domain/mail.py), the modal closes
   (or becomes the DIT's panel when it was opened alone), the panel underneath is redrawn, and
   delivery happens in the background: the ack never waits for SMTP;
 - drafts: Slack sends no input values on close, so what is typed reaches us while typing
@@ -30,10 +30,10 @@ from bot.metadata import seal, unseal
 from bot.middleware import Who, ack_at_once
 from bot.parsing import read_values
 from bot.views import mail as views
-from ditbot.i18n import Translator
-from domain import drafts
-from domain.exchanges import ensure_open, get_dit
-from domain.mail import (
+from ditbot.core.i18n import Translator
+from ditbot.domain import drafts
+from ditbot.domain.exchanges import ensure_open, get_dit
+from ditbot.domain.mail import (
     SLACK_DM,
     MailInput,
     check_can_send,

@@ -21,9 +21,9 @@ from bot.metadata import ForgedMetadata, seal, unseal
 from bot.middleware import Who, ack_at_once
 from bot.views.exchange import delete_modal, detail_modal
 from bot.views.panel import PAGE_SIZE, Row, panel_view
-from ditbot.i18n import Translator, _
-from domain.errors import NotFound
-from domain.exchanges import Actor, delete_refusal, edit_refusal, get_dit, get_exchange
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.errors import NotFound
+from ditbot.domain.exchanges import Actor, delete_refusal, edit_refusal, get_dit, get_exchange
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 

@@ -13,7 +13,7 @@ from bot.errors import guarded
 from bot.handlers.forms import shortcut_form
 from bot.ids import Callback
 from bot.middleware import Who, ack_at_once
-from domain.validation import DETAIL_MAX
+from ditbot.domain.validation import DETAIL_MAX
 from storage import repositories as repo
 
 NUMBER_LIKE = re.compile(r"\b[A-Za-z]{2,6}-\d{2,4}-\d{1,8}\b")

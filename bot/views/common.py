@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.ids import Callback
 from bot.views.text import mrkdwn, title
-from ditbot.i18n import Translator, _
+from ditbot.core.i18n import Translator, _
 
 
 def notice_modal(text: str, t: Translator) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.views.text import escape, one_line, truncate
-from ditbot.i18n import Translator, _
-from domain.exchanges import Indicators
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.exchanges import Indicators
 from storage.models import Dit
 
 STATES = {

@@ -7,7 +7,7 @@ from typing import Any
 from bot.ids import Callback, Field, block_id
 from bot.views.dit import when
 from bot.views.text import escape, mrkdwn, one_line, plain, title, truncate
-from ditbot.i18n import Translator, _
+from ditbot.core.i18n import Translator, _
 from storage.models import Collaborator, Contact, Exchange, ExchangeType
 
 PREVIEW = 280  # characters of the detail shown in the panel

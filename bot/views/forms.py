@@ -15,8 +15,8 @@ from typing import Any
 from bot.ids import Callback, Field, block_id
 from bot.views.exchange import type_label
 from bot.views.text import OPTION_MAX, escape, mrkdwn, plain, title, truncate
-from ditbot.i18n import Translator, _
-from domain.validation import DETAIL_MAX, SUBJECT_MAX
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Collaborator, Contact, Dit, ExchangeType
 
 STATIC_OPTIONS_MAX = 100  # beyond: external_select, options searched as the user types

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.views.text import escape, mrkdwn
-from ditbot.i18n import Translator, _
+from ditbot.core.i18n import Translator, _
 
 
 def help_blocks(t: Translator, unknown_verb: str | None = None) -> tuple[list[dict[str, Any]], str]:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.views.dit import dit_line
 from bot.views.search import open_button
 from bot.views.text import escape, mrkdwn, plain
-from ditbot.i18n import Translator, _
+from ditbot.core.i18n import Translator, _
 from storage.models import Dit
 
 VIEW_BLOCKS = 100

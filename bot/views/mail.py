@@ -22,9 +22,9 @@ from bot.views.text import (
     title,
     truncate,
 )
-from ditbot.i18n import Translator, _
-from domain.mail import Recipient
-from domain.validation import DETAIL_MAX, SUBJECT_MAX
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.mail import Recipient
+from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Dit, Draft, Exchange
 
 MAX_OPTIONS = 100

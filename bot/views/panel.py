@@ -10,8 +10,8 @@ from bot.ids import Action, Callback, MenuVerb, menu_value
 from bot.views.dit import counter, last_speaker, state_label
 from bot.views.exchange import exchange_blocks
 from bot.views.text import escape, mrkdwn, plain, title, truncate
-from ditbot.i18n import Translator, _
-from domain.exchanges import Indicators
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.exchanges import Indicators
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 

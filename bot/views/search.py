@@ -8,7 +8,7 @@ from typing import Any
 from bot.ids import Action
 from bot.views.dit import dit_line, state_label
 from bot.views.text import escape, mrkdwn, plain
-from ditbot.i18n import Translator, _
+from ditbot.core.i18n import Translator, _
 from storage.models import Dit
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Base, Dit

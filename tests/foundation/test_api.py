@@ -13,15 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from ditbot.context import Context
-from domain.exchanges import delete_exchange
+from ditbot.core.context import Context
+from ditbot.domain.exchanges import delete_exchange
+from ditbot.web.api import api as api_blueprint
+from ditbot.web.app import create_web_app
+from ditbot.web.openapi import document
 from storage import repositories as repo
 from storage.db import Database
 from storage.types import utcnow
 from tests.foundation.helpers import API_TOKEN, collaborator, log, row_counts, staff
-from web.api import api as api_blueprint
-from web.app import create_web_app
-from web.openapi import document
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 EN = {**AUTH, "Accept-Language": "en-GB,en;q=0.8"}
@@ -519,7 +519,7 @@ def test_unknown_route_and_wrong_method_are_problems(seeded_client: FlaskClient)
 def test_an_unexpected_error_is_a_problem_too(
     seeded_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from web import api as api_module
+    from ditbot.web import api as api_module
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")

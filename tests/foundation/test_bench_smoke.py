@@ -49,7 +49,7 @@ def test_bench_storage_runs_with_tiny_sizes(
 
 def test_bench_build_matches_the_domain_indicators(tmp_path: Path) -> None:
     """The synthetic DIT rows carry the indicators refresh_indicators would compute."""
-    from domain.exchanges import refresh_indicators
+    from ditbot.domain.exchanges import refresh_indicators
 
     database = Database(f"sqlite:///{tmp_path / 'built.db'}")
     try:

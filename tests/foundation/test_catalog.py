@@ -9,24 +9,24 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from ditbot.i18n import Translator, catalog, gettext, normalize_locale
+from ditbot.core.i18n import Translator, catalog, gettext, normalize_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 FOUNDATION = [
-    "domain/errors.py",
-    "domain/exchanges.py",
-    "domain/people.py",
-    "domain/records.py",
-    "domain/reference.py",
-    "domain/validation.py",
-    "web/api.py",
-    "web/app.py",
-    "web/openapi.py",
-    "web/problems.py",
-    "web/serialize.py",
-    "ditbot/cli.py",
-    "ditbot/settings.py",
-    "ditbot/demo.py",
+    "ditbot/domain/errors.py",
+    "ditbot/domain/exchanges.py",
+    "ditbot/domain/people.py",
+    "ditbot/domain/records.py",
+    "ditbot/domain/reference.py",
+    "ditbot/domain/validation.py",
+    "ditbot/web/api.py",
+    "ditbot/web/app.py",
+    "ditbot/web/openapi.py",
+    "ditbot/web/problems.py",
+    "ditbot/web/serialize.py",
+    "ditbot/cli/main.py",
+    "ditbot/core/settings.py",
+    "ditbot/cli/demo.py",
 ]
 PLACEHOLDER = re.compile(r"{(\w*)}")
 
@@ -47,13 +47,13 @@ def test_the_foundation_has_messages_to_translate() -> None:
 @pytest.mark.parametrize("message", foundation_ids())
 def test_every_foundation_message_has_french(message: str) -> None:
     french = catalog("fr").get(message)
-    assert french, f"no French for {message!r} (add it to ditbot/i18n/fr/core.po)"
+    assert french, f"no French for {message!r} (add it to ditbot/core/i18n/fr/core.po)"
     assert french != message
     assert sorted(PLACEHOLDER.findall(french)) == sorted(PLACEHOLDER.findall(message))
 
 
 def test_core_po_has_no_stale_or_duplicate_entry() -> None:
-    with (ROOT / "ditbot/i18n/fr/core.po").open("rb") as handle:
+    with (ROOT / "ditbot/core/i18n/fr/core.po").open("rb") as handle:
         entries = [str(m.id) for m in read_po(handle, locale="fr") if m.id]
     assert len(entries) == len(set(entries))
     assert sorted(entries) == foundation_ids()

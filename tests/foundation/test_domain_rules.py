@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from domain.errors import Conflict, DomainError, NotAllowed, NotFound, NotLinked, ValidationFailed
-from domain.exchanges import (
+from ditbot.domain.errors import (
+    Conflict,
+    DomainError,
+    NotAllowed,
+    NotFound,
+    NotLinked,
+    ValidationFailed,
+)
+from ditbot.domain.exchanges import (
     Actor,
     ExchangeInput,
     defaults_for,
@@ -18,7 +25,7 @@ from domain.exchanges import (
     get_exchange,
     log_exchange,
 )
-from domain.people import collaborator_for_slack_user
+from ditbot.domain.people import collaborator_for_slack_user
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Collaborator, Dit, Exchange, ExchangeType, OutboxItem

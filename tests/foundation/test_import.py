@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ditbot import cli
-from domain.errors import ValidationFailed
-from domain.reference import import_data
+from ditbot.cli import main as cli
+from ditbot.domain.errors import ValidationFailed
+from ditbot.domain.reference import import_data
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Client, Collaborator, Contact, Dit
@@ -27,7 +27,7 @@ DITBOT = Path(sys.executable).with_name("ditbot")
 
 @pytest.fixture
 def cli_env(db_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run `ditbot.cli.main` against the test database, from an empty working directory."""
+    """Run `ditbot.cli.main.main` against the test database, from an empty working directory."""
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith(("DITBOT_", "SLACK_", "SMTP_")) or name == "DATABASE_URL":

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ditbot import cli
-from ditbot.settings import Settings, SettingsError
+from ditbot.cli import main as cli
+from ditbot.core.settings import Settings, SettingsError
 
 DITBOT = Path(sys.executable).with_name("ditbot")
 

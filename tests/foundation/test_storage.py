@@ -14,8 +14,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete, event, inspect, select, text
 
-from domain import exchanges
-from domain.exchanges import ExchangeInput, delete_exchange, edit_exchange
+from ditbot.domain import exchanges
+from ditbot.domain.exchanges import ExchangeInput, delete_exchange, edit_exchange
 from storage import repositories as repo
 from storage.db import Database, alembic_config
 from storage.models import Base, ExchangeType

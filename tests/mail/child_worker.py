@@ -10,11 +10,11 @@ import os
 import time
 from pathlib import Path
 
-from ditbot.context import Context
-from ditbot.settings import Settings
-from mail.smtp import SmtpSender
-from mail.worker import MailWorker
-from outbox.backoff import Backoff
+from ditbot.core.context import Context
+from ditbot.core.settings import Settings
+from ditbot.delivery.backoff import Backoff
+from ditbot.mail.smtp import SmtpSender
+from ditbot.mail.worker import MailWorker
 
 
 def main() -> None:

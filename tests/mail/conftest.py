@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from ditbot.context import Context
-from domain.exchanges import Actor
-from domain.mail import MailInput, send_mail
-from mail.author_dm import SlackDmWorker
-from mail.smtp import SmtpSender
-from mail.worker import MailWorker
-from outbox.backoff import Backoff
+from bot.workers.author_dm import SlackDmWorker
+from ditbot.core.context import Context
+from ditbot.delivery.backoff import Backoff
+from ditbot.domain.exchanges import Actor
+from ditbot.domain.mail import MailInput, send_mail
+from ditbot.mail.smtp import SmtpSender
+from ditbot.mail.worker import MailWorker
 from storage import repositories as repo
 from storage.models import Exchange
 from tests.fakes.slack_api import FakeSlack

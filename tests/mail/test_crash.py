@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ditbot.context import Context
+from ditbot.core.context import Context
 from tests.mail.conftest import Sender, exchange, wait_until
 from tests.mail.smtp_server import SmtpServer
 

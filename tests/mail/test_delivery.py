@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ditbot.context import Context
-from domain.exchanges import Actor, delete_exchange
-from mail.author_dm import SlackDmWorker
-from mail.worker import MailWorker
-from portal.tokens import read_token
+from bot.workers.author_dm import SlackDmWorker
+from ditbot.core.context import Context
+from ditbot.domain.exchanges import Actor, delete_exchange
+from ditbot.mail.worker import MailWorker
+from ditbot.portal.tokens import read_token
 from storage import repositories as repo
 from storage.models import OutboxItem
 from tests.fakes.slack_api import FakeSlack
@@ -198,7 +198,7 @@ def test_a_mail_handed_to_the_server_can_no_longer_be_deleted(
 ) -> None:
     import pytest
 
-    from domain.errors import NotAllowed
+    from ditbot.domain.errors import NotAllowed
 
     exchange_id = queue_mail()
     drive([worker], lambda: exchange(mail_ctx, exchange_id).mail_status == "sent")

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from domain.errors import Conflict, ValidationFailed
-from domain.exchanges import Actor, get_dit
-from domain.mail import MailInput, default_recipient, resolve_recipient, send_mail
+from ditbot.domain.errors import Conflict, ValidationFailed
+from ditbot.domain.exchanges import Actor, get_dit
+from ditbot.domain.mail import MailInput, default_recipient, resolve_recipient, send_mail
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Exchange, OutboxItem

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from ditbot.context import Context
-from domain import drafts
-from domain.errors import NotFound
-from mail.author_dm import SlackDmWorker
-from mail.worker import MailWorker
+from bot.workers.author_dm import SlackDmWorker
+from ditbot.core.context import Context
+from ditbot.domain import drafts
+from ditbot.domain.errors import NotFound
+from ditbot.mail.worker import MailWorker
 from storage import repositories as repo
 from storage.models import Draft
 from tests.fakes.slack_api import FakeSlack

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mail.render import MailContext, TemplateProblem, render
+from ditbot.mail.render import MailContext, TemplateProblem, render
 
 CONTEXT = MailContext(
     subject="[DIT-2026-0003] Chambre froide à 9 °C",

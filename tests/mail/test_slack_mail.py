@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ditbot.context import Context
-from mail.worker import MailWorker
-from outbox.dispatcher import Dispatcher
+from ditbot.core.context import Context
+from ditbot.delivery.dispatcher import Dispatcher
+from ditbot.mail.worker import MailWorker
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
 from tests.fakes.slack_api import FakeSlack

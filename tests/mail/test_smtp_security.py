@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mail.smtp import DeliveryFailed, SmtpSender
+from ditbot.mail.smtp import DeliveryFailed, SmtpSender
 from tests.mail.smtp_server import SmtpServer
 
 

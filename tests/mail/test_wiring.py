@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 from babel.messages.extract import extract_from_file
 
-from ditbot.i18n import catalog
-from ditbot.server import build
-from ditbot.settings import Settings
+from ditbot.cli.serve import build
+from ditbot.core.i18n import catalog
+from ditbot.core.settings import Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.mail.conftest import exchange, wait_until
 from tests.mail.smtp_server import SmtpServer
@@ -20,12 +20,12 @@ from tests.slack.harness import command_payload, sign, view_state, view_submissi
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_SOURCES = [
-    "domain/mail.py",
-    "domain/drafts.py",
+    "ditbot/domain/mail.py",
+    "ditbot/domain/drafts.py",
     "bot/views/mail.py",
     "bot/handlers/mail.py",
-    "mail/worker.py",
-    "mail/author_dm.py",
+    "ditbot/mail/worker.py",
+    "bot/workers/author_dm.py",
 ]
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ditbot.context import Context
-from ditbot.settings import Settings
-from domain.exchanges import Actor, ExchangeInput, log_exchange
-from domain.portal import PortalMessage, post_message
-from notifications.worker import NotificationWorker
+from bot.workers.notifications import NotificationWorker
+from ditbot.core.context import Context
+from ditbot.core.settings import Settings
+from ditbot.domain.exchanges import Actor, ExchangeInput, log_exchange
+from ditbot.domain.portal import PortalMessage, post_message
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import OutboxItem

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ditbot.context import Context
-from notifications.worker import NotificationWorker, lane_key
+from bot.workers.notifications import NotificationWorker, lane_key
+from ditbot.core.context import Context
 from storage.db import Database
 from storage.models import DeliveryLane, OutboxItem, SlackThread
 from tests.fakes.slack_api import FakeSlack

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from ditbot.cli import main
+from ditbot.cli.main import main
 from storage import outbox
 from storage.db import Database
 from tests.fakes.slack_api import FakeSlack

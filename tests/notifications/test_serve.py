@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ditbot.context import Context
-from ditbot.server import build
-from portal.signing import signed_headers
+from ditbot.cli.serve import build
+from ditbot.core.context import Context
+from ditbot.portal.signing import signed_headers
 from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import PORTAL, RELANCES, marks
 

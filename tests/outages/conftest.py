@@ -103,7 +103,9 @@ class Records(logging.Handler):
 @pytest.fixture
 def records() -> Iterator[Records]:
     handler = Records()
-    loggers = [logging.getLogger(name) for name in ("outbox.dispatcher", "mail.worker")]
+    loggers = [
+        logging.getLogger(name) for name in ("ditbot.delivery.dispatcher", "ditbot.mail.worker")
+    ]
     saved = [(logger, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)

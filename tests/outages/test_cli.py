@@ -36,7 +36,7 @@ def test_serve_says_the_database_does_not_answer_in_one_line(
         "DITBOT_PORTAL_SECRET": "test-portal-secret",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "ditbot.cli", "serve"],
+        [sys.executable, "-m", "ditbot.cli.main", "serve"],
         cwd=tmp_path,  # no .env there
         env=env,
         capture_output=True,

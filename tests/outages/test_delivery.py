@@ -15,15 +15,15 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from ditbot.context import Context
-from domain.exchanges import Actor
-from domain.mail import MailInput, send_mail
-from domain.portal import PortalMessage, post_message
-from mail.smtp import SmtpSender
-from mail.worker import MailWorker
-from notifications.worker import NotificationWorker
-from outbox.backoff import Backoff
-from outbox.dispatcher import Dispatcher
+from bot.workers.notifications import NotificationWorker
+from ditbot.core.context import Context
+from ditbot.delivery.backoff import Backoff
+from ditbot.delivery.dispatcher import Dispatcher
+from ditbot.domain.exchanges import Actor
+from ditbot.domain.mail import MailInput, send_mail
+from ditbot.domain.portal import PortalMessage, post_message
+from ditbot.mail.smtp import SmtpSender
+from ditbot.mail.worker import MailWorker
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
 from tests.fakes.slack_api import Call, FakeSlack
@@ -111,7 +111,7 @@ def test_the_dispatcher_rides_out_an_outage_then_delivers_the_queued_mail_and_no
     workers = [mail_worker(ctx), notification_worker(ctx, channel_fake)]
     dispatcher = Dispatcher(workers, idle_seconds=0.02, max_backoff=0.05).start()
     try:
-        retried = lambda: len(records.of("outbox.dispatcher", logging.DEBUG)) >= 10  # noqa: E731
+        retried = lambda: len(records.of("ditbot.delivery.dispatcher", logging.DEBUG)) >= 10  # noqa: E731
         wait_until(retried, what="the workers to try again during the outage")
         assert dispatcher.running
         assert smtp.received == [] and posts(channel_fake) == []
@@ -129,7 +129,7 @@ def test_the_dispatcher_rides_out_an_outage_then_delivers_the_queued_mail_and_no
     assert len(smtp.received) == 1 and len(posts(channel_fake)) == 1
     # One warning per worker for the whole outage, one line each, no traceback; the many
     # retries are at debug level; one line when each worker works again.
-    warnings = records.of("outbox.dispatcher", logging.WARNING)
+    warnings = records.of("ditbot.delivery.dispatcher", logging.WARNING)
     assert sorted(w.getMessage().split(":")[0] for w in warnings) == [
         "outbox worker mail",
         "outbox worker notifications",
@@ -137,8 +137,8 @@ def test_the_dispatcher_rides_out_an_outage_then_delivers_the_queued_mail_and_no
     for warning in warnings:
         assert "database does not answer" in warning.getMessage()
         assert warning.exc_info is None and "\n" not in warning.getMessage()
-    assert records.of("outbox.dispatcher", logging.ERROR) == []
-    back = [r.getMessage() for r in records.of("outbox.dispatcher", logging.INFO)]
+    assert records.of("ditbot.delivery.dispatcher", logging.ERROR) == []
+    back = [r.getMessage() for r in records.of("ditbot.delivery.dispatcher", logging.INFO)]
     assert sum("working again" in line for line in back) == 2
 
 
@@ -158,7 +158,7 @@ def test_a_mail_accepted_as_the_database_goes_down_is_recorded_later_and_sent_on
     try:
         smtp.wait_for(1)
         smtp._accept = accept  # type: ignore[method-assign]
-        warned = lambda: records.of("outbox.dispatcher", logging.WARNING)  # noqa: E731
+        warned = lambda: records.of("ditbot.delivery.dispatcher", logging.WARNING)  # noqa: E731
         wait_until(warned, what="the worker to meet the outage")
         outage.restore()
         wait_until(lambda: outbox_statuses(ctx) == ["done"], what="the outcome recorded")
@@ -169,7 +169,7 @@ def test_a_mail_accepted_as_the_database_goes_down_is_recorded_later_and_sent_on
     # The worker waited for the database to record the outcome (it did not give the mail up).
     [warning] = warned()
     assert warning.getMessage().startswith(f"mail of exchange {mail_id}: sent: the database")
-    assert records.of("outbox.dispatcher", logging.ERROR) == []
+    assert records.of("ditbot.delivery.dispatcher", logging.ERROR) == []
 
 
 def test_a_notification_posted_as_the_database_goes_down_is_posted_once(
@@ -188,7 +188,7 @@ def test_a_notification_posted_as_the_database_goes_down_is_posted_once(
         worker = notification_worker(ctx, fake, lease_seconds=4.0)
         dispatcher = Dispatcher([worker], idle_seconds=0.02).start()
         try:
-            warned = lambda: records.of("outbox.dispatcher", logging.WARNING)  # noqa: E731
+            warned = lambda: records.of("ditbot.delivery.dispatcher", logging.WARNING)  # noqa: E731
             wait_until(warned, what="the worker to meet the outage")
             outage.restore()
             wait_until(lambda: outbox_statuses(ctx) == ["done"], what="the outcome recorded")

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ditbot.context import Context
+from ditbot.core.context import Context
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
 from tests.fakes.slack_api import FakeSlack

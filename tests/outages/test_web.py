@@ -15,13 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from ditbot.context import Context
-from portal.tokens import make_token
+from ditbot.core.context import Context
+from ditbot.portal.tokens import make_token
+from ditbot.web.app import create_web_app
 from storage.db import Database
 from storage.models import Exchange
 from tests.outages.outage import Outage
 from tests.portal.conftest import signed_post
-from web.app import create_web_app
 
 API = {"Authorization": "Bearer test-api-token"}
 

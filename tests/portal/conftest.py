@@ -14,11 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from ditbot.context import Context
-from portal import signing
+from ditbot.core.context import Context
+from ditbot.portal import signing
+from ditbot.web.app import create_web_app
 from storage.db import Database
 from storage.models import Exchange, OutboxItem
-from web.app import create_web_app
 
 WEBHOOK = "/api/v1/portal/messages"
 

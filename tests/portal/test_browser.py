@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from portal.tokens import make_token
+from ditbot.portal.tokens import make_token
 from storage.db import Database
 from storage.types import utcnow
 from tests.portal.conftest import LiveServer, stored

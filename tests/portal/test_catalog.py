@@ -9,18 +9,18 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from ditbot.i18n import catalog
+from ditbot.core.i18n import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
-    "domain/portal.py",
-    "portal/cli.py",
-    "portal/page.py",
-    "portal/webhook.py",
-    "notifications/messages.py",
-    "notifications/worker.py",
+    "ditbot/domain/portal.py",
+    "ditbot/cli/portal_link.py",
+    "ditbot/web/portal_page.py",
+    "ditbot/web/portal_webhook.py",
+    "bot/views/notifications.py",
+    "bot/workers/notifications.py",
 ]
-TEMPLATES = sorted((ROOT / "portal/templates").glob("*.html"))
+TEMPLATES = sorted((ROOT / "ditbot/web/templates").glob("*.html"))
 SAME_IN_FRENCH = {"RELANCE", "Slack", "API", "mail"}
 PLACEHOLDER = re.compile(r"{(\w*)}")
 TEMPLATE_CALL = re.compile(r"""\bt\(\s*"((?:[^"\\]|\\.)*)\"""")
@@ -46,12 +46,12 @@ def test_there_are_texts_to_translate() -> None:
 @pytest.mark.parametrize("message", message_ids())
 def test_every_text_has_french(message: str) -> None:
     french = catalog("fr").get(message)
-    assert french, f"no French for {message!r} (add it to ditbot/i18n/fr/portal.po)"
+    assert french, f"no French for {message!r} (add it to ditbot/core/i18n/fr/portal.po)"
     assert french != message or message in SAME_IN_FRENCH
     assert sorted(PLACEHOLDER.findall(french)) == sorted(PLACEHOLDER.findall(message))
 
 
 def test_portal_po_has_no_duplicate_entry() -> None:
-    with (ROOT / "ditbot/i18n/fr/portal.po").open("rb") as handle:
+    with (ROOT / "ditbot/core/i18n/fr/portal.po").open("rb") as handle:
         entries = [str(m.id) for m in read_po(handle, locale="fr") if m.id]
     assert len(entries) == len(set(entries))

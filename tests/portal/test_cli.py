@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ditbot.cli import main
-from portal.tokens import read_token
+from ditbot.cli.main import main
+from ditbot.portal.tokens import read_token
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from ditbot.context import Context
-from domain.exchanges import Actor, ExchangeInput, Party, log_exchange
-from portal.page import csrf_token
-from portal.tokens import make_token
+from ditbot.core.context import Context
+from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.portal.tokens import make_token
+from ditbot.web.portal_page import csrf_token
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ditbot.settings import Settings
-from portal.tokens import make_token, portal_url, read_token
+from ditbot.core.settings import Settings
+from ditbot.portal.tokens import make_token, portal_url, read_token
 
 SECRET = "s3cret"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

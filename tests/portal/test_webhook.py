@@ -13,9 +13,9 @@ import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from ditbot.context import Context
-from domain.exchanges import Actor, ExchangeInput, log_exchange
-from portal import signing
+from ditbot.core.context import Context
+from ditbot.domain.exchanges import Actor, ExchangeInput, log_exchange
+from ditbot.portal import signing
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit, OutboxItem

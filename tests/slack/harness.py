@@ -9,7 +9,7 @@ How it fits together
 - `env` is overridden here: SLACK_API_URL points at the fake, so `create_app(ctx)` builds its
   WebClient exactly as `ditbot serve` does.
 - `slack_app`: `bot.app.create_app(ctx, listener_executor=TrackingExecutor())` on the
-  `seeded` database; `slack_web`: the Flask app of `web.app.create_web_app(ctx, slack_app)`.
+  `seeded` database; `slack_web`: the Flask app of `ditbot.web.app.create_web_app(ctx, slack_app)`.
 - `driver` (a `SlackDriver`): sends signed requests to POST /slack/events through Flask's test
   client, then waits until every bolt listener (they run after the ack, on the tracked
   executor) has finished, then checks every new views.* / chat.* / response_url call the fake
@@ -53,10 +53,10 @@ from slack_sdk.signature import SignatureVerifier
 from werkzeug.test import TestResponse
 
 from bot.app import create_app
-from ditbot.context import Context
+from ditbot.core.context import Context
+from ditbot.web.app import create_web_app
 from tests.fakes.slack_api import TEAM_ID, Call, FakeSlack
 from tests.slack.limits import check_ack, check_call
-from web.app import create_web_app
 
 __all__ = [
     "SlackDriver",

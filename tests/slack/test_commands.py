@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.handlers.commands import DitCommand, parse
-from ditbot.context import Context
+from ditbot.core.context import Context
 from storage import repositories as repo
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ditbot.context import Context
-from domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.core.context import Context
+from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
 from storage import repositories as repo
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, app_home_opened, texts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ditbot.i18n import catalog
+from ditbot.core.i18n import catalog
 from tests.slack.harness import SlackDriver, texts
 
 ROOT = Path(__file__).resolve().parents[2]

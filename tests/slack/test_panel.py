@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from ditbot.context import Context
-from domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.core.context import Context
+from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
 from storage import repositories as repo
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts
@@ -301,7 +301,7 @@ def test_open_panel_button_inside_a_modal_pushes(driver: SlackDriver) -> None:
 def test_many_collaborators_are_searched_as_the_user_types(
     driver: SlackDriver, ctx: Context
 ) -> None:
-    from domain.reference import import_data
+    from ditbot.domain.reference import import_data
 
     with ctx.db.session() as session:
         import_data(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ditbot.context import Context
+from ditbot.core.context import Context
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts
 from tests.slack.util import exchanges

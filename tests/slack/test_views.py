@@ -12,7 +12,7 @@ from bot.views.forms import FormSpec, Person, Values, exchange_form, option_text
 from bot.views.home import home_view
 from bot.views.panel import Row, panel_view
 from bot.views.text import escape, truncate
-from ditbot.i18n import Translator
+from ditbot.core.i18n import Translator
 from tests.slack.limits import LimitError, check_view
 
 LONG = "Établissements Très-Long-Nom & Associés <Maintenance> " * 6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ditbot.context import Context
+from ditbot.core.context import Context
 from storage import repositories as repo
 from tests.slack.harness import SlackDriver
 

@@ -1,0 +1,1 @@
+"""Outbox workers that post to Slack: channel notifications and DMs to authors."""

@@ -1,0 +1,3 @@
+"""The composition root: the `ditbot` command and `serve`, which wire everything.
+
+Nothing imports it."""

@@ -1,0 +1,92 @@
+"""`ditbot serve`: one process with the Slack endpoint, the REST API, the portal and delivery."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from ditbot.core.context import Context
+from ditbot.core.settings import Settings
+from ditbot.delivery.dispatcher import Dispatcher, Worker
+from ditbot.web.app import create_web_app
+
+log = logging.getLogger(__name__)
+HTTP_THREADS = 16
+
+
+@dataclass
+class Runtime:
+    """Everything `serve` runs, built without side effects so tests can start and stop it."""
+
+    ctx: Context
+    slack_app: Any
+    web: Flask
+    dispatcher: Dispatcher
+
+
+def workers(ctx: Context, slack_app: Any) -> list[Worker]:
+    """The outbox workers of this process (mail delivery, Slack notifications)."""
+    found: list[Worker] = []
+    from bot.workers.author_dm import SlackDmWorker
+    from ditbot.mail.worker import MailWorker
+
+    found += [MailWorker(ctx), SlackDmWorker(ctx, slack_app.client)]
+    from bot.workers.notifications import NotificationWorker
+
+    found.append(NotificationWorker(ctx))  # its own client: it paces and retries itself
+    return found
+
+
+def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
+    from bot.app import create_app
+
+    ctx = Context.from_settings(settings)
+    ctx.db.upgrade()
+    slack_app = create_app(ctx, client=slack_client)
+    dispatcher = Dispatcher(workers(ctx, slack_app))
+    ctx.wake_delivery = dispatcher.wake
+    return Runtime(
+        ctx=ctx, slack_app=slack_app, web=create_web_app(ctx, slack_app), dispatcher=dispatcher
+    )
+
+
+class CannotListen(Exception):
+    """The HTTP address is taken or not ours to use."""
+
+
+def http_server(web: Flask, settings: Settings) -> Any:
+    """Bind the HTTP server now, so a taken port is reported before anything starts."""
+    from waitress.server import create_server
+
+    try:
+        return create_server(
+            web, host=settings.host, port=settings.port, threads=HTTP_THREADS, ident="ditbot"
+        )
+    except OSError as error:
+        raise CannotListen(
+            f"cannot listen on {settings.host}:{settings.port} ({error.strerror or error}): "
+            "stop what uses that port, or set DITBOT_PORT / DITBOT_HOST."
+        ) from None
+
+
+def serve(settings: Settings, *, socket_mode: bool = False) -> None:
+    runtime = build(settings)
+    server = http_server(runtime.web, settings)
+    runtime.dispatcher.start()
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            threading.Thread(target=server.run, daemon=True, name="http").start()
+            log.info("Slack Socket Mode connecting; HTTP (API, portal) on %s", settings.port)
+            SocketModeHandler(runtime.slack_app, settings.slack_app_token).start()
+        else:
+            log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
+            server.run()
+    finally:
+        runtime.dispatcher.stop()
+        runtime.ctx.db.dispose()

@@ -1,0 +1,1 @@
+"""The kernel every part imports: settings, the shared context, the message catalog."""

@@ -1,0 +1,21 @@
+"""What every part of a running ditbot shares: settings and the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ditbot.core.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    # Called after a commit that enqueued outbox work, to deliver it at once (set by serve).
+    wake_delivery: Callable[[], None] = field(default=lambda: None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Context:
+        return cls(settings=settings, db=Database(settings.database_url))

@@ -1,0 +1,119 @@
+"""Drafts (brouillons) of mails: one per collaborateur and DIT, kept until sent or discarded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from ditbot.core.i18n import _
+from ditbot.domain.errors import NotFound
+from ditbot.domain.exchanges import get_dit
+from ditbot.domain.validation import SUBJECT_MAX
+from storage import repositories as repo
+from storage.models import Collaborator, Draft, Exchange
+
+DETAIL_KEEP = 20_000  # a draft may be longer than a mail; Slack's input stops at 3000 anyway
+
+
+def has_text(detail: str | None, subject: str | None, default_subject: str | None) -> bool:
+    """Whether something worth keeping was typed (a message, or a subject of one's own)."""
+    if detail and detail.strip():
+        return True
+    typed = (subject or "").strip()
+    return bool(typed) and typed != (default_subject or "").strip()
+
+
+def save_draft(
+    session: Session,
+    collaborator: Collaborator,
+    dit_number: str,
+    *,
+    to: str | None,
+    subject: str | None,
+    detail: str | None,
+) -> Draft:
+    """Create or overwrite the collaborateur's draft for this DIT."""
+    dit = get_dit(session, dit_number)
+    draft = repo.draft_of(session, collaborator.id, dit.id)
+    if draft is None:
+        draft = Draft(collaborator_id=collaborator.id, dit_id=dit.id, dit=dit)
+        session.add(draft)
+    draft.to_email = (to or "").strip()[:254] or None
+    draft.subject = (subject or "").strip()[:SUBJECT_MAX] or None
+    draft.detail = (detail or "")[:DETAIL_KEEP]
+    session.flush()
+    return draft
+
+
+def keep_typed(
+    session: Session,
+    collaborator: Collaborator,
+    dit_number: str,
+    *,
+    form_key: str,
+    to: str | None,
+    subject: str | None,
+    detail: str | None,
+    default_subject: str | None,
+) -> Draft | None:
+    """Keep what a mail form holds while the user types; None when nothing is kept.
+
+    Nothing is kept once the form `form_key` was sent (a keystroke arriving after the Send
+    must not bring the draft back), nor when nothing was typed and there is no draft yet.
+    """
+    dit = get_dit(session, dit_number)
+    _lock(session, dit.id)
+    if session.scalar(select(Exchange.id).where(Exchange.external_key == form_key)) is not None:
+        return None
+    if repo.draft_of(session, collaborator.id, dit.id) is None and not has_text(
+        detail, subject, default_subject
+    ):
+        return None
+    return save_draft(session, collaborator, dit.number, to=to, subject=subject, detail=detail)
+
+
+def _lock(session: Session, dit_id: int) -> None:
+    """Take the DIT's row lock without changing the row, to serialise with a Send.
+
+    Sending takes the same lock (ditbot.domain.exchanges.log_exchange) before it removes the draft;
+    on SQLite a first write also takes the database's write lock before anything is read.
+    """
+    session.execute(text("UPDATE dits SET id = id WHERE id = :id"), {"id": dit_id})
+
+
+def get_draft(session: Session, draft_id: int, collaborator: Collaborator) -> Draft:
+    """One of the collaborateur's own drafts; another user's draft does not exist for them."""
+    draft = session.get(Draft, draft_id)
+    if draft is None or draft.collaborator_id != collaborator.id:
+        raise NotFound(
+            _("This draft no longer exists: it was sent or discarded."), "draft", id=draft_id
+        )
+    return draft
+
+
+def discard_draft(session: Session, draft_id: int, collaborator: Collaborator) -> str:
+    """Delete the draft; returns its DIT number."""
+    draft = get_draft(session, draft_id, collaborator)
+    number = draft.dit.number
+    session.delete(draft)
+    session.flush()
+    return number
+
+
+def draft_for(session: Session, collaborator: Collaborator, dit_number: str) -> Draft | None:
+    dit = repo.dit_by_number(session, dit_number)
+    return repo.draft_of(session, collaborator.id, dit.id) if dit else None
+
+
+def drafts_of(session: Session, collaborator: Collaborator) -> Sequence[Draft]:
+    """The collaborateur's drafts, the latest first (App Home)."""
+    return repo.drafts_of(session, collaborator.id)
+
+
+def remove_for(session: Session, collaborator_id: int, dit_id: int) -> None:
+    """Forget the draft of this collaborateur on this DIT (its mail was sent)."""
+    session.execute(
+        delete(Draft).where(Draft.collaborator_id == collaborator_id, Draft.dit_id == dit_id)
+    )

@@ -1,0 +1,279 @@
+"""The REST API of CONTRACT.md sections 3 and 5, under /api/v1, behind a bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from ditbot.core.context import Context
+from ditbot.core.i18n import _, gettext, normalize_locale
+from ditbot.domain import exchanges as service
+from ditbot.domain.errors import DomainError, ValidationFailed
+from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord
+from ditbot.domain.reference import (
+    Summary,
+    parse_records,
+    upsert_client,
+    upsert_collaborator,
+    upsert_dit,
+)
+from ditbot.web.problems import from_domain, problem, unavailable
+from ditbot.web.serialize import dit_json, exchange_json
+from storage import repositories as repo
+from storage.db import database_unavailable, outage_summary
+
+log = logging.getLogger(__name__)
+IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC = {"api.openapi", "portal_webhook.receive"}
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["collaborator", "contact"]
+    code: str = Field(min_length=1, max_length=40)
+
+
+class ExchangeIn(BaseModel):
+    """Body of POST /api/v1/dits/{number}/exchanges."""
+
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["received", "sent"]
+    detail: str
+    type: str | None = None
+    sent_by: PartyIn | None = None
+    received_by: PartyIn | None = None
+    recipient_email: str | None = None
+    subject: str | None = None
+    occurred_at: datetime | None = None
+    author: str | None = Field(
+        default=None, description="code of the collaborateur who logs it (default: none)"
+    )
+
+
+def context() -> Context:
+    ctx: Context = current_app.config["DITBOT"]
+    return ctx
+
+
+def locale() -> str:
+    header = request.headers.get("Accept-Language", "")
+    return normalize_locale(header.split(",")[0] if header else None, context().settings.locale)
+
+
+@api.before_request
+def authenticate() -> Response | None:
+    if request.endpoint in PUBLIC:
+        return None
+    token = context().settings.api_token
+    if not token:
+        return problem(
+            404,
+            gettext(locale(), _("The REST API is disabled: set DITBOT_API_TOKEN to enable it.")),
+        )
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+        return problem(
+            401,
+            gettext(
+                locale(),
+                _(
+                    "Missing or wrong bearer token: "
+                    "send 'Authorization: Bearer <DITBOT_API_TOKEN>'."
+                ),
+            ),
+        )
+    return None
+
+
+@api.errorhandler(DomainError)
+def domain_error(error: DomainError) -> Response:
+    return from_domain(error, locale())
+
+
+@api.errorhandler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    """Every other error of the API is problem+json too (a 500 is logged with its traceback)."""
+    if isinstance(error, HTTPException):
+        return problem(error.code or 500, error.description or error.name)
+    if database_unavailable(error):  # an outage, not a bug: 503, the caller retries
+        log.warning(
+            "REST API %s %s: database unavailable: %s",
+            request.method,
+            request.path,
+            outage_summary(error),
+        )
+        return unavailable(locale())
+    log.exception("REST API error on %s %s", request.method, request.path)
+    return problem(
+        500, gettext(locale(), _("Internal error: it was logged. Try again, or tell the admin."))
+    )
+
+
+def body() -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise DomainError(_("The body must be a JSON document (Content-Type: application/json)."))
+    return data
+
+
+def _record(model: type[Any], key: str, value: str) -> Any:
+    data = body()
+    if not isinstance(data, dict):
+        raise DomainError(_("The body must be a JSON object."))
+    if data.get(key, value) != value:
+        raise DomainError(
+            _("The {key} in the body ({given}) differs from the one in the URL ({value})."),
+            key,
+            key=key,
+            given=str(data.get(key))[:60],
+            value=value,
+        )
+    return parse_records(model, {**data, key: value}, root="body")
+
+
+def _answer(payload: dict[str, Any], created: bool) -> tuple[Response, int]:
+    return jsonify(payload), 201 if created else 200
+
+
+@api.put("/collaborators/<code>")
+def put_collaborator(code: str) -> tuple[Response, int]:
+    record = _record(CollaboratorRecord, "code", code)
+    summary = Summary()
+    with context().db.session() as session:
+        collaborator = upsert_collaborator(session, record, summary)
+        payload = {
+            "code": collaborator.code,
+            "name": collaborator.name,
+            "mail1": collaborator.mail1,
+            "mail2": collaborator.mail2,
+            "slack_user_id": collaborator.slack_user_id,
+            "manager": collaborator.manager,
+        }
+    return _answer(payload, bool(summary.created))
+
+
+@api.put("/clients/<code>")
+def put_client(code: str) -> tuple[Response, int]:
+    record = _record(ClientRecord, "code", code)
+    summary = Summary()
+    with context().db.session() as session:
+        client = upsert_client(session, record, summary)
+        session.refresh(client)
+        payload = {
+            "code": client.code,
+            "name": client.name,
+            "contacts": [
+                {"code": c.code, "name": c.name, "mail1": c.mail1, "mail2": c.mail2}
+                for c in repo.contacts_of_client(session, client.id)
+            ],
+        }
+    return _answer(payload, "clients" in summary.created)
+
+
+@api.put("/dits/<number>")
+def put_dit(number: str) -> tuple[Response, int]:
+    record = _record(DitRecord, "number", number)
+    summary = Summary()
+    with context().db.session() as session:
+        payload = dit_json(upsert_dit(session, record, summary))
+    return _answer(payload, bool(summary.created))
+
+
+@api.get("/dits/<number>")
+def get_dit(number: str) -> Response:
+    with context().db.session() as session:
+        return jsonify(dit_json(service.get_dit(session, number)))
+
+
+@api.get("/dits/<number>/exchanges")
+def list_exchanges(number: str) -> Response:
+    with context().db.session() as session:
+        dit = service.get_dit(session, number)
+        rows = repo.exchanges_of_dit(session, dit.id, include_deleted=True, newest_first=False)
+        return jsonify({"dit": dit.number, "exchanges": [exchange_json(e) for e in rows]})
+
+
+@api.post("/dits/<number>/exchanges")
+def post_exchange(number: str) -> tuple[Response, int]:
+    data: ExchangeIn = parse_records(ExchangeIn, body(), root="body")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key.strip()) <= IDEMPOTENCY_KEY_MAX:
+        raise ValidationFailed(
+            {
+                "Idempotency-Key": DomainError(
+                    _("The Idempotency-Key header must be 1 to {limit} characters long."),
+                    "Idempotency-Key",
+                    limit=IDEMPOTENCY_KEY_MAX,
+                )
+            }
+        )
+    external_key = f"api:{key.strip()}" if key else None
+    try:
+        payload, created = _log_exchange(number, data, external_key)
+    except IntegrityError:
+        if external_key is None:
+            raise
+        # A concurrent request with the same key committed first: answer as its replay.
+        payload, created = _log_exchange(number, data, external_key)
+    if created:
+        context().wake_delivery()  # a relance enqueued a notification
+    return _answer(payload, created)
+
+
+def _log_exchange(
+    number: str, data: ExchangeIn, external_key: str | None
+) -> tuple[dict[str, Any], bool]:
+    with context().db.session() as session:
+        author = None
+        if data.author:
+            author = repo.collaborator_by_code(session, data.author)
+            if author is None:
+                unknown = DomainError(
+                    _("Unknown collaborateur '{code}'."), "author", code=data.author
+                )
+                raise ValidationFailed({"author": unknown})
+        entry = service.ExchangeInput(
+            direction=data.direction,
+            detail=data.detail,
+            type_code=data.type,
+            sent_by=service.Party(data.sent_by.kind, data.sent_by.code) if data.sent_by else None,
+            received_by=(
+                service.Party(data.received_by.kind, data.received_by.code)
+                if data.received_by
+                else None
+            ),
+            recipient_email=data.recipient_email,
+            subject=data.subject,
+            occurred_at=data.occurred_at,
+        )
+        exchange, created = service.log_exchange(
+            session,
+            number,
+            entry,
+            service.Actor(source="api", collaborator=author),
+            external_key=external_key,
+        )
+        return exchange_json(exchange), created
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    from ditbot.web.openapi import document
+
+    return jsonify(document(context().settings.public_url))
+
+
+def current_locale() -> str:
+    """The language of this request's answers (used by other blueprints too)."""
+    if "locale" not in g:
+        g.locale = locale()
+    return str(g.locale)

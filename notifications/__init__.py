@@ -1,1 +1,0 @@
-"""Slack notifications of portal messages and relances: message builders and the worker."""
