@@ -40,25 +40,26 @@ from ditbot.domain.exchanges import (
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 from storage.types import utcnow
+from storage.vocabulary import Direction
 
 log = logging.getLogger(__name__)
 OPTIONS_MAX = 100
 
 
 # -- building -----------------------------------------------------------------------------
-def people(session: Session, dit: Dit, direction: str) -> tuple[list[Person], list[Person]]:
+def people(session: Session, dit: Dit, direction: Direction) -> tuple[list[Person], list[Person]]:
     """(senders, receivers): a received exchange goes client contact -> collaborateur."""
     staff = [Person.of(c) for c in repo.all_collaborators(session)]
     contacts = [Person.of(c) for c in repo.contacts_of_client(session, dit.client_id)]
-    return (contacts, staff) if direction == "received" else (staff, contacts)
+    return (contacts, staff) if direction == Direction.RECEIVED else (staff, contacts)
 
 
 def _code(party: Any) -> str | None:
     return party.code if party is not None else None
 
 
-def new_values(dit: Dit, direction: str, actor: Actor, detail: str | None = None) -> Values:
-    defaults = defaults_for(dit, direction, actor)  # type: ignore[arg-type]
+def new_values(dit: Dit, direction: Direction, actor: Actor, detail: str | None = None) -> Values:
+    defaults = defaults_for(dit, direction, actor)
     return Values(
         type_code=defaults.type_code,
         sent_by=_code(defaults.sent_by),
@@ -88,7 +89,7 @@ def form_view(
     deps: Deps,
     t: Translator,
     dit: Dit | None,
-    direction: str,
+    direction: Direction,
     values: Values,
     *,
     exchange_id: int | None = None,
@@ -124,7 +125,7 @@ def form_view(
 
 
 def new_form(
-    deps: Deps, who: Who, number: str, direction: str, panel: PanelRef | None
+    deps: Deps, who: Who, number: str, direction: Direction, panel: PanelRef | None
 ) -> dict[str, Any]:
     with deps.unit_of_work() as session:
         actor = who.actor(session)
@@ -135,7 +136,7 @@ def new_form(
 
 
 def open_new_form(
-    deps: Deps, client: WebClient, who: Who, number: str, direction: str, trigger_id: str
+    deps: Deps, client: WebClient, who: Who, number: str, direction: Direction, trigger_id: str
 ) -> None:
     """`/dit recu|envoye <number>`: the form alone (the panel replaces it after the save)."""
     client.views_open(trigger_id=trigger_id, view=new_form(deps, who, number, direction, None))
@@ -146,7 +147,7 @@ def push_new_form(
     client: WebClient,
     who: Who,
     number: str,
-    direction: str,
+    direction: Direction,
     trigger_id: str,
     panel: PanelRef,
 ) -> None:
@@ -187,13 +188,13 @@ def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[s
     with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = repo.dit_by_number(session, number) if number else None
-        if dit is not None and dit.state in repo.CLOSED_STATES:
+        if dit is not None and dit.state.closed:
             dit = None
         if dit is not None:
-            values = new_values(dit, "received", actor, detail=text)
+            values = new_values(dit, Direction.RECEIVED, actor, detail=text)
         else:
             values = Values(type_code="appel", detail=text, occurred_at=utcnow())
-        return form_view(session, deps, who.t, dit, "received", values, choose_dit=True)
+        return form_view(session, deps, who.t, dit, Direction.RECEIVED, values, choose_dit=True)
 
 
 # -- following a field ----------------------------------------------------------------------
@@ -209,7 +210,7 @@ def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> dict[
     """The form again after Reçu par (or the shortcut's DIT) changed, keeping typed values."""
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
-    direction = data["direction"]
+    direction = Direction(data["direction"])
     panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
     with deps.unit_of_work() as session:
         actor = who.actor(session)
@@ -283,14 +284,14 @@ def suggestions(deps: Deps, body: dict[str, Any]) -> list[dict[str, Any]]:
             return [
                 dit_option(d)
                 for d in repo.search_dits(session, typed, limit=OPTIONS_MAX)
-                if d.state not in repo.CLOSED_STATES
+                if not d.state.closed
             ]
         data = unseal(deps.secret, view.get("private_metadata"))
         number = read_values(view).get(Field.DIT) if data.get("choose") else data.get("dit")
         dit = repo.dit_by_number(session, number) if number else None
         if dit is None:
             return []
-        senders, receivers = people(session, dit, data["direction"])
+        senders, receivers = people(session, dit, Direction(data["direction"]))
         return _search_people(senders if field == Field.SENT_BY else receivers, typed)
 
 
@@ -299,7 +300,7 @@ def save(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, PanelRef | No
     """Log or edit the exchange of a submitted form: (DIT number, panel under it, shortcut)."""
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
-    direction = data["direction"]
+    direction = Direction(data["direction"])
     number = values.get(Field.DIT) if data.get("choose") else data.get("dit")
     if not number:
         raise DomainError(_("Choose the DIT of this exchange."), Field.DIT)

@@ -34,7 +34,6 @@ from ditbot.core.i18n import Translator
 from ditbot.domain import drafts
 from ditbot.domain.exchanges import ensure_open, get_dit
 from ditbot.domain.mail import (
-    SLACK_DM,
     MailInput,
     check_can_send,
     default_recipient,
@@ -46,6 +45,7 @@ from storage import repositories as repo
 from storage.models import Collaborator, Draft
 from storage.outbox import enqueue
 from storage.types import utcnow
+from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ def register(app: App, deps: Deps) -> None:
                 return
             enqueue(
                 session,
-                SLACK_DM,
+                OutboxKind.SLACK_DM,
                 {"reason": "draft_kept", "user": who.user_id, "draft_id": draft.id},
             )
         deps.ctx.wake_delivery()

@@ -8,11 +8,11 @@ from bot.ids import Callback, Field, block_id
 from bot.views.dit import when
 from bot.views.text import escape, mrkdwn, one_line, plain, title, truncate
 from ditbot.core.i18n import Translator, _
+from ditbot.domain import labels
 from storage.models import Collaborator, Contact, Exchange, ExchangeType
+from storage.vocabulary import Direction, MailStatus
 
 PREVIEW = 280  # characters of the detail shown in the panel
-MAIL_STATUS = {"queued": _("mail queued"), "sent": _("mail sent"), "failed": _("mail failed")}
-SOURCES = {"slack": "Slack", "portal": _("client portal"), "mail": _("mail"), "api": "API"}
 
 
 def type_label(t: Translator, kind: ExchangeType) -> str:
@@ -36,7 +36,7 @@ def receiver(exchange: Exchange) -> str:
 
 
 def direction_label(t: Translator, exchange: Exchange) -> str:
-    if exchange.direction == "received":
+    if exchange.direction == Direction.RECEIVED:
         return t(_("Received"))
     return t(_("Sent"))
 
@@ -46,7 +46,7 @@ def summary(t: Translator, exchange: Exchange) -> str:
 
     What was written (subject, detail) is not in it: see `written`, shown as plain_text.
     """
-    arrow = ":inbox_tray:" if exchange.direction == "received" else ":outbox_tray:"
+    arrow = ":inbox_tray:" if exchange.direction == Direction.RECEIVED else ":outbox_tray:"
     relance = " :red_circle:" if exchange.type.is_relance else ""
     head = (
         f"{arrow} *{direction_label(t, exchange)} · {escape(type_label(t, exchange.type))}*"
@@ -57,8 +57,8 @@ def summary(t: Translator, exchange: Exchange) -> str:
         who += f" ({escape(truncate(exchange.recipient_email, 80))})"
     lines = [head, who]
     if exchange.mail_status:
-        status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
-        if exchange.mail_status == "failed" and exchange.mail_error:
+        status = t(labels.MAIL_STATUS[exchange.mail_status])
+        if exchange.mail_status == MailStatus.FAILED and exchange.mail_error:
             status += f": {escape(truncate(one_line(exchange.mail_error), 120))}"
         lines.append(f":email: {status}")
     return "\n".join(lines)
@@ -95,12 +95,11 @@ def detail_modal(t: Translator, exchange: Exchange) -> dict[str, Any]:
     ]
     if exchange.recipient_email:
         facts.append(f"*{t(_('Recipient e-mail'))}:* {escape(exchange.recipient_email)}")
-    source = SOURCES.get(exchange.source, exchange.source)
-    facts.append(f"*{t(_('Logged from'))}:* {t(source)}")
+    facts.append(f"*{t(_('Logged from'))}:* {t(labels.SOURCE[exchange.source])}")
     if exchange.author_collaborator is not None:
         facts.append(f"*{t(_('Author'))}:* {escape(exchange.author_collaborator.name)}")
     if exchange.mail_status:
-        status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
+        status = t(labels.MAIL_STATUS[exchange.mail_status])
         facts.append(f"*{t(_('Mail'))}:* {status}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(facts))}]
     if exchange.subject:

@@ -18,6 +18,7 @@ from bot.views.text import OPTION_MAX, escape, mrkdwn, plain, title, truncate
 from ditbot.core.i18n import Translator, _
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Collaborator, Contact, Dit, ExchangeType
+from storage.vocabulary import Direction
 
 STATIC_OPTIONS_MAX = 100  # beyond: external_select, options searched as the user types
 SEP = " · "
@@ -79,7 +80,7 @@ class Values:
 
 @dataclass(frozen=True)
 class FormSpec:
-    direction: str  # "received" | "sent"
+    direction: Direction
     dit: Dit | None
     types: Sequence[ExchangeType]
     senders: Sequence[Person]
@@ -92,8 +93,8 @@ class FormSpec:
     notes: list[str] = field(default_factory=list)
 
 
-def callback_of(direction: str) -> str:
-    return Callback.EXCHANGE_RECEIVED if direction == "received" else Callback.EXCHANGE_SENT
+def callback_of(direction: Direction) -> str:
+    return Callback.EXCHANGE_RECEIVED if direction == Direction.RECEIVED else Callback.EXCHANGE_SENT
 
 
 def _select(
@@ -141,7 +142,7 @@ def _input(
 def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
     """The modal of one received/sent exchange."""
     v = spec.values
-    received = spec.direction == "received"
+    received = spec.direction == Direction.RECEIVED
     blocks: list[dict[str, Any]] = []
     if spec.dit is not None and not spec.choose_dit:
         line = f"*{escape(spec.dit.number)}* · {escape(truncate(spec.dit.client.name, 200))}"

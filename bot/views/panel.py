@@ -12,7 +12,6 @@ from bot.views.exchange import exchange_blocks
 from bot.views.text import escape, mrkdwn, plain, title, truncate
 from ditbot.core.i18n import Translator, _
 from ditbot.domain.exchanges import Indicators
-from storage import repositories as repo
 from storage.models import Dit, Exchange
 
 PAGE_SIZE = 20  # 20 exchanges + 10 fixed blocks stays far below the 100 blocks of a modal
@@ -88,7 +87,7 @@ def panel_view(
             "elements": [mrkdwn(status + (f" · {speaker}" if speaker else ""))],
         }
     )
-    if dit.state in repo.CLOSED_STATES:
+    if dit.state.closed:
         closed = t(
             _("This DIT is {state}: exchanges can no longer be logged, changed or deleted."),
             state=state_label(t, dit.state),

@@ -13,6 +13,7 @@ from bot.views.home import home_view
 from bot.views.panel import Row, panel_view
 from bot.views.text import escape, truncate
 from ditbot.core.i18n import Translator
+from storage.vocabulary import Direction, DitState
 from tests.slack.limits import LimitError, check_view
 
 LONG = "Établissements Très-Long-Nom & Associés <Maintenance> " * 6
@@ -51,13 +52,13 @@ def fake_dit(**extra: Any) -> Any:
     return SimpleNamespace(
         number="DIT-2026-" + "9" * 31,
         title=LONG[:300],
-        state="en_cours",
+        state=DitState.EN_COURS,
         client=SimpleNamespace(name=LONG[:200]),
         contact=contact,
         technician=SimpleNamespace(name=LONG[:200]),
         exchange_count=45,
         relance_count=1,
-        last_direction="received",
+        last_direction=Direction.RECEIVED,
         last_is_relance=True,
         last_exchange_at=datetime.now(UTC),
         **extra,
