@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
+from dotenv import dotenv_values
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -108,6 +109,13 @@ def _with_slash(url: str) -> str:
 
 def _without_slash(url: str) -> str:
     return url.rstrip("/")
+
+
+class _LiteralDotEnv(DotEnvSettingsSource):
+    """The `.env` file as written: no `${VAR}` expansion, so a password with `${` stays whole."""
+
+    def _read_env_file(self, file_path: Path) -> Mapping[str, str | None]:
+        return dotenv_values(file_path, encoding=self.env_file_encoding, interpolate=False)
 
 
 _ChannelId = Annotated[str | None, AfterValidator(_channel_id)]
@@ -258,7 +266,7 @@ class Settings(BaseSettings):
         environment = EnvSettingsSource(cls)
         if environ is not None:
             environment.env_vars = dict(environ)
-        file = DotEnvSettingsSource(cls, env_file=_DOTENV if dotenv is None else dotenv)
+        file = _LiteralDotEnv(cls, env_file=_DOTENV if dotenv is None else dotenv)
         given = _given({**file(), **environment()})  # the environment wins over .env
         problems = [
             f"{name} is not set: {HOW_TO_GET[name]}." for name in required if name not in given
