@@ -216,3 +216,12 @@ def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "DITBOT_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dotenv_values_are_taken_as_written(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        'SMTP_PASSWORD=pa${HOME}ss\nDITBOT_API_TOKEN="to${HOME}ken"\n', encoding="utf-8"
+    )
+    settings = Settings.from_env({}, dotenv=dotenv)
+    assert (settings.smtp_password, settings.api_token) == ("pa${HOME}ss", "to${HOME}ken")
