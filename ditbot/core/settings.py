@@ -6,6 +6,7 @@ problem is collected, so that one run names every bad or missing variable at onc
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
@@ -85,7 +86,12 @@ def _database_url(value: str) -> str:
         raise _invalid(
             "is not a database URL, e.g. sqlite:///ditbot.db or postgresql+psycopg://user@host/db"
         )
-    return normalize_database_url(value)
+    url = normalize_database_url(value)
+    if url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
+        raise _invalid(
+            "needs the PostgreSQL driver, which is not installed: pip install 'ditbot[postgres]'"
+        )
+    return url
 
 
 def _channel_id(value: str | None) -> str | None:
@@ -323,7 +329,7 @@ def _problem(error: ErrorDetails) -> str:
 
 
 def normalize_database_url(url: str) -> str:
-    """Use the psycopg 3 driver for plain `postgresql://` URLs (the driver we install)."""
+    """Use the psycopg 3 driver for plain `postgresql://` URLs (the `[postgres]` extra)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

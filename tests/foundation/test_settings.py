@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -150,6 +151,24 @@ def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
         {"DATABASE_URL": "postgresql://u@db/ditbot"}, dotenv=tmp_path / "absent.env"
     )
     assert settings.database_url == "postgresql+psycopg://u@db/ditbot"
+
+
+def test_a_postgres_url_without_the_driver_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg is the `[postgres]` extra: an install without it gets the pip line, not a trace."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "psycopg" else real_find_spec(name, *a),
+    )
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"DATABASE_URL": "postgresql://u@db/x"}, dotenv=tmp_path / "absent")
+    assert caught.value.problems == [
+        "DATABASE_URL='postgresql://u@db/x' needs the PostgreSQL driver, which is not installed: "
+        "pip install 'ditbot[postgres]'."
+    ]
 
 
 def test_serve_with_nothing_set_exits_2_naming_each_variable(tmp_path: Path) -> None:
