@@ -346,11 +346,11 @@ def load_demo(session: Session, slack_user_id: str | None = None) -> Summary:
             session,
             number,
             ExchangeInput(
-                direction=direction,  # type: ignore[arg-type]
+                direction=direction,
                 detail=detail,
                 type_code=kind,
-                sent_by=Party(sender_kind, sender),  # type: ignore[arg-type]
-                received_by=Party(receiver_kind, receiver),  # type: ignore[arg-type]
+                sent_by=Party(sender_kind, sender),
+                received_by=Party(receiver_kind, receiver),
                 subject=subject,
                 occurred_at=now - timedelta(hours=hours),
             ),
