@@ -87,7 +87,9 @@ def fake_exchange(ident: int) -> Any:
 @pytest.mark.parametrize("locale", ["fr", "en"])
 def test_panel_with_extreme_values_is_within_limits(locale: str) -> None:
     rows = [Row(fake_exchange(i), True, True) for i in range(20)]
-    view = panel_view(Translator(locale), fake_dit(), rows, page=1, total=45, metadata="m" * 200)
+    view = panel_view(
+        Translator(locale), fake_dit(), rows, page=1, total=45, metadata="m" * 200
+    ).to_dict()
     check_view(view)
     assert len(view["blocks"]) <= 100
 
@@ -111,7 +113,7 @@ def test_form_with_many_people_switches_to_external_select() -> None:
         ),
         metadata="m" * 500,
     )
-    view = exchange_form(Translator("fr"), spec)
+    view = exchange_form(Translator("fr"), spec).to_dict()
     check_view(view)
     elements = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert elements["sent_by"]["type"] == "external_select"  # 150 > 100 options
@@ -122,7 +124,7 @@ def test_form_with_many_people_switches_to_external_select() -> None:
 def test_home_is_cut_to_100_blocks() -> None:
     dits = [fake_dit() for _ in range(40)]
     drafts = [{"type": "section", "text": {"type": "mrkdwn", "text": "d"}}] * 120
-    view = home_view(Translator("en"), LONG, dits, dits, drafts)
+    view = home_view(Translator("en"), LONG, dits, dits, drafts).to_dict()
     check_view(view)
     assert len(view["blocks"]) == 100
 
