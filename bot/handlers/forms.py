@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, PanelRef
@@ -96,7 +97,7 @@ def form_view(
     panel: PanelRef | None = None,
     choose_dit: bool = False,
     recipient_suffix: int = 0,
-) -> dict[str, Any]:
+) -> View:
     senders, receivers = people(session, dit, direction) if dit is not None else ([], [])
     metadata = seal(
         deps.secret,
@@ -126,7 +127,7 @@ def form_view(
 
 def new_form(
     deps: Deps, who: Who, number: str, direction: Direction, panel: PanelRef | None
-) -> dict[str, Any]:
+) -> View:
     with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = get_dit(session, number)
@@ -183,7 +184,7 @@ def push_edit_form(
     client.views_push(trigger_id=trigger_id, view=view)
 
 
-def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[str, Any]:
+def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> View:
     """The received form of the `log_exchange` shortcut: detail = the message, DIT to choose."""
     with deps.unit_of_work() as session:
         actor = who.actor(session)
@@ -206,7 +207,7 @@ def _suffix(view: dict[str, Any], field: str) -> int:
     return 0
 
 
-def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> dict[str, Any]:
+def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> View:
     """The form again after Reçu par (or the shortcut's DIT) changed, keeping typed values."""
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
@@ -271,7 +272,8 @@ def _search_people(people_list: Sequence[Person], typed: str) -> list[dict[str, 
         or needle in p.code.lower()
     ]
     return [
-        {"text": plain(option_text(p), OPTION_MAX), "value": p.code} for p in found[:OPTIONS_MAX]
+        {"text": plain(option_text(p), OPTION_MAX).to_dict(), "value": p.code}
+        for p in found[:OPTIONS_MAX]
     ]
 
 
@@ -282,7 +284,7 @@ def suggestions(deps: Deps, body: dict[str, Any]) -> list[dict[str, Any]]:
     with deps.unit_of_work() as session:
         if field == Field.DIT:
             return [
-                dit_option(d)
+                dit_option(d).to_dict()
                 for d in repo.search_dits(session, typed, limit=OPTIONS_MAX)
                 if not d.state.closed
             ]

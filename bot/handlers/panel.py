@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, PanelRef
@@ -40,7 +41,7 @@ def build_panel(
     page: int = 0,
     *,
     dit: Dit | None = None,
-) -> dict[str, Any]:
+) -> View:
     """The panel view of DIT `number` (or of `dit`, already loaded) at `page` (clamped)."""
     if dit is None:
         dit = repo.dit_for_slack(session, number) or get_dit(session, number)
