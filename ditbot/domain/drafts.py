@@ -14,7 +14,7 @@ from ditbot.domain.validation import SUBJECT_MAX
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
 from storage.outbox import enqueue
-from storage.vocabulary import OutboxKind
+from storage.outbox_payloads import DraftKept
 
 DETAIL_KEEP = 20_000  # a draft may be longer than a mail; Slack's input stops at 3000 anyway
 
@@ -118,11 +118,7 @@ def offer_kept_draft(session: Session, collaborator: Collaborator, dit_number: s
     user = collaborator.slack_user_id
     if draft is None or user is None or not has_text(draft.detail, draft.subject, None):
         return False
-    enqueue(
-        session,
-        OutboxKind.SLACK_DM,
-        {"reason": "draft_kept", "user": user, "draft_id": draft.id},
-    )
+    enqueue(session, DraftKept(user=user, draft_id=draft.id))
     return True
 
 
