@@ -94,7 +94,8 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
 
             threading.Thread(target=server.run, daemon=True, name="http").start()
             log.info("Slack Socket Mode connecting; HTTP (API, portal) on %s", settings.port)
-            SocketModeHandler(runtime.slack_app, settings.slack_app_token).start()
+            handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)
+            handler.start()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
         else:
             log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
             server.run()
