@@ -1,31 +1,70 @@
 """The transactional outbox: outbound work written in the caller's transaction, claimed later.
 
-Items are claimed with a lease: a worker that dies (even kill -9) leaves a lease that expires,
-and the next claim takes the item up again. On PostgreSQL the claim also uses
-`FOR UPDATE SKIP LOCKED`, so two processes never hold the same item.
+An item carries one typed payload (storage/outbox_payloads.py): `enqueue` stores it, `load`
+reads it back. Items are claimed with a lease: a worker that dies (even kill -9) leaves a
+lease that expires, and the next claim takes the item up again. On PostgreSQL the claim also
+uses `FOR UPDATE SKIP LOCKED`, so two processes never hold the same item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import DeliveryLane, OutboxItem
+from storage.outbox_payloads import OutboxPayload, Payload, UnreadablePayload, dump, parse
 from storage.types import utcnow
 from storage.vocabulary import OutboxStatus
 
+log = logging.getLogger(__name__)
+P = TypeVar("P", bound=OutboxPayload)
 
-def enqueue(
-    session: Session, kind: str, payload: dict[str, Any], *, lane: str | None = None
-) -> OutboxItem:
-    """Add an item to the outbox, in the caller's transaction."""
-    item = OutboxItem(kind=kind, payload=payload, lane=lane, status=OutboxStatus.PENDING)
+
+def enqueue(session: Session, payload: Payload) -> OutboxItem:
+    """Add `payload` to the outbox in the caller's transaction; its type gives kind and lane."""
+    item = OutboxItem(
+        kind=payload.kind, payload=dump(payload), lane=payload.lane, status=OutboxStatus.PENDING
+    )
     session.add(item)
     return item
+
+
+@overload
+def load(item: OutboxItem) -> Payload: ...
+@overload
+def load(item: OutboxItem, expected: type[P]) -> P: ...
+def load(item: OutboxItem, expected: type[OutboxPayload] | None = None) -> OutboxPayload:
+    """The item's payload, typed; UnreadablePayload when its JSON is not a payload of its kind
+    (or not an `expected` one)."""
+    try:
+        payload = parse(item.kind, item.payload)
+    except UnreadablePayload as error:
+        raise UnreadablePayload(f"outbox item {item.id}: {error}") from None
+    if expected is not None and not isinstance(payload, expected):
+        raise UnreadablePayload(
+            f"outbox item {item.id}: a {type(payload).__name__}, not a {expected.__name__}"
+        )
+    return payload
+
+
+def load_or_fail(
+    session: Session, items: Iterable[OutboxItem], expected: type[P]
+) -> list[tuple[OutboxItem, P]]:
+    """The items with their payloads; an unreadable one is marked failed (with why) and left
+    out, so that one bad row never stops a worker."""
+    found: list[tuple[OutboxItem, P]] = []
+    for item in items:
+        try:
+            found.append((item, load(item, expected)))
+        except UnreadablePayload as error:
+            log.error("%s: marked failed", error)
+            mark_failed(session, item.id, str(error))
+    return found
 
 
 def claim(

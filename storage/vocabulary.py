@@ -98,3 +98,15 @@ class Lane(StrEnum):
 
     PORTAL = "portal"
     RELANCES = "relances"
+
+
+class NoticeReason(StrEnum):
+    """Why a channel is told of an exchange: a portal message, or a relance (managers)."""
+
+    PORTAL = "portal"
+    RELANCE = "relance"
+
+    @property
+    def lane(self) -> Lane:
+        """The outbox lane of notices given for this reason."""
+        return Lane.PORTAL if self is NoticeReason.PORTAL else Lane.RELANCES

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ditbot.domain.reference import import_data
+from storage.models import OutboxItem
 
 REFERENCE: dict[str, Any] = {
     "collaborators": [
@@ -113,3 +115,12 @@ REFERENCE: dict[str, Any] = {
 def seed_reference(session: Session) -> dict[str, Any]:
     import_data(session, REFERENCE)
     return REFERENCE
+
+
+def raw_outbox_row(session: Session, kind: str, payload: Any, *, lane: str | None = None) -> int:
+    """An outbox row with this JSON exactly, as an earlier ditbot (or a bug) wrote it."""
+    return session.execute(
+        insert(OutboxItem)
+        .values(kind=kind, lane=lane, payload=payload, status="pending")
+        .returning(OutboxItem.id)
+    ).scalar_one()

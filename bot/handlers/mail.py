@@ -44,9 +44,7 @@ from ditbot.domain.mail import (
 )
 from storage import repositories as repo
 from storage.models import Collaborator, Draft
-from storage.outbox import enqueue
 from storage.types import utcnow
-from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -248,14 +246,8 @@ def register(app: App, deps: Deps) -> None:
         with deps.unit_of_work() as session:
             actor = who.actor(session)
             assert actor.collaborator is not None
-            draft = drafts.draft_for(session, actor.collaborator, str(data["dit"]))
-            if draft is None or not drafts.has_text(draft.detail, draft.subject, None):
+            if not drafts.offer_kept_draft(session, actor.collaborator, str(data["dit"])):
                 return
-            enqueue(
-                session,
-                OutboxKind.SLACK_DM,
-                {"reason": "draft_kept", "user": who.user_id, "draft_id": draft.id},
-            )
         deps.ctx.wake_delivery()
         publish_home(deps, client, who)
 

@@ -1,7 +1,7 @@
-"""The outbox worker of kind `slack_dm`: direct messages of the mail feature.
+"""The outbox worker of kind `slack_dm`: direct messages of the mail feature (`AuthorDm`).
 
-- `mail_failed`: tells the author that their mail was not delivered, with the reason;
-- `draft_kept`: tells a user that the mail they closed was kept as a draft (resume/discard).
+- `MailFailed`: tells the author that their mail was not delivered, with the reason;
+- `DraftKept`: tells a user that the mail they closed was kept as a draft (resume/discard).
 
 The message is built at delivery time from the database, so a DM about a draft that was sent
 or discarded meanwhile is simply dropped. Slack hiccups (5xx, connection errors, 429) are
@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.views import mail as views
 from ditbot.core.context import Context
@@ -27,6 +28,7 @@ from ditbot.delivery.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
+from storage.outbox_payloads import AuthorDm, DraftKept, MailFailed
 from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ PERMANENT = {
 
 
 class SlackDmWorker:
+    """Delivers outbox items of kind `slack_dm` (see the module docstring)."""
+
+    kind = OutboxKind.SLACK_DM
     name = OutboxKind.SLACK_DM
 
     def __init__(
@@ -70,30 +75,30 @@ class SlackDmWorker:
         self.owner = owner or owner_id()
 
     def run_once(self) -> bool:
+        """Deliver at most one due DM; True when there was one."""
         with self.ctx.db.session() as session:
             items = outbox.claim(
-                session,
-                [OutboxKind.SLACK_DM],
-                self.owner,
-                lease_seconds=self.lease_seconds,
-                limit=1,
+                session, [self.kind], self.owner, lease_seconds=self.lease_seconds, limit=1
             )
-            claimed = [(item.id, dict(item.payload), item.attempts) for item in items]
-        for item_id, payload, attempts in claimed:
-            self.deliver(item_id, payload, attempts)
-        return bool(claimed)
+            claimed = [
+                (item.id, dm, item.attempts)
+                for item, dm in outbox.load_or_fail(session, items, AuthorDm)
+            ]
+        for item_id, dm, attempts in claimed:
+            self.deliver(item_id, dm, attempts)
+        return bool(items)
 
-    def deliver(self, item_id: int, payload: dict[str, Any], attempts: int) -> None:
+    def deliver(self, item_id: int, dm: AuthorDm, attempts: int) -> None:
         # Our lease lasts lease_seconds from the claim: record the outcome before it ends.
         until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
-            message = self._message(session, payload)
+            message = self._message(session, dm)
         if message is None:
             with self.ctx.db.session() as session:
                 outbox.mark_done(session, item_id)
             return
         try:
-            self.client.chat_postMessage(channel=payload["user"], parse="none", **message)
+            self.client.chat_postMessage(channel=dm.user, parse="none", **message)
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
             status = error.response.status_code
@@ -114,22 +119,20 @@ class SlackDmWorker:
             lambda: self._finish(item_id, None, failed=False), until=until, what="Slack DM sent"
         )
 
-    def _message(self, session: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
+    def _message(self, session: Session, dm: AuthorDm) -> dict[str, Any] | None:
         """The text and blocks of the DM, or None when it no longer applies."""
-        user = repo.collaborator_by_slack_id(session, str(payload.get("user") or ""))
+        user = repo.collaborator_by_slack_id(session, dm.user)
         t = Translator(self._locale(user))
-        if payload.get("reason") == "mail_failed":
-            exchange = session.get(Exchange, int(payload.get("exchange_id", 0)))
-            if exchange is None:
-                return None
-            return views.mail_failed_message(t, exchange)
-        if payload.get("reason") == "draft_kept":
-            draft = session.get(Draft, int(payload.get("draft_id", 0)))
-            if draft is None or user is None or draft.collaborator_id != user.id:
-                return None  # sent or discarded meanwhile
-            return views.draft_kept_message(t, draft)
-        log.warning("unknown slack_dm payload %r: dropped", payload)
-        return None
+        match dm:
+            case MailFailed():
+                exchange = session.get(Exchange, dm.exchange_id)
+                return None if exchange is None else views.mail_failed_message(t, exchange)
+            case DraftKept():
+                draft = session.get(Draft, dm.draft_id)
+                if draft is None or user is None or draft.collaborator_id != user.id:
+                    return None  # sent or discarded meanwhile
+                return views.draft_kept_message(t, draft)
+        raise TypeError(f"no direct message is written for {type(dm).__name__}")
 
     def _locale(self, user: Collaborator | None) -> str:
         return normalize_locale(user.locale if user else None, self.ctx.settings.locale)

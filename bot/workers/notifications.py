@@ -46,6 +46,7 @@ from ditbot.delivery.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread
+from storage.outbox_payloads import ChannelNotice
 from storage.vocabulary import Lane, OutboxKind, Source
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def classify(error: Exception, method: str, channel: str) -> _Failure:
 class NotificationWorker:
     """Delivers `notify` outbox items to Slack; run by ditbot.delivery.dispatcher.Dispatcher."""
 
+    kind = OutboxKind.NOTIFY
     name = "notifications"
 
     def __init__(
@@ -197,7 +199,7 @@ class NotificationWorker:
         busy = False
         if unrouted:
             with self.ctx.db.session() as session:
-                busy = outbox.mark_done_without_delivery(session, OutboxKind.NOTIFY, unrouted) > 0
+                busy = outbox.mark_done_without_delivery(session, self.kind, unrouted) > 0
         waits: list[float] = []
         for channel, lanes in routes.items():
             worked, wait = self._serve(channel, lanes)
@@ -217,7 +219,7 @@ class NotificationWorker:
         # The lane and the items are leased for lease_seconds: record what was posted before.
         until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
-            if not outbox.pending_in_lanes(session, OutboxKind.NOTIFY, lanes, limit=1):
+            if not outbox.pending_in_lanes(session, self.kind, lanes, limit=1):
                 return False, None
             # Read before writing: while the lane is paced, take no write lock (on SQLite it
             # would hold up the requests that store new messages).
@@ -252,21 +254,24 @@ class NotificationWorker:
 
     def _claim_group(self, session: Any, lanes: list[str]) -> list[tuple[int, int, int]]:
         """Claim the oldest item and the pending items of its DIT: (item, exchange, attempts)."""
-        pending = outbox.pending_in_lanes(session, OutboxKind.NOTIFY, lanes)
+        pending = outbox.load_or_fail(
+            session, outbox.pending_in_lanes(session, self.kind, lanes), ChannelNotice
+        )
         if not pending:
             return []
-        dit = pending[0].payload.get("dit")
-        same = [item for item in pending if item.payload.get("dit") == dit]
+        dit = pending[0][1].dit
+        exchange_of = {item.id: notice.exchange_id for item, notice in pending}
         chosen: list[int] = []
         exchanges: set[int] = set()
-        for item in same:
-            exchange_id = int(item.payload.get("exchange_id", 0))
-            if exchange_id not in exchanges and len(exchanges) >= NOTES_PER_REPLY:
+        for item, notice in pending:
+            if notice.dit != dit:
+                continue
+            if notice.exchange_id not in exchanges and len(exchanges) >= NOTES_PER_REPLY:
                 break
-            exchanges.add(exchange_id)
+            exchanges.add(notice.exchange_id)
             chosen.append(item.id)
         claimed = outbox.claim_ids(session, chosen, self.owner, lease_seconds=self.lease_seconds)
-        return [(i.id, int(i.payload.get("exchange_id", 0)), i.attempts) for i in claimed]
+        return [(i.id, exchange_of[i.id], i.attempts) for i in claimed]
 
     def _deliver(
         self, channel: str, lanes: list[str], items: list[tuple[int, int, int]], *, until: float

@@ -11,8 +11,10 @@ from flask import Flask
 
 from ditbot.core.context import Context
 from ditbot.core.settings import Settings
-from ditbot.delivery.dispatcher import Dispatcher, Worker
+from ditbot.delivery.dispatcher import Dispatcher
+from ditbot.delivery.registry import Registry
 from ditbot.web.app import create_web_app
+from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
 HTTP_THREADS = 16
@@ -26,19 +28,23 @@ class Runtime:
     slack_app: Any
     web: Flask
     dispatcher: Dispatcher
+    workers: Registry
 
 
-def workers(ctx: Context, slack_app: Any) -> list[Worker]:
-    """The outbox workers of this process (mail delivery, Slack notifications)."""
-    found: list[Worker] = []
+def workers(ctx: Context, slack_app: Any) -> Registry:
+    """The outbox workers of this process, one for each kind of outbox item."""
     from bot.workers.author_dm import SlackDmWorker
+    from bot.workers.notifications import NotificationWorker
     from ditbot.mail.worker import MailWorker
 
-    found += [MailWorker(ctx), SlackDmWorker(ctx, slack_app.client)]
-    from bot.workers.notifications import NotificationWorker
-
-    found.append(NotificationWorker(ctx))  # its own client: it paces and retries itself
-    return found
+    return Registry(
+        {
+            OutboxKind.MAIL: MailWorker(ctx),
+            # Its own client: it paces and retries itself.
+            OutboxKind.NOTIFY: NotificationWorker(ctx),
+            OutboxKind.SLACK_DM: SlackDmWorker(ctx, slack_app.client),
+        }
+    )
 
 
 def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
@@ -47,10 +53,15 @@ def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
     ctx = Context.from_settings(settings)
     ctx.db.upgrade()
     slack_app = create_app(ctx, client=slack_client)
-    dispatcher = Dispatcher(workers(ctx, slack_app))
+    registry = workers(ctx, slack_app)
+    dispatcher = Dispatcher(list(registry.values()))
     ctx.wake_delivery = dispatcher.wake
     return Runtime(
-        ctx=ctx, slack_app=slack_app, web=create_web_app(ctx, slack_app), dispatcher=dispatcher
+        ctx=ctx,
+        slack_app=slack_app,
+        web=create_web_app(ctx, slack_app),
+        dispatcher=dispatcher,
+        workers=registry,
     )
 
 
@@ -83,7 +94,8 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
 
             threading.Thread(target=server.run, daemon=True, name="http").start()
             log.info("Slack Socket Mode connecting; HTTP (API, portal) on %s", settings.port)
-            SocketModeHandler(runtime.slack_app, settings.slack_app_token).start()
+            handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)
+            handler.start()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
         else:
             log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
             server.run()

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +32,8 @@ T = TypeVar("T")
 
 
 class Worker(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def run_once(self) -> bool: ...
 
@@ -147,13 +148,13 @@ class _Streak:
 class Dispatcher:
     def __init__(
         self,
-        workers: list[Worker],
+        workers: Sequence[Worker],
         idle_seconds: float = 0.5,
         *,
         max_backoff: float = 5.0,
         remind_seconds: float = 300.0,
     ) -> None:
-        self.workers = workers
+        self.workers = list(workers)
         self.idle_seconds = idle_seconds
         self.max_backoff = max(max_backoff, idle_seconds)
         self.remind_seconds = remind_seconds

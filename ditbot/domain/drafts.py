@@ -13,6 +13,8 @@ from ditbot.domain.exchanges import get_dit
 from ditbot.domain.validation import SUBJECT_MAX
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
+from storage.outbox import enqueue
+from storage.outbox_payloads import DraftKept
 
 DETAIL_KEEP = 20_000  # a draft may be longer than a mail; Slack's input stops at 3000 anyway
 
@@ -105,6 +107,19 @@ def discard_draft(session: Session, draft_id: int, collaborator: Collaborator) -
 def draft_for(session: Session, collaborator: Collaborator, dit_number: str) -> Draft | None:
     dit = repo.dit_by_number(session, dit_number)
     return repo.draft_of(session, collaborator.id, dit.id) if dit else None
+
+
+def offer_kept_draft(session: Session, collaborator: Collaborator, dit_number: str) -> bool:
+    """After a mail form closed unsent: DM its author that the draft was kept, when it has text.
+
+    False when there is nothing to offer (no draft, an empty one, no Slack user to tell).
+    """
+    draft = draft_for(session, collaborator, dit_number)
+    user = collaborator.slack_user_id
+    if draft is None or user is None or not has_text(draft.detail, draft.subject, None):
+        return False
+    enqueue(session, DraftKept(user=user, draft_id=draft.id))
+    return True
 
 
 def drafts_of(session: Session, collaborator: Collaborator) -> Sequence[Draft]:

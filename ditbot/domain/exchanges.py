@@ -15,8 +15,9 @@ from ditbot.domain.validation import clean_detail, clean_email, clean_subject
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, ExchangeVersion
 from storage.outbox import enqueue
+from storage.outbox_payloads import ChannelNotice
 from storage.types import utcnow
-from storage.vocabulary import Direction, DitState, Lane, MailStatus, OutboxKind, PartyKind, Source
+from storage.vocabulary import Direction, DitState, MailStatus, NoticeReason, PartyKind, Source
 
 CLIENT_SOURCES = (Source.PORTAL, Source.MAIL)  # messages the client wrote: never deletable
 FUTURE_SKEW = timedelta(minutes=5)
@@ -376,11 +377,15 @@ def log_exchange(
 
 def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> None:
     """Portal messages go to the dispatch channel; every new relance to the managers' one."""
-    payload = {"exchange_id": exchange.id, "dit": exchange.dit.number}
+    reasons: list[NoticeReason] = []
     if exchange.source == Source.PORTAL and not was_relance:
-        enqueue(session, OutboxKind.NOTIFY, {**payload, "reason": "portal"}, lane=Lane.PORTAL)
+        reasons.append(NoticeReason.PORTAL)
     if exchange.type.is_relance and not was_relance:
-        enqueue(session, OutboxKind.NOTIFY, {**payload, "reason": "relance"}, lane=Lane.RELANCES)
+        reasons.append(NoticeReason.RELANCE)
+    for reason in reasons:
+        enqueue(
+            session, ChannelNotice(exchange_id=exchange.id, dit=exchange.dit.number, reason=reason)
+        )
 
 
 def refresh_indicators(session: Session, dit: Dit) -> None:

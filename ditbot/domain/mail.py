@@ -28,7 +28,8 @@ from ditbot.domain.validation import SUBJECT_MAX, clean_detail, clean_email, cle
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 from storage.outbox import enqueue
-from storage.vocabulary import Direction, MailStatus, OutboxKind, PartyKind
+from storage.outbox_payloads import MailDelivery, MailFailed
+from storage.vocabulary import Direction, MailStatus, PartyKind
 
 MAIL_TYPE = "courriel"
 
@@ -179,7 +180,7 @@ def send_mail(
         mail_status=MailStatus.QUEUED,
     )
     if created:
-        enqueue(session, OutboxKind.MAIL, {"exchange_id": exchange.id, "dit": dit.number})
+        enqueue(session, MailDelivery(exchange_id=exchange.id, dit=dit.number))
         drafts.remove_for(session, actor.collaborator.id, dit.id)
     return exchange, created
 
@@ -197,8 +198,4 @@ def failure_notice(session: Session, exchange: Exchange) -> None:
     user = author_to_tell(exchange)
     if user is None:
         return
-    enqueue(
-        session,
-        OutboxKind.SLACK_DM,
-        {"reason": "mail_failed", "user": user, "exchange_id": exchange.id},
-    )
+    enqueue(session, MailFailed(user=user, exchange_id=exchange.id))

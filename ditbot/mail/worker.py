@@ -32,6 +32,7 @@ from ditbot.mail.render import TemplateProblem
 from ditbot.mail.smtp import DeliveryFailed, SmtpSender
 from storage import outbox
 from storage.models import Exchange
+from storage.outbox_payloads import MailDelivery
 from storage.vocabulary import MailStatus, OutboxKind
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ FINAL = (MailStatus.SENT, MailStatus.FAILED)  # a mail in these states is never 
 class MailWorker:
     """Delivers outbox items of kind `mail` (see the module docstring)."""
 
+    kind = OutboxKind.MAIL
     name = OutboxKind.MAIL
 
     def __init__(
@@ -73,11 +75,15 @@ class MailWorker:
         # Claim and prepare in one short transaction (SQLite has one writer at a time).
         with self.ctx.db.session() as session:
             items = outbox.claim(
-                session, [OutboxKind.MAIL], self.owner, lease_seconds=self.lease_seconds, limit=1
+                session, [self.kind], self.owner, lease_seconds=self.lease_seconds, limit=1
             )
             if not items:
                 return False
-            item_id, exchange_id = items[0].id, int(items[0].payload["exchange_id"])
+            readable = outbox.load_or_fail(session, items, MailDelivery)
+            if not readable:
+                return True  # it was marked failed: nothing to send
+            [(item, delivery)] = readable
+            item_id, exchange_id = item.id, delivery.exchange_id
             prepared = self._prepare(session, item_id, exchange_id)
         if prepared is not None:
             exchange, attempt = prepared

@@ -5,15 +5,17 @@ from __future__ import annotations
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.workers.author_dm import SlackDmWorker
 from ditbot.core.context import Context
+from ditbot.domain import drafts
 from ditbot.domain.exchanges import Actor, delete_exchange
 from ditbot.mail.worker import MailWorker
 from ditbot.portal.tokens import read_token
 from storage import repositories as repo
 from storage.models import OutboxItem
+from tests.factories import raw_outbox_row
 from tests.fakes.slack_api import FakeSlack
 from tests.mail.conftest import Sender, drive, exchange
 from tests.mail.smtp_server import SmtpServer
@@ -221,3 +223,72 @@ def test_a_subject_with_a_newline_goes_out_on_one_line(
     assert received.message["Subject"] == "Sonde Bcc: spy@evil.example"
     assert received.message["Bcc"] is None
     assert len(received.rcpt_tos) == 1
+
+
+def test_items_written_by_the_previous_version_are_delivered(
+    mail_ctx: Context,
+    worker: MailWorker,
+    dm_worker: SlackDmWorker,
+    smtp: SmtpServer,
+    slack: FakeSlack,
+    queue_mail: Sender,
+) -> None:
+    exchange_id = queue_mail()
+    with mail_ctx.db.session() as session:
+        session.execute(delete(OutboxItem))  # replaced by the rows the previous version wrote
+        jeanne = repo.collaborator_by_code(session, "JDU")
+        assert jeanne is not None
+        draft = drafts.save_draft(
+            session, jeanne, "DIT-2026-0002", to=None, subject=None, detail="À reprendre"
+        )
+        raw_outbox_row(session, "mail", {"exchange_id": exchange_id, "dit": "DIT-2026-0001"})
+        raw_outbox_row(
+            session,
+            "slack_dm",
+            {"reason": "mail_failed", "user": "UJDU", "exchange_id": exchange_id},
+        )
+        raw_outbox_row(
+            session, "slack_dm", {"reason": "draft_kept", "user": "UJDU", "draft_id": draft.id}
+        )
+    drive(
+        [worker, dm_worker],
+        lambda: (
+            {i.status for i in outbox_items(mail_ctx, "mail")} == {"done"}
+            and len(slack.calls_to("chat.postMessage")) == 2
+        ),
+    )
+    [received] = smtp.wait_for(1)
+    assert received.rcpt_tos == ["p.martin@acme.example"]
+    assert exchange(mail_ctx, exchange_id).mail_status == "sent"
+    failed, kept = slack.calls_to("chat.postMessage")
+    assert failed.args["channel"] == kept.args["channel"] == "UJDU"
+    assert "n'a pas été envoyé" in failed.args["text"]
+    assert "gardé en brouillon" in kept.args["text"] and "DIT-2026-0002" in kept.args["text"]
+    assert [i.status for i in outbox_items(mail_ctx, "slack_dm")] == ["done", "done"]
+
+
+def test_an_unreadable_item_is_failed_with_the_reason_and_the_next_one_goes_out(
+    mail_ctx: Context,
+    worker: MailWorker,
+    dm_worker: SlackDmWorker,
+    smtp: SmtpServer,
+    slack: FakeSlack,
+    queue_mail: Sender,
+) -> None:
+    with mail_ctx.db.session() as session:
+        raw_outbox_row(session, "mail", {"dit": "DIT-2026-0001"})
+        raw_outbox_row(session, "slack_dm", {"reason": "birthday", "user": "UJDU"})
+    smtp.fail("RCPT", 550)  # the good mail fails, so a good DM follows the bad one
+    exchange_id = queue_mail()
+    drive([worker, dm_worker], lambda: bool(slack.calls_to("chat.postMessage")))
+
+    bad_mail, good_mail = outbox_items(mail_ctx, "mail")
+    assert (bad_mail.status, good_mail.status) == ("failed", "failed")
+    assert bad_mail.last_error is not None
+    assert "not a mail payload (exchange_id: Field required)" in bad_mail.last_error
+    assert exchange(mail_ctx, exchange_id).mail_error is not None  # the good one was tried
+    bad_dm, good_dm = outbox_items(mail_ctx, "slack_dm")
+    assert (bad_dm.status, good_dm.status) == ("failed", "done")
+    assert bad_dm.last_error is not None and "'birthday'" in bad_dm.last_error
+    [dm] = slack.calls_to("chat.postMessage")
+    assert dm.args["channel"] == "UJDU"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.workers.author_dm import SlackDmWorker
 from ditbot.core.context import Context
@@ -12,7 +13,7 @@ from ditbot.domain import drafts
 from ditbot.domain.errors import NotFound
 from ditbot.mail.worker import MailWorker
 from storage import repositories as repo
-from storage.models import Draft
+from storage.models import Draft, OutboxItem
 from tests.fakes.slack_api import FakeSlack
 from tests.mail.conftest import drive, exchange
 from tests.mail.smtp_server import SmtpServer
@@ -191,3 +192,39 @@ def test_keystroke_batches_arriving_together_make_one_draft(ctx: Context, seeded
         list(pool.map(keep, range(16)))  # re-raises any error
     [draft] = all_drafts(ctx)
     assert 1 <= len(draft.detail) <= 16
+
+
+def kept_dms(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.db.session() as session:
+        items = session.scalars(select(OutboxItem).where(OutboxItem.kind == "slack_dm"))
+        return [item.payload for item in items]
+
+
+@pytest.mark.parametrize(
+    ("detail", "subject", "offered"),
+    [("À compléter", None, True), ("", "Mon objet", True), ("  \n", None, False)],
+)
+def test_a_closed_form_is_offered_back_only_when_its_draft_has_text(
+    ctx: Context, seeded: Any, detail: str, subject: str | None, offered: bool
+) -> None:
+    with ctx.db.session() as session:
+        jeanne = repo.collaborator_by_code(session, "JDU")
+        assert jeanne is not None
+        assert not drafts.offer_kept_draft(session, jeanne, "DIT-2026-0001")  # no draft yet
+        draft = drafts.save_draft(
+            session, jeanne, "DIT-2026-0001", to=None, subject=subject, detail=detail
+        )
+        assert drafts.offer_kept_draft(session, jeanne, "DIT-2026-0001") is offered
+        draft_id = draft.id
+    expected = [{"reason": "draft_kept", "user": "UJDU", "draft_id": draft_id}]
+    assert kept_dms(ctx) == (expected if offered else [])
+
+
+def test_a_collaborateur_without_slack_is_not_offered_a_dm(ctx: Context, seeded: Any) -> None:
+    with ctx.db.session() as session:
+        jeanne = repo.collaborator_by_code(session, "JDU")
+        assert jeanne is not None
+        drafts.save_draft(session, jeanne, "DIT-2026-0001", to=None, subject=None, detail="Texte")
+        jeanne.slack_user_id = None
+        assert not drafts.offer_kept_draft(session, jeanne, "DIT-2026-0001")
+    assert kept_dms(ctx) == []

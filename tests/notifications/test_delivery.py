@@ -6,12 +6,13 @@ import threading
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.workers.notifications import NotificationWorker, lane_key
 from ditbot.core.context import Context
 from storage.db import Database
 from storage.models import DeliveryLane, OutboxItem, SlackThread
+from tests.factories import raw_outbox_row
 from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import (
     PORTAL,
@@ -252,3 +253,34 @@ def test_two_workers_on_one_database_post_each_notification_once_at_the_pace(
             [m for c in calls for m in marks(c) if m > 4],
         ):
             assert dit_marks == sorted(dit_marks)  # order holds within a DIT
+
+
+def test_notices_written_by_the_previous_version_are_posted(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    exchange_id = portal(nctx, 1, relance=True)
+    with nctx.db.session() as session:
+        session.execute(delete(OutboxItem))  # replaced by the rows the previous version wrote
+        old = {"exchange_id": exchange_id, "dit": "DIT-2026-0001"}
+        raw_outbox_row(session, "notify", {**old, "reason": "portal"}, lane="portal")
+        raw_outbox_row(session, "notify", {**old, "reason": "relance"}, lane="relances")
+    drain(worker, nctx.db)
+    assert [marks(c) for c in posts(fake, PORTAL)] == [[1]]
+    assert [marks(c) for c in posts(fake, RELANCES)] == [[1]]
+
+
+def test_an_unreadable_notice_is_failed_with_the_reason_and_the_next_one_is_posted(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    with nctx.db.session() as session:
+        raw_outbox_row(session, "notify", {"dit": "DIT-2026-0001"}, lane="portal")
+    portal(nctx, 1)
+    drain(worker, nctx.db)
+    assert [marks(c) for c in posts(fake, PORTAL)] == [[1]]
+    with nctx.db.session() as session:
+        bad, good = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
+        assert (bad.status, good.status) == ("failed", "done")
+        assert bad.last_error is not None
+        assert "not a notify payload (exchange_id: Field required; reason: Field required)" in (
+            bad.last_error
+        )

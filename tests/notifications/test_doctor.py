@@ -12,6 +12,8 @@ from aiosmtpd.controller import Controller
 from ditbot.cli.main import main
 from storage import outbox
 from storage.db import Database
+from storage.outbox_payloads import ChannelNotice
+from storage.vocabulary import NoticeReason
 from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import PORTAL, RELANCES
 
@@ -93,7 +95,8 @@ def test_doctor_names_each_problem_in_plain_words(
     monkeypatch.setenv("SMTP_PORT", "1")  # nothing listens there
     monkeypatch.delenv("DITBOT_MAIL_FROM")
     with db.session() as session:
-        item = outbox.enqueue(session, "notify", {"dit": "DIT-1"}, lane="portal")
+        notice = ChannelNotice(exchange_id=1, dit="DIT-1", reason=NoticeReason.PORTAL)
+        item = outbox.enqueue(session, notice)
         session.flush()
         outbox.mark_failed(session, item.id, "chat.postMessage to CGONE: channel_not_found")
         outbox.acquire_lane(session, "slack:CGONE", "me")

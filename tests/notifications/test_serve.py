@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from ditbot.cli.serve import build
 from ditbot.core.context import Context
+from ditbot.delivery.registry import Registry, RegistryError
 from ditbot.portal.signing import signed_headers
+from storage.vocabulary import OutboxKind
 from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import PORTAL, RELANCES, marks
 
@@ -44,3 +50,33 @@ def test_a_portal_relance_is_announced_in_both_channels_by_the_running_server(
     finally:
         runtime.dispatcher.stop()
         runtime.ctx.db.dispose()
+
+
+def test_every_outbox_kind_has_exactly_one_worker(nctx: Context) -> None:
+    runtime = build(nctx.settings)
+    try:
+        assert runtime.dispatcher.workers == list(runtime.workers.values())
+        assert Counter(worker.kind for worker in runtime.workers.values()) == Counter(OutboxKind)
+    finally:
+        runtime.ctx.db.dispose()
+
+
+@dataclass
+class FakeWorker:
+    kind: OutboxKind
+
+    @property
+    def name(self) -> str:
+        return f"fake-{self.kind}"
+
+    def run_once(self) -> bool:
+        return False
+
+
+def test_the_registry_refuses_a_kind_without_a_worker_or_a_worker_under_another_kind() -> None:
+    everyone = {kind: FakeWorker(kind) for kind in OutboxKind}
+    assert list(Registry(everyone)) == list(OutboxKind)
+    with pytest.raises(RegistryError, match="no worker delivers 'slack_dm'"):
+        Registry({kind: w for kind, w in everyone.items() if kind != OutboxKind.SLACK_DM})
+    with pytest.raises(RegistryError, match="worker fake-mail delivers 'mail', not 'notify'"):
+        Registry({**everyone, OutboxKind.NOTIFY: FakeWorker(OutboxKind.MAIL)})

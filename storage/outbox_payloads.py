@@ -1,0 +1,106 @@
+"""What each outbox kind carries: one typed payload per kind, stored as the item's JSON.
+
+The payload's type gives the item its kind (and, for a channel notice, its lane), so an
+enqueuer never names a kind or a JSON key. The JSON keys and the `reason` strings are those
+earlier versions wrote: items already in a database load as they were written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from storage.vocabulary import Lane, NoticeReason, OutboxKind
+
+
+class UnreadablePayload(ValueError):
+    """An outbox item whose JSON is not a payload of its kind."""
+
+
+class OutboxPayload(BaseModel):
+    """The base of the payloads: immutable, one outbox kind per class."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: ClassVar[OutboxKind]
+
+    @property
+    def lane(self) -> Lane | None:
+        """The lane that orders the item among others (None: no order to keep)."""
+        return None
+
+
+class MailDelivery(OutboxPayload):
+    """Send the mail recorded as exchange `exchange_id` (of DIT `dit`) over SMTP."""
+
+    kind = OutboxKind.MAIL
+    exchange_id: int
+    dit: str
+
+
+class ChannelNotice(OutboxPayload):
+    """Tell a Slack channel of exchange `exchange_id` of DIT `dit`, for `reason`."""
+
+    kind = OutboxKind.NOTIFY
+    exchange_id: int
+    dit: str
+    reason: NoticeReason
+
+    @property
+    def lane(self) -> Lane:
+        return self.reason.lane
+
+
+class AuthorDm(OutboxPayload):
+    """A direct message to the Slack user `user`; one subclass per message."""
+
+    kind = OutboxKind.SLACK_DM
+    user: str
+
+
+class MailFailed(AuthorDm):
+    """Tell the author that the mail of exchange `exchange_id` was not delivered."""
+
+    exchange_id: int
+    reason: Literal["mail_failed"] = "mail_failed"
+
+
+class DraftKept(AuthorDm):
+    """Tell the user that the mail form they closed was kept as draft `draft_id`."""
+
+    draft_id: int
+    reason: Literal["draft_kept"] = "draft_kept"
+
+
+Payload: TypeAlias = MailDelivery | ChannelNotice | MailFailed | DraftKept
+
+_author_dm: TypeAdapter[MailFailed | DraftKept] = TypeAdapter(
+    Annotated[MailFailed | DraftKept, Field(discriminator="reason")]
+)
+_PARSERS: dict[OutboxKind, Callable[[Any], Payload]] = {
+    OutboxKind.MAIL: MailDelivery.model_validate,
+    OutboxKind.NOTIFY: ChannelNotice.model_validate,
+    OutboxKind.SLACK_DM: _author_dm.validate_python,
+}
+
+
+def dump(payload: Payload) -> dict[str, Any]:
+    """The JSON object stored for `payload`."""
+    return payload.model_dump(mode="json")
+
+
+def parse(kind: str, data: Any) -> Payload:
+    """The payload of kind `kind` stored as `data`; raises UnreadablePayload if it is not one."""
+    try:
+        parser = _PARSERS[OutboxKind(kind)]
+    except ValueError:
+        raise UnreadablePayload(f"unknown outbox kind {kind!r}") from None
+    try:
+        return parser(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'payload'}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise UnreadablePayload(f"not a {kind} payload ({problems}): {data!r}"[:500]) from None
