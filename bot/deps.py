@@ -29,14 +29,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class PanelRef:
-    """The exchanges panel a form was pushed from, to refresh it after a save."""
-
-    view_id: str
-    hash: str | None = None
-
-
-@dataclass(frozen=True)
 class MailFormRequest:
     """Open the mail form of one DIT (`/dit mail <number>`): `views.open` with `trigger_id`."""
 

@@ -15,13 +15,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps, PanelRef
+from bot.deps import Deps
 from bot.errors import guarded
 from bot.handlers.panel import build_panel, exchange_of, refresh_panel
 from bot.ids import Callback, Field
-from bot.metadata import seal, unseal
+from bot.metadata import DeleteMeta, ExchangeFormMeta, PanelRef, seal, unseal
 from bot.middleware import Who, ack_at_once
-from bot.parsing import exchange_input, read_values, submission_key
+from bot.parsing import Body, ViewPayload, block_suffix, exchange_input, read_values, submission_key
 from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form, option_text
 from bot.views.text import OPTION_MAX, plain
 from ditbot.core.i18n import Translator, _
@@ -98,16 +98,12 @@ def form_view(
     recipient_suffix: int = 0,
 ) -> dict[str, Any]:
     senders, receivers = people(session, dit, direction) if dit is not None else ([], [])
-    metadata = seal(
-        deps.secret,
-        {
-            "dit": dit.number if dit is not None else None,
-            "direction": direction,
-            "exchange": exchange_id,
-            "panel": panel.view_id if panel else None,
-            "hash": panel.hash if panel else None,
-            "choose": choose_dit,
-        },
+    meta = ExchangeFormMeta(
+        direction=direction,
+        dit=dit.number if dit is not None else None,
+        exchange=exchange_id,
+        panel=panel,
+        choose_dit=choose_dit,
     )
     spec = FormSpec(
         direction=direction,
@@ -116,7 +112,7 @@ def form_view(
         senders=senders,
         receivers=receivers,
         values=values,
-        metadata=metadata,
+        metadata=seal(deps.secret, meta),
         editing=exchange_id is not None,
         choose_dit=choose_dit,
         recipient_suffix=recipient_suffix,
@@ -198,36 +194,27 @@ def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[s
 
 
 # -- following a field ----------------------------------------------------------------------
-def _suffix(view: dict[str, Any], field: str) -> int:
-    for block in view.get("blocks", []):
-        name, _sep, suffix = str(block.get("block_id", "")).partition(".")
-        if name == field:
-            return int(suffix) if suffix.isdigit() else 0
-    return 0
-
-
-def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> dict[str, Any]:
+def rebuild(deps: Deps, who: Who, view: ViewPayload, *, follow: str) -> dict[str, Any]:
     """The form again after Reçu par (or the shortcut's DIT) changed, keeping typed values."""
-    data = unseal(deps.secret, view.get("private_metadata"))
+    meta = unseal(deps.secret, view.get("private_metadata"), ExchangeFormMeta)
     values = read_values(view)
-    direction = Direction(data["direction"])
-    panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
+    direction = meta.direction
     with deps.unit_of_work() as session:
         actor = who.actor(session)
-        number = values.get(Field.DIT) if data.get("choose") else data["dit"]
+        number = values.text(Field.DIT) if meta.choose_dit else meta.dit
         dit = get_dit(session, number) if number else None
-        if dit is not None and data.get("choose"):
+        if dit is not None and meta.choose_dit:
             ensure_open(dit)
         kept = Values(
-            type_code=values.get(Field.TYPE),
-            sent_by=values.get(Field.SENT_BY),
-            received_by=values.get(Field.RECEIVED_BY),
-            recipient_email=values.get(Field.RECIPIENT_EMAIL),
-            subject=values.get(Field.SUBJECT),
-            detail=values.get(Field.DETAIL),
-            occurred_at=values.get(Field.OCCURRED_AT),
+            type_code=values.text(Field.TYPE),
+            sent_by=values.text(Field.SENT_BY),
+            received_by=values.text(Field.RECEIVED_BY),
+            recipient_email=values.text(Field.RECIPIENT_EMAIL),
+            subject=values.text(Field.SUBJECT),
+            detail=values.text(Field.DETAIL),
+            occurred_at=values.moment(Field.OCCURRED_AT),
         )
-        suffix = _suffix(view, Field.RECIPIENT_EMAIL)
+        suffix = block_suffix(view, Field.RECIPIENT_EMAIL)
         if follow == Field.RECEIVED_BY and dit is not None:
             contact = repo.contact_by_code(session, kept.received_by or "")
             mail = (
@@ -252,9 +239,9 @@ def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> dict[
             dit,
             direction,
             kept,
-            exchange_id=data.get("exchange"),
-            panel=panel,
-            choose_dit=bool(data.get("choose")),
+            exchange_id=meta.exchange,
+            panel=meta.panel,
+            choose_dit=meta.choose_dit,
             recipient_suffix=suffix,
         )
 
@@ -275,7 +262,7 @@ def _search_people(people_list: Sequence[Person], typed: str) -> list[dict[str, 
     ]
 
 
-def suggestions(deps: Deps, body: dict[str, Any]) -> list[dict[str, Any]]:
+def suggestions(deps: Deps, body: Body) -> list[dict[str, Any]]:
     typed = str(body.get("value") or "")
     field = body.get("action_id")
     view = body.get("view") or {}
@@ -286,56 +273,54 @@ def suggestions(deps: Deps, body: dict[str, Any]) -> list[dict[str, Any]]:
                 for d in repo.search_dits(session, typed, limit=OPTIONS_MAX)
                 if not d.state.closed
             ]
-        data = unseal(deps.secret, view.get("private_metadata"))
-        number = read_values(view).get(Field.DIT) if data.get("choose") else data.get("dit")
+        meta = unseal(deps.secret, view.get("private_metadata"), ExchangeFormMeta)
+        number = read_values(view).text(Field.DIT) if meta.choose_dit else meta.dit
         dit = repo.dit_by_number(session, number) if number else None
         if dit is None:
             return []
-        senders, receivers = people(session, dit, Direction(data["direction"]))
+        senders, receivers = people(session, dit, meta.direction)
         return _search_people(senders if field == Field.SENT_BY else receivers, typed)
 
 
 # -- saving ---------------------------------------------------------------------------------
-def save(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, PanelRef | None, bool]:
+def save(deps: Deps, who: Who, view: ViewPayload) -> tuple[str, PanelRef | None, bool]:
     """Log or edit the exchange of a submitted form: (DIT number, panel under it, shortcut)."""
-    data = unseal(deps.secret, view.get("private_metadata"))
+    meta = unseal(deps.secret, view.get("private_metadata"), ExchangeFormMeta)
     values = read_values(view)
-    direction = Direction(data["direction"])
-    number = values.get(Field.DIT) if data.get("choose") else data.get("dit")
+    number = values.text(Field.DIT) if meta.choose_dit else meta.dit
     if not number:
         raise DomainError(_("Choose the DIT of this exchange."), Field.DIT)
-    panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
-    form = exchange_input(direction, values)
+    form = exchange_input(meta.direction, values)
     with deps.unit_of_work() as session:
         actor = who.actor(session)
-        if data.get("exchange"):
-            exchange_of(session, int(data["exchange"]), number)
-            edit_exchange(session, int(data["exchange"]), form, actor)
+        if meta.exchange is not None:
+            exchange_of(session, meta.exchange, number)
+            edit_exchange(session, meta.exchange, form, actor)
         else:
             log_exchange(session, number, form, actor, external_key=submission_key(view))
-    return number, panel, bool(data.get("choose"))
+    return number, meta.panel, meta.choose_dit
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(Callback.EXCHANGE_RECEIVED)
     @app.view(Callback.EXCHANGE_SENT)
     @guarded
-    def on_submit(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_submit(ack: Ack, body: Body, client: WebClient, who: Who) -> None:
         view = body["view"]
         number, panel, _shortcut = save(deps, who, view)
         if panel is None:
             # Opened alone (/dit recu, the shortcut): the form becomes the DIT's panel.
             with deps.unit_of_work() as session:
                 actor = who.actor(session)
-                view = build_panel(session, deps, who.t, actor, number)
-            ack(response_action="update", view=view)
+                panel_view = build_panel(session, deps, who.t, actor, number)
+            ack(response_action="update", view=panel_view)
             return
         ack()
         refresh_panel(deps, client, who, panel, number)
 
     @app.action(Field.RECEIVED_BY, middleware=[ack_at_once])
     @guarded
-    def on_received_by(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_received_by(body: Body, client: WebClient, who: Who) -> None:
         view = body["view"]
         if view.get("callback_id") != Callback.EXCHANGE_SENT:
             return
@@ -347,7 +332,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Field.DIT, middleware=[ack_at_once])
     @guarded
-    def on_dit(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_dit(body: Body, client: WebClient, who: Who) -> None:
         view = body["view"]
         client.views_update(
             view_id=view["id"],
@@ -359,19 +344,19 @@ def register(app: App, deps: Deps) -> None:
     @app.options(Field.SENT_BY)
     @app.options(Field.RECEIVED_BY)
     @guarded
-    def on_options(ack: Ack, body: dict[str, Any]) -> None:
+    def on_options(ack: Ack, body: Body) -> None:
         ack(options=suggestions(deps, body))
 
     @app.view(Callback.EXCHANGE_DELETE)
     @guarded
-    def on_delete(ack: Ack, body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_delete(ack: Ack, body: Body, client: WebClient, who: Who) -> None:
         view = body["view"]
-        data = unseal(deps.secret, view.get("private_metadata"))
-        reason = read_values(view).get(Field.REASON)
+        meta = unseal(deps.secret, view.get("private_metadata"), DeleteMeta)
+        reason = read_values(view).text(Field.REASON)
         with deps.unit_of_work() as session:
             actor = who.actor(session)
-            exchange = exchange_of(session, int(data["exchange"]), data["dit"])
+            exchange = exchange_of(session, meta.exchange, meta.dit)
             if exchange.deleted_at is None:  # a double click confirms once
                 delete_exchange(session, exchange.id, actor, reason)
         ack()
-        refresh_panel(deps, client, who, PanelRef(data["panel"], data.get("hash")), data["dit"])
+        refresh_panel(deps, client, who, meta.panel, meta.dit)

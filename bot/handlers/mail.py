@@ -21,14 +21,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps, MailFormRequest, PanelRef
+from bot.deps import Deps, MailFormRequest
 from bot.errors import guarded
 from bot.handlers.home import publish_home
-from bot.handlers.panel import build_panel, panel_of, refresh_panel
+from bot.handlers.panel import build_panel, refresh_panel
 from bot.ids import Action, Callback, Field
-from bot.metadata import seal, unseal
+from bot.metadata import MailFormMeta, PanelRef, seal, unseal
 from bot.middleware import Who, ack_at_once
-from bot.parsing import read_values
+from bot.parsing import Body, ViewPayload, panel_of, read_values
 from bot.views import mail as views
 from ditbot.core.i18n import Translator
 from ditbot.domain import drafts
@@ -50,7 +50,7 @@ from storage.vocabulary import OutboxKind
 log = logging.getLogger(__name__)
 
 
-def submission_key(view: dict[str, Any]) -> str:
+def submission_key(view: ViewPayload) -> str:
     """One mail per mail form: Slack delivering the same Send twice sends one mail."""
     return f"slack-mail:{view['id']}"
 
@@ -71,10 +71,12 @@ def build_form(
     panel: PanelRef | None,
     draft: Draft | None = None,
     saved_at: Any = None,
+    metadata: str | None = None,
 ) -> dict[str, Any]:
     """The mail form of DIT `number`, filled from the user's draft when there is one.
 
-    `saved_at` (the keep-as-draft button) redraws the same form with a "draft saved" note.
+    `saved_at` (the keep-as-draft button) redraws the same form, with its own sealed
+    `metadata`, and a "draft saved" note.
     """
     check_can_send(deps.settings.mail_from)
     actor = who.actor(session)
@@ -85,9 +87,6 @@ def build_form(
         draft = repo.draft_of(session, actor.collaborator.id, dit.id)
     choices = recipients_of(session, dit)
     default = default_recipient(dit)
-    metadata: dict[str, Any] = {"dit": dit.number}
-    if panel is not None:
-        metadata.update(panel=panel.view_id, hash=panel.hash)
     form = views.MailForm(
         dit=dit,
         recipients=choices,
@@ -95,7 +94,7 @@ def build_form(
         or (default.value if default else None),
         subject=(draft.subject if draft and draft.subject else None) or default_subject(dit),
         detail=draft.detail if draft else "",
-        metadata=seal(deps.secret, metadata),
+        metadata=metadata or seal(deps.secret, MailFormMeta(dit=dit.number, panel=panel)),
         sender=_sender_label(deps, actor.collaborator),
         draft_saved_at=saved_at,
         resumed=draft is not None and saved_at is None,
@@ -136,14 +135,14 @@ def open_form(
         client.views_update(view_id=panel.view_id, view=view)
 
 
-def keep_draft(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, bool]:
+def keep_draft(deps: Deps, who: Who, view: ViewPayload) -> tuple[str, bool]:
     """Keep what the form holds as the user's draft: (DIT number, kept).
 
     Concurrent keystroke batches of one form are serialised by the DIT's lock in keep_typed.
     """
-    data = unseal(deps.secret, view.get("private_metadata"))
+    meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
     values = read_values(view)
-    number = str(data["dit"])
+    number = meta.dit
     with deps.unit_of_work() as session:
         actor = who.actor(session)
         assert actor.collaborator is not None
@@ -153,9 +152,9 @@ def keep_draft(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, bool]:
             actor.collaborator,
             number,
             form_key=submission_key(view),
-            to=values.get(Field.TO),
-            subject=values.get(Field.SUBJECT),
-            detail=values.get(Field.DETAIL),
+            to=values.text(Field.TO),
+            subject=values.text(Field.SUBJECT),
+            detail=values.text(Field.DETAIL),
             default_subject=default_subject(dit),
         )
     return number, kept is not None
@@ -170,19 +169,19 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
     into field errors.
     """
 
-    def middleware(ack: Ack, body: dict[str, Any], context: BoltContext, next: Any) -> Any:
+    def middleware(ack: Ack, body: Body, context: BoltContext, next: Any) -> Any:
         who: Who = context["who"]
         view = body["view"]
-        data = unseal(deps.secret, view.get("private_metadata"))
+        meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
         values = read_values(view)
         with deps.unit_of_work() as session:
             exchange, created = send_mail(
                 session,
-                str(data["dit"]),
+                meta.dit,
                 MailInput(
-                    detail=values.get(Field.DETAIL) or "",
-                    to=values.get(Field.TO),
-                    subject=values.get(Field.SUBJECT),
+                    detail=values.text(Field.DETAIL) or "",
+                    to=values.text(Field.TO),
+                    subject=values.text(Field.SUBJECT),
                 ),
                 who.actor(session),
                 mail_from=deps.settings.mail_from,
@@ -191,7 +190,7 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
             number = exchange.dit.number
         if created:
             deps.ctx.wake_delivery()
-        if data.get("panel"):
+        if meta.panel is not None:
             ack()  # the form closes; the panel underneath is redrawn after the ack
         else:
             # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
@@ -210,7 +209,7 @@ def home_drafts(
     return views.home_drafts(t, drafts.drafts_of(session, collaborator))
 
 
-def _in_mail_form(body: dict[str, Any]) -> bool:
+def _in_mail_form(body: Body) -> bool:
     return (body.get("view") or {}).get("callback_id") == Callback.MAIL_COMPOSE
 
 
@@ -220,32 +219,31 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.COMPOSE_MAIL, middleware=[ack_at_once])
     @guarded
-    def on_compose(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_compose(body: Body, client: WebClient, who: Who) -> None:
         view = body.get("view") or {}
         if view.get("type") == "modal":
-            data, panel = panel_of(deps, body)
-            open_form(deps, client, who, data["dit"], trigger_id=body["trigger_id"], panel=panel)
+            meta, panel = panel_of(deps.secret, view)
+            open_form(deps, client, who, meta.dit, trigger_id=body["trigger_id"], panel=panel)
             return
         number = str(body["actions"][0].get("value") or "")
         open_form(deps, client, who, number, trigger_id=body["trigger_id"])
 
     @app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack(deps)])
     @guarded
-    def on_send(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_send(body: Body, client: WebClient, who: Who) -> None:
         """After the ack: redraw the panel the form was pushed from."""
-        data = unseal(deps.secret, body["view"].get("private_metadata"))
-        if data.get("panel"):
-            panel = PanelRef(data["panel"], data.get("hash"))
-            refresh_panel(deps, client, who, panel, str(data["dit"]))
+        meta = unseal(deps.secret, body["view"].get("private_metadata"), MailFormMeta)
+        if meta.panel is not None:
+            refresh_panel(deps, client, who, meta.panel, meta.dit)
 
     @app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])
     @guarded
-    def on_close(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        data = unseal(deps.secret, (body.get("view") or {}).get("private_metadata"))
+    def on_close(body: Body, client: WebClient, who: Who) -> None:
+        meta = unseal(deps.secret, (body.get("view") or {}).get("private_metadata"), MailFormMeta)
         with deps.unit_of_work() as session:
             actor = who.actor(session)
             assert actor.collaborator is not None
-            draft = drafts.draft_for(session, actor.collaborator, str(data["dit"]))
+            draft = drafts.draft_for(session, actor.collaborator, meta.dit)
             if draft is None or not drafts.has_text(draft.detail, draft.subject, None):
                 return
             enqueue(
@@ -258,19 +256,25 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])
     @guarded
-    def on_typing(body: dict[str, Any], who: Who) -> None:
+    def on_typing(body: Body, who: Who) -> None:
         keep_draft(deps, who, body["view"])
 
     @app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])
     @guarded
-    def on_keep(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_keep(body: Body, client: WebClient, who: Who) -> None:
         view = body["view"]
         number, _kept = keep_draft(deps, who, view)
-        data = unseal(deps.secret, view.get("private_metadata"))
-        panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
+        meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
         with deps.unit_of_work() as session:
-            updated = build_form(session, deps, who, number, panel=panel, saved_at=utcnow())
-        updated["private_metadata"] = view.get("private_metadata")  # same form, same key
+            updated = build_form(
+                session,
+                deps,
+                who,
+                number,
+                panel=meta.panel,
+                saved_at=utcnow(),
+                metadata=view.get("private_metadata"),  # same form, same metadata
+            )
         try:
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
         except SlackApiError as error:  # the user typed meanwhile: the note can wait
@@ -279,13 +283,13 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])
     @guarded
-    def on_resume(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_resume(body: Body, client: WebClient, who: Who) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
         open_form(deps, client, who, "", trigger_id=body["trigger_id"], draft_id=draft_id)
 
     @app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])
     @guarded
-    def on_discard(body: dict[str, Any], client: WebClient, respond: Respond, who: Who) -> None:
+    def on_discard(body: Body, client: WebClient, respond: Respond, who: Who) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
         with deps.unit_of_work() as session:
             actor = who.actor(session)

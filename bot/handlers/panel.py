@@ -14,11 +14,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps, PanelRef
+from bot.deps import Deps
 from bot.errors import guarded
 from bot.ids import Action, MenuVerb, parse_menu_value
-from bot.metadata import ForgedMetadata, seal, unseal
+from bot.metadata import DeleteMeta, ForgedMetadata, PanelMeta, PanelRef, seal
 from bot.middleware import Who, ack_at_once
+from bot.parsing import Body, panel_of
 from bot.views.exchange import delete_modal, detail_modal
 from bot.views.panel import PAGE_SIZE, Row, panel_view
 from ditbot.core.i18n import Translator, _
@@ -51,7 +52,7 @@ def build_panel(
     rows = [
         Row(e, edit_refusal(e, actor) is None, delete_refusal(e, actor) is None) for e in exchanges
     ]
-    metadata = seal(deps.secret, {"dit": dit.number, "page": page})
+    metadata = seal(deps.secret, PanelMeta(dit=dit.number, page=page))
     return panel_view(t, dit, rows, page=page, total=total, metadata=metadata)
 
 
@@ -89,13 +90,6 @@ def refresh_panel(
         client.views_update(view_id=panel.view_id, view=view)
 
 
-def panel_of(deps: Deps, body: dict[str, Any]) -> tuple[dict[str, Any], PanelRef]:
-    """(sealed metadata, reference) of the panel a block_actions came from."""
-    view = body.get("view") or {}
-    data = unseal(deps.secret, view.get("private_metadata"))
-    return data, PanelRef(view_id=view["id"], hash=view.get("hash"))
-
-
 def exchange_of(session: Session, exchange_id: int, number: str) -> Exchange:
     """The exchange, refusing one that is not of DIT `number` (a forged request)."""
     exchange = get_exchange(session, exchange_id)
@@ -109,7 +103,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.OPEN_PANEL, middleware=[ack_at_once])
     @guarded
-    def on_open_panel(body: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_open_panel(body: Body, client: WebClient, who: Who) -> None:
         number = str(body["actions"][0].get("value") or "")
         in_modal = (body.get("view") or {}).get("type") == "modal"
         try:
@@ -124,43 +118,41 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.PANEL_PAGE, middleware=[ack_at_once])
     @guarded
-    def on_page(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        data, panel = panel_of(deps, body)
+    def on_page(body: Body, client: WebClient, who: Who) -> None:
+        meta, panel = panel_of(deps.secret, body.get("view") or {})
         page = int(body["actions"][0].get("value") or 0)
-        refresh_panel(deps, client, who, panel, data["dit"], page)
+        refresh_panel(deps, client, who, panel, meta.dit, page)
 
     @app.action(Action.ADD_RECEIVED, middleware=[ack_at_once])
     @guarded
-    def on_add_received(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        data, panel = panel_of(deps, body)
+    def on_add_received(body: Body, client: WebClient, who: Who) -> None:
+        meta, panel = panel_of(deps.secret, body.get("view") or {})
         forms.push_new_form(
-            deps, client, who, data["dit"], Direction.RECEIVED, body["trigger_id"], panel
+            deps, client, who, meta.dit, Direction.RECEIVED, body["trigger_id"], panel
         )
 
     @app.action(Action.ADD_SENT, middleware=[ack_at_once])
     @guarded
-    def on_add_sent(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        data, panel = panel_of(deps, body)
-        forms.push_new_form(
-            deps, client, who, data["dit"], Direction.SENT, body["trigger_id"], panel
-        )
+    def on_add_sent(body: Body, client: WebClient, who: Who) -> None:
+        meta, panel = panel_of(deps.secret, body.get("view") or {})
+        forms.push_new_form(deps, client, who, meta.dit, Direction.SENT, body["trigger_id"], panel)
 
     @app.action(Action.EXCHANGE_MENU, middleware=[ack_at_once])
     @guarded
-    def on_menu(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        data, panel = panel_of(deps, body)
+    def on_menu(body: Body, client: WebClient, who: Who) -> None:
+        meta, panel = panel_of(deps.secret, body.get("view") or {})
         choice = parse_menu_value(body["actions"][0]["selected_option"]["value"])
         if choice is None:
             raise NotFound(_("Unknown menu choice."))
         verb, exchange_id = choice
         trigger = body["trigger_id"]
         if verb == MenuVerb.EDIT:
-            forms.push_edit_form(deps, client, who, data["dit"], exchange_id, trigger, panel)
+            forms.push_edit_form(deps, client, who, meta.dit, exchange_id, trigger, panel)
             return
         with deps.unit_of_work() as session:
             actor = who.actor(session)
             t = who.t
-            exchange = exchange_of(session, exchange_id, data["dit"])
+            exchange = exchange_of(session, exchange_id, meta.dit)
             if verb == MenuVerb.VIEW:
                 view = detail_modal(t, exchange)
             else:
@@ -168,13 +160,7 @@ def register(app: App, deps: Deps) -> None:
                 if refusal is not None:
                     raise refusal
                 sealed = seal(
-                    deps.secret,
-                    {
-                        "dit": data["dit"],
-                        "exchange": exchange.id,
-                        "panel": panel.view_id,
-                        "hash": panel.hash,
-                    },
+                    deps.secret, DeleteMeta(dit=meta.dit, exchange=exchange.id, panel=panel)
                 )
                 view = delete_modal(t, exchange, sealed)
         client.views_push(trigger_id=trigger, view=view)
