@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.deps import Deps, Hooks
 from bot.errors import handle_error
-from bot.middleware import EventDeduplicator, who_middleware
+from bot.middleware import EventDeduplicator, with_deps
 from ditbot.core.context import Context
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def create_app(
         name="ditbot",
     )
     app.use(EventDeduplicator(deps).middleware())
-    app.use(who_middleware(deps))
+    app.use(with_deps(deps))
     app.error(handle_error)
     for register in handler_modules():
         register(app, deps)

@@ -23,7 +23,7 @@ WORK_SLOTS = 1
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
-    from bot.middleware import Who
+    from bot.requester import Requester
     from ditbot.core.i18n import Translator
     from storage.models import Collaborator
 
@@ -34,7 +34,7 @@ class MailFormRequest:
 
     client: WebClient
     trigger_id: str
-    who: Who
+    requester: Requester
     dit_number: str
 
 

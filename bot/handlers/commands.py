@@ -19,7 +19,8 @@ from bot.deps import Deps, MailFormRequest
 from bot.errors import guarded
 from bot.handlers import forms, panel
 from bot.ids import COMMAND
-from bot.middleware import Who, ack_at_once
+from bot.middleware import ack_at_once
+from bot.requester import Requester
 from bot.views import search as search_view
 from bot.views.help import help_blocks
 from ditbot.core.i18n import _
@@ -87,45 +88,47 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
         respond: Respond,
         context: BoltContext,
-        who: Who,
+        requester: Requester,
     ) -> None:
         request = parse(command.get("text"))
         trigger = command["trigger_id"]
         if request.verb == Verb.HELP:
-            blocks, text = help_blocks(who.t, unknown_verb=request.argument or None)
+            blocks, text = help_blocks(requester.t, unknown_verb=request.argument or None)
             respond(text=text, blocks=blocks, response_type="ephemeral")
             return
         # Every other branch resolves the user first: an unlinked user learns it before anything.
         if request.verb in FORM_OF:
             direction = FORM_OF[request.verb]
-            forms.open_new_form(deps, client, who, request.argument, direction, trigger)
+            forms.open_new_form(deps, client, requester, request.argument, direction, trigger)
         elif request.verb == Verb.MAIL:
-            open_mail(deps, client, who, request.argument, trigger)
+            open_mail(deps, client, requester, request.argument, trigger)
         elif request.verb == Verb.OPEN:
-            open_or_search(deps, client, who, respond, request.argument, trigger)
+            open_or_search(deps, client, requester, respond, request.argument, trigger)
         else:
-            answer_search(deps, who, respond, request.argument)
+            answer_search(deps, requester, respond, request.argument)
 
 
-def open_mail(deps: Deps, client: WebClient, who: Who, number: str, trigger: str) -> None:
+def open_mail(
+    deps: Deps, client: WebClient, requester: Requester, number: str, trigger: str
+) -> None:
     with deps.unit_of_work() as session:
-        who.actor(session)
+        requester.actor(session)
         dit = get_dit(session, number)
         number = dit.number
     if deps.hooks.open_mail_form is None:
         raise Conflict(_("Sending a mail from Slack is coming soon."))
-    deps.hooks.open_mail_form(MailFormRequest(client, trigger, who, number))
+    deps.hooks.open_mail_form(MailFormRequest(client, trigger, requester, number))
 
 
 def open_or_search(
-    deps: Deps, client: WebClient, who: Who, respond: Respond, text: str, trigger: str
+    deps: Deps, client: WebClient, requester: Requester, respond: Respond, text: str, trigger: str
 ) -> None:
     """An exact DIT number opens its panel; one search match too; otherwise list or refuse.
 
     The hot path (an exact number) is one unit of work: user, DIT, page of exchanges.
     """
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         dit = repo.dit_for_slack(session, text)
         if dit is None:
             found = repo.search_dits(session, text, limit=2)
@@ -135,21 +138,21 @@ def open_or_search(
         if dit is None:
             view = closed = None
         elif dit.state.closed:
-            view, closed = None, search_view.closed_dit(who.t, dit)
+            view, closed = None, search_view.closed_dit(requester.t, dit)
         else:
-            view = panel.build_panel(session, deps, who.t, actor, dit.number, dit=dit)
+            view = panel.build_panel(session, deps, requester.t, actor, dit.number, dit=dit)
             closed = None
     if view is not None:
         client.views_open(trigger_id=trigger, view=view)
     elif closed is not None:
         respond(text=closed[1], blocks=closed[0], response_type="ephemeral")
     else:
-        answer_search(deps, who, respond, text)
+        answer_search(deps, requester, respond, text)
 
 
-def answer_search(deps: Deps, who: Who, respond: Respond, text: str) -> None:
+def answer_search(deps: Deps, requester: Requester, respond: Respond, text: str) -> None:
     with deps.unit_of_work() as session:
-        who.actor(session)  # DIT lists are for our staff only
+        requester.actor(session)  # DIT lists are for our staff only
         found = repo.search_dits(session, text, limit=SEARCH_LIMIT + 1)
         if not found:
             raise NotFound(
@@ -157,5 +160,5 @@ def answer_search(deps: Deps, who: Who, respond: Respond, text: str) -> None:
                 "dit",
                 query=text[:60],
             )
-        blocks, fallback = search_view.results(who.t, text, found[:SEARCH_LIMIT], len(found))
+        blocks, fallback = search_view.results(requester.t, text, found[:SEARCH_LIMIT], len(found))
     respond(text=fallback, blocks=blocks, response_type="ephemeral")

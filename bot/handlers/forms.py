@@ -20,8 +20,9 @@ from bot.errors import guarded
 from bot.handlers.panel import build_panel, exchange_of, refresh_panel
 from bot.ids import Callback, Field
 from bot.metadata import DeleteMeta, ExchangeFormMeta, PanelRef, seal, unseal
-from bot.middleware import Who, ack_at_once
+from bot.middleware import ack_at_once
 from bot.parsing import Body, ViewPayload, block_suffix, exchange_input, read_values, submission_key
+from bot.requester import Requester
 from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form, option_text
 from bot.views.text import OPTION_MAX, plain
 from ditbot.core.i18n import Translator, _
@@ -121,47 +122,56 @@ def form_view(
 
 
 def new_form(
-    deps: Deps, who: Who, number: str, direction: Direction, panel: PanelRef | None
+    deps: Deps, requester: Requester, number: str, direction: Direction, panel: PanelRef | None
 ) -> dict[str, Any]:
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         dit = get_dit(session, number)
         ensure_open(dit)
         values = new_values(dit, direction, actor)
-        return form_view(session, deps, who.t, dit, direction, values, panel=panel)
+        return form_view(session, deps, requester.t, dit, direction, values, panel=panel)
 
 
 def open_new_form(
-    deps: Deps, client: WebClient, who: Who, number: str, direction: Direction, trigger_id: str
+    deps: Deps,
+    client: WebClient,
+    requester: Requester,
+    number: str,
+    direction: Direction,
+    trigger_id: str,
 ) -> None:
     """`/dit recu|envoye <number>`: the form alone (the panel replaces it after the save)."""
-    client.views_open(trigger_id=trigger_id, view=new_form(deps, who, number, direction, None))
+    client.views_open(
+        trigger_id=trigger_id, view=new_form(deps, requester, number, direction, None)
+    )
 
 
 def push_new_form(
     deps: Deps,
     client: WebClient,
-    who: Who,
+    requester: Requester,
     number: str,
     direction: Direction,
     trigger_id: str,
     panel: PanelRef,
 ) -> None:
     """A panel button: the form on top of the panel."""
-    client.views_push(trigger_id=trigger_id, view=new_form(deps, who, number, direction, panel))
+    client.views_push(
+        trigger_id=trigger_id, view=new_form(deps, requester, number, direction, panel)
+    )
 
 
 def push_edit_form(
     deps: Deps,
     client: WebClient,
-    who: Who,
+    requester: Requester,
     number: str,
     exchange_id: int,
     trigger_id: str,
     panel: PanelRef,
 ) -> None:
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         exchange = exchange_of(session, exchange_id, number)
         refusal = edit_refusal(exchange, actor)
         if refusal is not None:
@@ -169,7 +179,7 @@ def push_edit_form(
         view = form_view(
             session,
             deps,
-            who.t,
+            requester.t,
             exchange.dit,
             exchange.direction,
             edit_values(exchange),
@@ -179,10 +189,12 @@ def push_edit_form(
     client.views_push(trigger_id=trigger_id, view=view)
 
 
-def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[str, Any]:
+def shortcut_form(
+    deps: Deps, requester: Requester, text: str, number: str | None
+) -> dict[str, Any]:
     """The received form of the `log_exchange` shortcut: detail = the message, DIT to choose."""
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         dit = repo.dit_by_number(session, number) if number else None
         if dit is not None and dit.state.closed:
             dit = None
@@ -190,17 +202,19 @@ def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[s
             values = new_values(dit, Direction.RECEIVED, actor, detail=text)
         else:
             values = Values(type_code="appel", detail=text, occurred_at=utcnow())
-        return form_view(session, deps, who.t, dit, Direction.RECEIVED, values, choose_dit=True)
+        return form_view(
+            session, deps, requester.t, dit, Direction.RECEIVED, values, choose_dit=True
+        )
 
 
 # -- following a field ----------------------------------------------------------------------
-def rebuild(deps: Deps, who: Who, view: ViewPayload, *, follow: str) -> dict[str, Any]:
+def rebuild(deps: Deps, requester: Requester, view: ViewPayload, *, follow: str) -> dict[str, Any]:
     """The form again after Reçu par (or the shortcut's DIT) changed, keeping typed values."""
     meta = unseal(deps.secret, view.get("private_metadata"), ExchangeFormMeta)
     values = read_values(view)
     direction = meta.direction
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         number = values.text(Field.DIT) if meta.choose_dit else meta.dit
         dit = get_dit(session, number) if number else None
         if dit is not None and meta.choose_dit:
@@ -235,7 +249,7 @@ def rebuild(deps: Deps, who: Who, view: ViewPayload, *, follow: str) -> dict[str
         return form_view(
             session,
             deps,
-            who.t,
+            requester.t,
             dit,
             direction,
             kept,
@@ -283,7 +297,7 @@ def suggestions(deps: Deps, body: Body) -> list[dict[str, Any]]:
 
 
 # -- saving ---------------------------------------------------------------------------------
-def save(deps: Deps, who: Who, view: ViewPayload) -> tuple[str, PanelRef | None, bool]:
+def save(deps: Deps, requester: Requester, view: ViewPayload) -> tuple[str, PanelRef | None, bool]:
     """Log or edit the exchange of a submitted form: (DIT number, panel under it, shortcut)."""
     meta = unseal(deps.secret, view.get("private_metadata"), ExchangeFormMeta)
     values = read_values(view)
@@ -292,7 +306,7 @@ def save(deps: Deps, who: Who, view: ViewPayload) -> tuple[str, PanelRef | None,
         raise DomainError(_("Choose the DIT of this exchange."), Field.DIT)
     form = exchange_input(meta.direction, values)
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         if meta.exchange is not None:
             exchange_of(session, meta.exchange, number)
             edit_exchange(session, meta.exchange, form, actor)
@@ -305,39 +319,39 @@ def register(app: App, deps: Deps) -> None:
     @app.view(Callback.EXCHANGE_RECEIVED)
     @app.view(Callback.EXCHANGE_SENT)
     @guarded
-    def on_submit(ack: Ack, body: Body, client: WebClient, who: Who) -> None:
+    def on_submit(ack: Ack, body: Body, client: WebClient, requester: Requester) -> None:
         view = body["view"]
-        number, panel, _shortcut = save(deps, who, view)
+        number, panel, _shortcut = save(deps, requester, view)
         if panel is None:
             # Opened alone (/dit recu, the shortcut): the form becomes the DIT's panel.
             with deps.unit_of_work() as session:
-                actor = who.actor(session)
-                panel_view = build_panel(session, deps, who.t, actor, number)
+                actor = requester.actor(session)
+                panel_view = build_panel(session, deps, requester.t, actor, number)
             ack(response_action="update", view=panel_view)
             return
         ack()
-        refresh_panel(deps, client, who, panel, number)
+        refresh_panel(deps, client, requester, panel, number)
 
     @app.action(Field.RECEIVED_BY, middleware=[ack_at_once])
     @guarded
-    def on_received_by(body: Body, client: WebClient, who: Who) -> None:
+    def on_received_by(body: Body, client: WebClient, requester: Requester) -> None:
         view = body["view"]
         if view.get("callback_id") != Callback.EXCHANGE_SENT:
             return
         client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
-            view=rebuild(deps, who, view, follow=Field.RECEIVED_BY),
+            view=rebuild(deps, requester, view, follow=Field.RECEIVED_BY),
         )
 
     @app.action(Field.DIT, middleware=[ack_at_once])
     @guarded
-    def on_dit(body: Body, client: WebClient, who: Who) -> None:
+    def on_dit(body: Body, client: WebClient, requester: Requester) -> None:
         view = body["view"]
         client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
-            view=rebuild(deps, who, view, follow=Field.DIT),
+            view=rebuild(deps, requester, view, follow=Field.DIT),
         )
 
     @app.options(Field.DIT)
@@ -349,14 +363,14 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(Callback.EXCHANGE_DELETE)
     @guarded
-    def on_delete(ack: Ack, body: Body, client: WebClient, who: Who) -> None:
+    def on_delete(ack: Ack, body: Body, client: WebClient, requester: Requester) -> None:
         view = body["view"]
         meta = unseal(deps.secret, view.get("private_metadata"), DeleteMeta)
         reason = read_values(view).text(Field.REASON)
         with deps.unit_of_work() as session:
-            actor = who.actor(session)
+            actor = requester.actor(session)
             exchange = exchange_of(session, meta.exchange, meta.dit)
             if exchange.deleted_at is None:  # a double click confirms once
                 delete_exchange(session, exchange.id, actor, reason)
         ack()
-        refresh_panel(deps, client, who, meta.panel, meta.dit)
+        refresh_panel(deps, client, requester, meta.panel, meta.dit)

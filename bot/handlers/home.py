@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.errors import guarded
-from bot.middleware import Who
+from bot.requester import Requester
 from bot.views.home import SECTION_MAX, home_view, unlinked_home_view
 from ditbot.core.i18n import Translator
 from ditbot.domain.errors import NotLinked
@@ -30,11 +30,11 @@ def drafts_section(
     return deps.hooks.home_drafts(session, collaborator, t)
 
 
-def build_home(deps: Deps, who: Who) -> dict[str, Any]:
+def build_home(deps: Deps, requester: Requester) -> dict[str, Any]:
     try:
         with deps.unit_of_work() as session:
-            actor = who.actor(session)
-            t = who.t
+            actor = requester.actor(session)
+            t = requester.t
             me = actor.collaborator
             assert me is not None
             mine = repo.dits_of_technician(session, me.id, limit=SECTION_MAX)
@@ -42,19 +42,19 @@ def build_home(deps: Deps, who: Who) -> dict[str, Any]:
             drafts = drafts_section(deps, session, me, t)
             return home_view(t, me.name, mine, waiting, drafts)
     except NotLinked as error:
-        t = who.t
+        t = requester.t
         return unlinked_home_view(t, error.message(t.locale))
 
 
-def publish_home(deps: Deps, client: WebClient, who: Who) -> None:
-    """(Re)draw the Home tab of `who` (the mail module calls it after a draft changes)."""
-    client.views_publish(user_id=who.user_id, view=build_home(deps, who))
+def publish_home(deps: Deps, client: WebClient, requester: Requester) -> None:
+    """(Re)draw the Home tab of `requester` (the mail module calls it after a draft changes)."""
+    client.views_publish(user_id=requester.user_id, view=build_home(deps, requester))
 
 
 def register(app: App, deps: Deps) -> None:
     @app.event("app_home_opened")
     @guarded
-    def on_home_opened(event: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_home_opened(event: dict[str, Any], client: WebClient, requester: Requester) -> None:
         if event.get("tab", "home") != "home":
             return
-        publish_home(deps, client, who)
+        publish_home(deps, client, requester)

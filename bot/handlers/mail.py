@@ -27,8 +27,9 @@ from bot.handlers.home import publish_home
 from bot.handlers.panel import build_panel, refresh_panel
 from bot.ids import Action, Callback, Field
 from bot.metadata import MailFormMeta, PanelRef, seal, unseal
-from bot.middleware import Who, ack_at_once
+from bot.middleware import ack_at_once
 from bot.parsing import Body, ViewPayload, panel_of, read_values
+from bot.requester import Requester, identify
 from bot.views import mail as views
 from ditbot.core.i18n import Translator
 from ditbot.domain import drafts
@@ -65,7 +66,7 @@ def _sender_label(deps: Deps, collaborator: Collaborator) -> str:
 def build_form(
     session: Session,
     deps: Deps,
-    who: Who,
+    requester: Requester,
     number: str,
     *,
     panel: PanelRef | None,
@@ -79,7 +80,7 @@ def build_form(
     `metadata`, and a "draft saved" note.
     """
     check_can_send(deps.settings.mail_from)
-    actor = who.actor(session)
+    actor = requester.actor(session)
     assert actor.collaborator is not None
     dit = get_dit(session, number)
     ensure_open(dit)
@@ -99,13 +100,13 @@ def build_form(
         draft_saved_at=saved_at,
         resumed=draft is not None and saved_at is None,
     )
-    return views.mail_form(who.t, form)
+    return views.mail_form(requester.t, form)
 
 
 def open_form(
     deps: Deps,
     client: WebClient,
-    who: Who,
+    requester: Requester,
     number: str,
     *,
     trigger_id: str,
@@ -116,11 +117,11 @@ def open_form(
     with deps.unit_of_work() as session:
         draft = None
         if draft_id is not None:
-            actor = who.actor(session)
+            actor = requester.actor(session)
             assert actor.collaborator is not None
             draft = drafts.get_draft(session, draft_id, actor.collaborator)
             number = draft.dit.number
-        view = build_form(session, deps, who, number, panel=panel, draft=draft)
+        view = build_form(session, deps, requester, number, panel=panel, draft=draft)
     if panel is None:
         client.views_open(trigger_id=trigger_id, view=view)
         return
@@ -131,11 +132,11 @@ def open_form(
             raise
         # The panel is already the third view: the form replaces it instead.
         with deps.unit_of_work() as session:
-            view = build_form(session, deps, who, number, panel=None)
+            view = build_form(session, deps, requester, number, panel=None)
         client.views_update(view_id=panel.view_id, view=view)
 
 
-def keep_draft(deps: Deps, who: Who, view: ViewPayload) -> tuple[str, bool]:
+def keep_draft(deps: Deps, requester: Requester, view: ViewPayload) -> tuple[str, bool]:
     """Keep what the form holds as the user's draft: (DIT number, kept).
 
     Concurrent keystroke batches of one form are serialised by the DIT's lock in keep_typed.
@@ -144,7 +145,7 @@ def keep_draft(deps: Deps, who: Who, view: ViewPayload) -> tuple[str, bool]:
     values = read_values(view)
     number = meta.dit
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
+        actor = requester.actor(session)
         assert actor.collaborator is not None
         dit = get_dit(session, number)
         kept = drafts.keep_typed(
@@ -170,7 +171,7 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
     """
 
     def middleware(ack: Ack, body: Body, context: BoltContext, next: Any) -> Any:
-        who: Who = context["who"]
+        requester = identify(context, body)
         view = body["view"]
         meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
         values = read_values(view)
@@ -183,7 +184,7 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
                     to=values.text(Field.TO),
                     subject=values.text(Field.SUBJECT),
                 ),
-                who.actor(session),
+                requester.actor(session),
                 mail_from=deps.settings.mail_from,
                 external_key=submission_key(view),
             )
@@ -195,7 +196,9 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
         else:
             # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
             with deps.unit_of_work() as session:
-                panel_view = build_panel(session, deps, who.t, who.actor(session), number)
+                panel_view = build_panel(
+                    session, deps, requester.t, requester.actor(session), number
+                )
             ack(response_action="update", view=panel_view)
         return next()
 
@@ -219,29 +222,29 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.COMPOSE_MAIL, middleware=[ack_at_once])
     @guarded
-    def on_compose(body: Body, client: WebClient, who: Who) -> None:
+    def on_compose(body: Body, client: WebClient, requester: Requester) -> None:
         view = body.get("view") or {}
         if view.get("type") == "modal":
             meta, panel = panel_of(deps.secret, view)
-            open_form(deps, client, who, meta.dit, trigger_id=body["trigger_id"], panel=panel)
+            open_form(deps, client, requester, meta.dit, trigger_id=body["trigger_id"], panel=panel)
             return
         number = str(body["actions"][0].get("value") or "")
-        open_form(deps, client, who, number, trigger_id=body["trigger_id"])
+        open_form(deps, client, requester, number, trigger_id=body["trigger_id"])
 
     @app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack(deps)])
     @guarded
-    def on_send(body: Body, client: WebClient, who: Who) -> None:
+    def on_send(body: Body, client: WebClient, requester: Requester) -> None:
         """After the ack: redraw the panel the form was pushed from."""
         meta = unseal(deps.secret, body["view"].get("private_metadata"), MailFormMeta)
         if meta.panel is not None:
-            refresh_panel(deps, client, who, meta.panel, meta.dit)
+            refresh_panel(deps, client, requester, meta.panel, meta.dit)
 
     @app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])
     @guarded
-    def on_close(body: Body, client: WebClient, who: Who) -> None:
+    def on_close(body: Body, client: WebClient, requester: Requester) -> None:
         meta = unseal(deps.secret, (body.get("view") or {}).get("private_metadata"), MailFormMeta)
         with deps.unit_of_work() as session:
-            actor = who.actor(session)
+            actor = requester.actor(session)
             assert actor.collaborator is not None
             draft = drafts.draft_for(session, actor.collaborator, meta.dit)
             if draft is None or not drafts.has_text(draft.detail, draft.subject, None):
@@ -249,27 +252,27 @@ def register(app: App, deps: Deps) -> None:
             enqueue(
                 session,
                 OutboxKind.SLACK_DM,
-                {"reason": "draft_kept", "user": who.user_id, "draft_id": draft.id},
+                {"reason": "draft_kept", "user": requester.user_id, "draft_id": draft.id},
             )
         deps.ctx.wake_delivery()
-        publish_home(deps, client, who)
+        publish_home(deps, client, requester)
 
     @app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])
     @guarded
-    def on_typing(body: Body, who: Who) -> None:
-        keep_draft(deps, who, body["view"])
+    def on_typing(body: Body, requester: Requester) -> None:
+        keep_draft(deps, requester, body["view"])
 
     @app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])
     @guarded
-    def on_keep(body: Body, client: WebClient, who: Who) -> None:
+    def on_keep(body: Body, client: WebClient, requester: Requester) -> None:
         view = body["view"]
-        number, _kept = keep_draft(deps, who, view)
+        number, _kept = keep_draft(deps, requester, view)
         meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
         with deps.unit_of_work() as session:
             updated = build_form(
                 session,
                 deps,
-                who,
+                requester,
                 number,
                 panel=meta.panel,
                 saved_at=utcnow(),
@@ -283,22 +286,24 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])
     @guarded
-    def on_resume(body: Body, client: WebClient, who: Who) -> None:
+    def on_resume(body: Body, client: WebClient, requester: Requester) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
-        open_form(deps, client, who, "", trigger_id=body["trigger_id"], draft_id=draft_id)
+        open_form(deps, client, requester, "", trigger_id=body["trigger_id"], draft_id=draft_id)
 
     @app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])
     @guarded
-    def on_discard(body: Body, client: WebClient, respond: Respond, who: Who) -> None:
+    def on_discard(body: Body, client: WebClient, respond: Respond, requester: Requester) -> None:
         draft_id = int(body["actions"][0].get("value") or 0)
         with deps.unit_of_work() as session:
-            actor = who.actor(session)
+            actor = requester.actor(session)
             assert actor.collaborator is not None
             number = drafts.discard_draft(session, draft_id, actor.collaborator)
         if body.get("response_url"):  # the DM: the message says it is gone
-            respond(replace_original=True, **views.draft_gone_message(who.t, number))
-        publish_home(deps, client, who)
+            respond(replace_original=True, **views.draft_gone_message(requester.t, number))
+        publish_home(deps, client, requester)
 
 
 def _open_for_command(deps: Deps, request: MailFormRequest) -> None:
-    open_form(deps, request.client, request.who, request.dit_number, trigger_id=request.trigger_id)
+    open_form(
+        deps, request.client, request.requester, request.dit_number, trigger_id=request.trigger_id
+    )

@@ -18,8 +18,9 @@ from bot.deps import Deps
 from bot.errors import guarded
 from bot.ids import Action, MenuVerb, parse_menu_value
 from bot.metadata import DeleteMeta, ForgedMetadata, PanelMeta, PanelRef, seal
-from bot.middleware import Who, ack_at_once
+from bot.middleware import ack_at_once
 from bot.parsing import Body, panel_of
+from bot.requester import Requester
 from bot.views.exchange import delete_modal, detail_modal
 from bot.views.panel import PAGE_SIZE, Row, panel_view
 from ditbot.core.i18n import Translator, _
@@ -59,7 +60,7 @@ def build_panel(
 def open_panel(
     deps: Deps,
     client: WebClient,
-    who: Who,
+    requester: Requester,
     number: str,
     *,
     trigger_id: str,
@@ -67,8 +68,8 @@ def open_panel(
 ) -> None:
     """Open (or push, from inside a modal) the panel of DIT `number`."""
     with deps.unit_of_work() as session:
-        actor = who.actor(session)  # first: resolves the user in this unit of work
-        view = build_panel(session, deps, who.t, actor, number)
+        actor = requester.actor(session)  # first: resolves the user in this unit of work
+        view = build_panel(session, deps, requester.t, actor, number)
     if push:
         client.views_push(trigger_id=trigger_id, view=view)
     else:
@@ -76,12 +77,12 @@ def open_panel(
 
 
 def refresh_panel(
-    deps: Deps, client: WebClient, who: Who, panel: PanelRef, number: str, page: int = 0
+    deps: Deps, client: WebClient, requester: Requester, panel: PanelRef, number: str, page: int = 0
 ) -> None:
     """Redraw a panel under a form after a save (a stale hash is retried without it)."""
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
-        view = build_panel(session, deps, who.t, actor, number, page)
+        actor = requester.actor(session)
+        view = build_panel(session, deps, requester.t, actor, number, page)
     try:
         client.views_update(view_id=panel.view_id, hash=panel.hash, view=view)
     except SlackApiError as error:
@@ -103,43 +104,47 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.OPEN_PANEL, middleware=[ack_at_once])
     @guarded
-    def on_open_panel(body: Body, client: WebClient, who: Who) -> None:
+    def on_open_panel(body: Body, client: WebClient, requester: Requester) -> None:
         number = str(body["actions"][0].get("value") or "")
         in_modal = (body.get("view") or {}).get("type") == "modal"
         try:
-            open_panel(deps, client, who, number, trigger_id=body["trigger_id"], push=in_modal)
+            open_panel(
+                deps, client, requester, number, trigger_id=body["trigger_id"], push=in_modal
+            )
         except SlackApiError as error:
             if not in_modal or error.response.get("error") != "push_limit_reached":
                 raise
             with deps.unit_of_work() as session:
-                actor = who.actor(session)
-                view = build_panel(session, deps, who.t, actor, number)
+                actor = requester.actor(session)
+                view = build_panel(session, deps, requester.t, actor, number)
             client.views_update(view_id=body["view"]["id"], view=view)
 
     @app.action(Action.PANEL_PAGE, middleware=[ack_at_once])
     @guarded
-    def on_page(body: Body, client: WebClient, who: Who) -> None:
+    def on_page(body: Body, client: WebClient, requester: Requester) -> None:
         meta, panel = panel_of(deps.secret, body.get("view") or {})
         page = int(body["actions"][0].get("value") or 0)
-        refresh_panel(deps, client, who, panel, meta.dit, page)
+        refresh_panel(deps, client, requester, panel, meta.dit, page)
 
     @app.action(Action.ADD_RECEIVED, middleware=[ack_at_once])
     @guarded
-    def on_add_received(body: Body, client: WebClient, who: Who) -> None:
+    def on_add_received(body: Body, client: WebClient, requester: Requester) -> None:
         meta, panel = panel_of(deps.secret, body.get("view") or {})
         forms.push_new_form(
-            deps, client, who, meta.dit, Direction.RECEIVED, body["trigger_id"], panel
+            deps, client, requester, meta.dit, Direction.RECEIVED, body["trigger_id"], panel
         )
 
     @app.action(Action.ADD_SENT, middleware=[ack_at_once])
     @guarded
-    def on_add_sent(body: Body, client: WebClient, who: Who) -> None:
+    def on_add_sent(body: Body, client: WebClient, requester: Requester) -> None:
         meta, panel = panel_of(deps.secret, body.get("view") or {})
-        forms.push_new_form(deps, client, who, meta.dit, Direction.SENT, body["trigger_id"], panel)
+        forms.push_new_form(
+            deps, client, requester, meta.dit, Direction.SENT, body["trigger_id"], panel
+        )
 
     @app.action(Action.EXCHANGE_MENU, middleware=[ack_at_once])
     @guarded
-    def on_menu(body: Body, client: WebClient, who: Who) -> None:
+    def on_menu(body: Body, client: WebClient, requester: Requester) -> None:
         meta, panel = panel_of(deps.secret, body.get("view") or {})
         choice = parse_menu_value(body["actions"][0]["selected_option"]["value"])
         if choice is None:
@@ -147,11 +152,11 @@ def register(app: App, deps: Deps) -> None:
         verb, exchange_id = choice
         trigger = body["trigger_id"]
         if verb == MenuVerb.EDIT:
-            forms.push_edit_form(deps, client, who, meta.dit, exchange_id, trigger, panel)
+            forms.push_edit_form(deps, client, requester, meta.dit, exchange_id, trigger, panel)
             return
         with deps.unit_of_work() as session:
-            actor = who.actor(session)
-            t = who.t
+            actor = requester.actor(session)
+            t = requester.t
             exchange = exchange_of(session, exchange_id, meta.dit)
             if verb == MenuVerb.VIEW:
                 view = detail_modal(t, exchange)

@@ -12,7 +12,8 @@ from bot.deps import Deps
 from bot.errors import guarded
 from bot.handlers.forms import shortcut_form
 from bot.ids import Callback
-from bot.middleware import Who, ack_at_once
+from bot.middleware import ack_at_once
+from bot.requester import Requester
 from ditbot.domain.validation import DETAIL_MAX
 from storage import repositories as repo
 
@@ -35,7 +36,7 @@ def dit_named_in(deps: Deps, text: str) -> str | None:
 def register(app: App, deps: Deps) -> None:
     @app.message_shortcut(Callback.LOG_EXCHANGE, middleware=[ack_at_once])
     @guarded
-    def on_log_exchange(shortcut: dict[str, Any], client: WebClient, who: Who) -> None:
+    def on_log_exchange(shortcut: dict[str, Any], client: WebClient, requester: Requester) -> None:
         text = str((shortcut.get("message") or {}).get("text") or "")[:DETAIL_MAX]
-        view = shortcut_form(deps, who, text, dit_named_in(deps, text))
+        view = shortcut_form(deps, requester, text, dit_named_in(deps, text))
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
