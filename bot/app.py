@@ -4,23 +4,22 @@ Serving model (measured by bench/bench_slack.py): the sync bolt `App` behind wai
 thread pool (`ditbot serve`, or Socket Mode), `process_before_response=False`. Listeners whose
 ack carries nothing (the slash command, buttons, menus, shortcuts) are acked by the
 `ack_at_once` listener middleware in the HTTP thread, before bolt schedules them; they then do
-their work (DB, views.open, respond) on bolt's listener pool. So an ack never waits for a busy
-pool, and comes without bolt's 10 ms ack polling (p50 about half the bare app's). The units of
-work of listeners hold one of `WORK_SLOTS` (bot/deps.py) so that, under load, they do not take
-the GIL from the acking threads. View submissions ack themselves: field errors need the
-domain's verdict first.
+their work (who is acting, DB, views.open, respond) on bolt's listener pool. So an ack never
+waits for a busy pool, and comes without bolt's 10 ms ack polling (p50 about half the bare
+app's). The units of work of listeners hold one of `WORK_SLOTS` (bot/deps.py) so that, under
+load, they do not take the GIL from the acking threads. View submissions ack themselves:
+field errors need the domain's verdict first.
 
-Plugging a module in (e.g. bot/handlers/mail.py): write `register(app: App, deps: Deps)`,
-register listeners with `@app.action(...)` etc. (wrap them in `bot.errors.guarded`, and give
-ack-only listeners `middleware=[ack_at_once]`), then add ONE line to `handler_modules()`
-below. Hooks for what this module calls into are on `deps.hooks` (bot/deps.py): `/dit mail`
-calls `open_mail_form`, the App Home asks `home_drafts` for its drafts section. Every Slack
-identifier is in bot/ids.py.
+A listener module (bot/handlers/) has module-level listeners and `register(app)`, which
+registers each one wrapped in `bot.errors.guarded` (ack-only ones with
+`middleware=[ack_at_once]`); add its `register` to `HANDLER_MODULES` below. Listeners take
+what they need as arguments: bolt's (`body`, `ack`, `client`...), `deps` (bot/deps.py) and the
+request's `requester` and `t` (bot/requester.py). They call flows (bot/flows/), never another
+listener module. Every Slack identifier is in bot/ids.py.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 
@@ -31,33 +30,24 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.deps import Deps, Hooks
+from bot.deps import Deps
 from bot.errors import handle_error
-from bot.middleware import EventDeduplicator, who_middleware
+from bot.handlers import commands, forms, home, mail, panel, shortcuts
+from bot.middleware import EventDeduplicator, with_deps
 from ditbot.core.context import Context
 
-log = logging.getLogger(__name__)
 LISTENER_THREADS = 16
 
-Register = Callable[[App, Deps], None]
-
-
-def handler_modules() -> list[Register]:
-    """The `register(app, deps)` of every listener module, in routing order.
-
-    To plug in a module, add ONE line here. Listeners are matched in this order.
-    """
-    from bot.handlers import commands, forms, home, mail, panel, shortcuts
-
-    return [
-        commands.register,
-        panel.register,
-        forms.register,
-        home.register,
-        shortcuts.register,
-        # --- plug-ins: one line each -----------------------------------------------------
-        mail.register,
-    ]
+# The `register(app)` of every listener module, in routing order (listeners are matched in
+# this order). To plug in a module, add ONE line here.
+HANDLER_MODULES: tuple[Callable[[App], None], ...] = (
+    commands.register,
+    panel.register,
+    forms.register,
+    home.register,
+    shortcuts.register,
+    mail.register,
+)
 
 
 def web_client(ctx: Context) -> WebClient:
@@ -78,11 +68,10 @@ def create_app(
     client: WebClient | None = None,
     *,
     listener_executor: Executor | None = None,
-    hooks: Hooks | None = None,
 ) -> App:
     """Build the bolt App (calls auth.test once to learn the bot's identity)."""
     settings = ctx.settings
-    deps = Deps(ctx=ctx, hooks=hooks or Hooks())
+    deps = Deps(ctx=ctx)
     app = App(
         client=client or web_client(ctx),
         signing_secret=settings.slack_signing_secret,
@@ -94,9 +83,8 @@ def create_app(
         name="ditbot",
     )
     app.use(EventDeduplicator(deps).middleware())
-    app.use(who_middleware(deps))
+    app.use(with_deps(deps))
     app.error(handle_error)
-    for register in handler_modules():
-        register(app, deps)
-    app._ditbot_deps = deps  # type: ignore[attr-defined]  # for tests and plug-ins
+    for register in HANDLER_MODULES:
+        register(app)
     return app

@@ -1,12 +1,11 @@
-"""What every listener module gets from `create_app`: the context and the extension hooks."""
+"""What listeners get from `create_app` (as `context["deps"]`): settings, database, slots."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -19,47 +18,6 @@ from storage.db import Database
 # but starves the acks under load (bench/bench_slack.py: 0.25x the bare app's throughput with
 # 16, 0.7x with 1, panels opened at the same rate). Slack calls happen outside, concurrently.
 WORK_SLOTS = 1
-
-if TYPE_CHECKING:
-    from slack_sdk import WebClient
-
-    from bot.middleware import Who
-    from ditbot.core.i18n import Translator
-    from storage.models import Collaborator
-
-
-@dataclass(frozen=True)
-class PanelRef:
-    """The exchanges panel a form was pushed from, to refresh it after a save."""
-
-    view_id: str
-    hash: str | None = None
-
-
-@dataclass(frozen=True)
-class MailFormRequest:
-    """Open the mail form of one DIT (`/dit mail <number>`): `views.open` with `trigger_id`."""
-
-    client: WebClient
-    trigger_id: str
-    who: Who
-    dit_number: str
-
-
-# Blocks of the App Home "drafts" section for one collaborateur (mail helper fills it).
-HomeSection = Callable[["Session", "Collaborator", "Translator"], list[dict[str, Any]]]
-
-
-@dataclass
-class Hooks:
-    """Where another module plugs into the Slack surface without editing it.
-
-    - `open_mail_form`: `/dit mail <number>` calls it (set by bot/handlers/mail.py).
-    - `home_drafts`: the blocks of the drafts section of the App Home.
-    """
-
-    open_mail_form: Callable[[MailFormRequest], None] | None = None
-    home_drafts: HomeSection | None = None
 
 
 class WorkSlots:
@@ -85,10 +43,9 @@ class WorkSlots:
 
 @dataclass
 class Deps:
-    """Handed to every `register(app, deps)`."""
+    """The application as Slack listeners use it; the app middleware puts it in the context."""
 
     ctx: Context
-    hooks: Hooks = field(default_factory=Hooks)
     slots: WorkSlots = field(default_factory=lambda: WorkSlots(WORK_SLOTS))
 
     @contextmanager

@@ -19,16 +19,19 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import cast
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.exc import SQLAlchemyError
 
+from bot.deps import Deps
 from bot.ids import field_of
+from bot.parsing import Body, ViewPayload, user_id_of
+from bot.requester import PROFILE, REQUESTER, TRANSLATOR, Requester, SlackProfile, identify
+from bot.requester import slack_profile as look_up_profile
 from bot.views.common import notice_modal
 from bot.views.text import escape
 from ditbot.core.i18n import Translator, _, normalize_locale
@@ -47,34 +50,29 @@ UNAVAILABLE_FORM = _(
 )
 
 
-def _translator(context: BoltContext, default: str) -> Translator:
-    who = context.get("who")
-    if who is not None:
+def translator(context: BoltContext, body: Body, *, outage: bool) -> Translator:
+    """The user's language: the requester's when this request resolved them; else their Slack
+    locale when known (in an outage, asked of users.info: no database needed); else
+    DITBOT_LOCALE."""
+    requester = context.get(REQUESTER)
+    if isinstance(requester, Requester):
+        return requester.t
+    deps = context.get("deps")
+    default = deps.settings.locale if isinstance(deps, Deps) else "fr"
+    profile = context.get(PROFILE)
+    user_id = user_id_of(body) or context.user_id
+    if not isinstance(profile, SlackProfile) and outage and user_id:
         try:
-            return who.t  # type: ignore[no-any-return]
-        except SQLAlchemyError:  # the user could not be looked up: the default language
-            pass
-    return Translator(normalize_locale(None, default))
+            profile = look_up_profile(context, user_id)
+        except (SlackClientError, OSError) as failure:
+            log.info("users.info for the language failed: %s", failure)
+    locale = profile.locale if isinstance(profile, SlackProfile) else None
+    return Translator(normalize_locale(locale, default))
 
 
-def _outage_translator(context: BoltContext, default: str) -> Translator:
-    """The user's language without the database: the collaborateur's when this request read
-    it before the outage, else their Slack locale (users.info), else DITBOT_LOCALE."""
-    who = context.get("who")
-    raw: str | None = None
-    if who is not None:
-        raw = who._locale  # noqa: SLF001  (Who keeps what it read; no database call here)
-        if raw is None:
-            try:
-                raw = who._profile()[1]  # noqa: SLF001  (users.info, once per request)
-            except (SlackClientError, OSError) as failure:
-                log.info("users.info for the language failed: %s", failure)
-    return Translator(normalize_locale(raw, default))
-
-
-def field_errors(view: dict[str, Any], error: DomainError, t: Translator) -> dict[str, str]:
+def field_errors(view: ViewPayload, error: DomainError, t: Translator) -> dict[str, str]:
     """`{block_id: message}` for the input blocks of `view` that `error` is about."""
-    inputs = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
+    inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input"]
     by_field = {field_of(block): block for block in inputs}
     problems: dict[str, DomainError] = (
         dict(error.errors) if isinstance(error, ValidationFailed) else {error.field or "": error}
@@ -89,7 +87,7 @@ def field_errors(view: dict[str, Any], error: DomainError, t: Translator) -> dic
     return answer
 
 
-def _json(data: dict[str, Any]) -> BoltResponse:
+def _json(data: dict[str, object]) -> BoltResponse:
     body = json.dumps(data, ensure_ascii=False)
     return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
 
@@ -98,12 +96,9 @@ def errors_response(errors: dict[str, str]) -> BoltResponse:
     return _json({"response_action": "errors", "errors": errors})
 
 
-def tell(
-    client: WebClient, body: dict[str, Any], context: BoltContext, text: str, t: Translator
-) -> None:
+def tell(client: WebClient, body: Body, context: BoltContext, text: str, t: Translator) -> None:
     """Show `text` to the acting user where they are (see the module docstring)."""
-    who = context.get("who")
-    user_id = (who.user_id if who is not None else None) or context.user_id
+    user_id = user_id_of(body) or context.user_id
     if context.respond is not None and body.get("response_url"):
         context.respond(text=text, response_type="ephemeral", replace_original=False)
         return
@@ -121,7 +116,7 @@ def tell(
 
 def handle_error(
     error: Exception,
-    body: dict[str, Any],
+    body: Body,
     response: BoltResponse | None,
     client: WebClient,
     context: BoltContext,
@@ -132,32 +127,31 @@ def handle_error(
 
 def report(
     error: Exception,
-    body: dict[str, Any],
+    body: Body,
     client: WebClient,
     context: BoltContext,
     *,
     not_acked: bool,
 ) -> BoltResponse | None:
     """Tell the user about `error`; before the ack, return the HTTP answer to give Slack."""
-    deps_locale = context.get("default_locale") or "fr"
+    if body.get("type") == "block_suggestion":
+        log.warning("options failed: %r", error)
+        return _json({"options": []}) if not_acked else None
     if isinstance(error, DomainError):
-        t = _translator(context, deps_locale)
+        t = translator(context, body, outage=False)
         text = error.message(t.locale)
         log.info("refused: %s", error)
     elif database_unavailable(error):
-        t = _outage_translator(context, deps_locale)
+        t = translator(context, body, outage=True)
         in_form = body.get("type") == "view_submission" and not_acked
         text = t(UNAVAILABLE_FORM if in_form else UNAVAILABLE)
         what = body.get("type") or body.get("command") or "request"
         log.warning("Slack %s: database unavailable: %s", what, outage_summary(error))
     else:
-        t = _translator(context, deps_locale)
+        t = translator(context, body, outage=False)
         reference = uuid.uuid4().hex[:8]
         log.exception("listener failed (reference %s)", reference, exc_info=error)
         text = t(_("Something went wrong on our side (reference {ref}). Try again."), ref=reference)
-    if body.get("type") == "block_suggestion":
-        log.warning("options failed: %r", error)
-        return _json({"options": []}) if not_acked else None
     if body.get("type") == "view_submission" and not_acked:
         errors = field_errors(body.get("view") or {}, _as_domain(error, text), t)
         if errors:
@@ -178,34 +172,43 @@ def _as_domain(error: Exception, text: str) -> DomainError:
     return DomainError(text)
 
 
-def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a listener that acks first and then works: an error after the ack is reported
-    here, not re-raised to bolt.
+Listener = Callable[..., None]
 
-    Why: when a listener raises after `ack()`, bolt's thread runner resets the ack it is still
-    polling for, and the HTTP answer waits out the 3-second ack timeout (Slack then shows an
-    error although we told the user). Errors before the ack still go to `handle_error`, which
-    builds the HTTP answer (field errors, ephemeral text).
+
+def guarded(listener: Listener) -> Callable[[BoltRequest], None]:
+    """Wrap a module-level listener: resolve the requester it asks for, report its errors.
+
+    - A listener with a `requester` or `t` argument gets them from bot/requester.py
+      `identify`, resolved here on the listener's thread: after an ack at once, before the
+      domain call of a view submission.
+    - An error after the ack is reported here, not re-raised to bolt: when a listener raises
+      after `ack()`, bolt's thread runner resets the ack it is still polling for, and the HTTP
+      answer waits out the 3-second ack timeout (Slack then shows an error although we told
+      the user). Errors before the ack still go to `handle_error`, which builds the HTTP
+      answer (field errors, ephemeral text).
     """
     names = get_arg_names_of_callable(listener)
+    needs_requester = bool({REQUESTER, TRANSLATOR} & set(names))
 
-    def run(request: BoltRequest) -> Any:
-        kwargs = build_required_kwargs(
-            logger=log,
-            required_arg_names=list(names),
-            request=request,
-            response=None,
-            next_keys_required=False,
-            this_func=listener,
-        )
+    def run(request: BoltRequest) -> None:
+        context = request.context
+        body = cast(Body, request.body)
         try:
-            return listener(**kwargs)
+            if needs_requester:
+                identify(context, body)
+            kwargs = build_required_kwargs(
+                logger=log,
+                required_arg_names=list(names),
+                request=request,
+                response=None,
+                next_keys_required=False,
+                this_func=listener,
+            )
+            listener(**kwargs)
         except Exception as error:
-            context = request.context
             if context.ack is None or context.ack.response is None:
                 raise  # not acked yet: bolt's error handler answers the request
-            report(error, request.body, context.client, context, not_acked=False)  # type: ignore[arg-type]
-            return None
+            report(error, body, context.client, context, not_acked=False)
 
     run.__name__ = getattr(listener, "__name__", "listener")
     run.__qualname__ = getattr(listener, "__qualname__", run.__name__)

@@ -1,1 +1,2 @@
-"""bolt listeners, one module per Slack surface; each module has `register(app, deps)`."""
+"""bolt listeners, one module per Slack surface, each with module-level listeners and
+`register(app)`; they call flows (bot/flows/) and domain services, never each other."""

@@ -1,7 +1,7 @@
 """Listeners of the mail form (`mail_compose`) and of drafts.
 
 - open the form: the panel's `compose_mail` button (pushed on the panel), `/dit mail <number>`
-  (through `deps.hooks.open_mail_form`), a draft's `draft_resume` button;
+  (bot/handlers/commands.py), a draft's `draft_resume` button;
 - Send: the mail is recorded and queued in one transaction (ditbot/domain/mail.py), the modal closes
   (or becomes the DIT's panel when it was opened alone), the panel underneath is redrawn, and
   delivery happens in the background: the ack never waits for SMTP;
@@ -12,155 +12,77 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from typing import Any
-
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.models.views import View
-from sqlalchemy.orm import Session
 
-from bot.deps import Deps, MailFormRequest, PanelRef
+from bot.deps import Deps
 from bot.errors import guarded
-from bot.handlers.home import publish_home
-from bot.handlers.panel import build_panel, panel_of, refresh_panel
+from bot.flows.home import publish_home
+from bot.flows.mail import open_mail_form, show_draft_saved
+from bot.flows.panel import panel_for, refresh_panel
 from bot.ids import Action, Callback, Field
-from bot.metadata import seal, unseal
-from bot.middleware import Who, ack_at_once
-from bot.parsing import read_values
+from bot.metadata import MailFormMeta, unseal
+from bot.middleware import Next, ack_at_once
+from bot.parsing import (
+    ActionPayload,
+    Body,
+    ViewPayload,
+    action_value,
+    in_modal,
+    panel_of,
+    read_values,
+)
+from bot.requester import Requester, identify
 from bot.views import mail as views
 from ditbot.core.i18n import Translator
 from ditbot.domain import drafts
-from ditbot.domain.exchanges import ensure_open, get_dit
-from ditbot.domain.mail import (
-    MailInput,
-    check_can_send,
-    default_recipient,
-    default_subject,
-    recipients_of,
-    send_mail,
-)
-from storage import repositories as repo
-from storage.models import Collaborator, Draft
-from storage.types import utcnow
-
-log = logging.getLogger(__name__)
+from ditbot.domain.exchanges import get_dit
+from ditbot.domain.mail import MailInput, default_subject, send_mail
 
 
-def submission_key(view: dict[str, Any]) -> str:
+def form_key(view: ViewPayload) -> str:
     """One mail per mail form: Slack delivering the same Send twice sends one mail."""
-    return f"slack-mail:{view['id']}"
+    return f"slack-mail:{view.get('id')}"
 
 
-def _sender_label(deps: Deps, collaborator: Collaborator) -> str:
-    from email.utils import parseaddr
-
-    _, address = parseaddr(deps.settings.mail_from or "")
-    return f"{collaborator.name} <{address}>"
-
-
-def build_form(
-    session: Session,
-    deps: Deps,
-    who: Who,
-    number: str,
-    *,
-    panel: PanelRef | None,
-    draft: Draft | None = None,
-    saved_at: Any = None,
-) -> View:
-    """The mail form of DIT `number`, filled from the user's draft when there is one.
-
-    `saved_at` (the keep-as-draft button) redraws the same form with a "draft saved" note.
-    """
-    check_can_send(deps.settings.mail_from)
-    actor = who.actor(session)
-    assert actor.collaborator is not None
-    dit = get_dit(session, number)
-    ensure_open(dit)
-    if draft is None:
-        draft = repo.draft_of(session, actor.collaborator.id, dit.id)
-    choices = recipients_of(session, dit)
-    default = default_recipient(dit)
-    metadata: dict[str, Any] = {"dit": dit.number}
-    if panel is not None:
-        metadata.update(panel=panel.view_id, hash=panel.hash)
-    form = views.MailForm(
-        dit=dit,
-        recipients=choices,
-        to=(draft.to_email if draft and draft.to_email else None)
-        or (default.value if default else None),
-        subject=(draft.subject if draft and draft.subject else None) or default_subject(dit),
-        detail=draft.detail if draft else "",
-        metadata=seal(deps.secret, metadata),
-        sender=_sender_label(deps, actor.collaborator),
-        draft_saved_at=saved_at,
-        resumed=draft is not None and saved_at is None,
-    )
-    return views.mail_form(who.t, form)
-
-
-def open_form(
-    deps: Deps,
-    client: WebClient,
-    who: Who,
-    number: str,
-    *,
-    trigger_id: str,
-    panel: PanelRef | None = None,
-    draft_id: int | None = None,
-) -> None:
-    """Open the mail form (pushed on `panel` when given)."""
-    with deps.unit_of_work() as session:
-        draft = None
-        if draft_id is not None:
-            actor = who.actor(session)
-            assert actor.collaborator is not None
-            draft = drafts.get_draft(session, draft_id, actor.collaborator)
-            number = draft.dit.number
-        view = build_form(session, deps, who, number, panel=panel, draft=draft)
-    if panel is None:
-        client.views_open(trigger_id=trigger_id, view=view)
-        return
-    try:
-        client.views_push(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        if error.response.get("error") != "push_limit_reached":
-            raise
-        # The panel is already the third view: the form replaces it instead.
-        with deps.unit_of_work() as session:
-            view = build_form(session, deps, who, number, panel=None)
-        client.views_update(view_id=panel.view_id, view=view)
-
-
-def keep_draft(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, bool]:
-    """Keep what the form holds as the user's draft: (DIT number, kept).
+def keep_draft(deps: Deps, requester: Requester, view: ViewPayload) -> MailFormMeta:
+    """Keep what the mail form holds as the user's draft of its DIT.
 
     Concurrent keystroke batches of one form are serialised by the DIT's lock in keep_typed.
     """
-    data = unseal(deps.secret, view.get("private_metadata"))
+    meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
     values = read_values(view)
-    number = str(data["dit"])
     with deps.unit_of_work() as session:
-        actor = who.actor(session)
-        assert actor.collaborator is not None
-        dit = get_dit(session, number)
-        kept = drafts.keep_typed(
+        me = requester.collaborator(session)
+        dit = get_dit(session, meta.dit)
+        drafts.keep_typed(
             session,
-            actor.collaborator,
-            number,
-            form_key=submission_key(view),
-            to=values.get(Field.TO),
-            subject=values.get(Field.SUBJECT),
-            detail=values.get(Field.DETAIL),
+            me,
+            meta.dit,
+            form_key=form_key(view),
+            to=values.text(Field.TO),
+            subject=values.text(Field.SUBJECT),
+            detail=values.text(Field.DETAIL),
             default_subject=default_subject(dit),
         )
-    return number, kept is not None
+    return meta
 
 
-def record_then_ack(deps: Deps) -> Callable[..., Any]:
+def compose_clicked(
+    body: Body, action: ActionPayload, client: WebClient, deps: Deps, requester: Requester
+) -> None:
+    """`compose_mail`: on the panel, the form pushed on it; elsewhere, the form alone."""
+    trigger_id = body.get("trigger_id", "")
+    if in_modal(body):
+        meta, ref = panel_of(deps.secret, body.get("view") or {})
+        open_mail_form(deps, client, requester, meta.dit, trigger_id=trigger_id, panel=ref)
+    else:
+        open_mail_form(deps, client, requester, action_value(action), trigger_id=trigger_id)
+
+
+def record_then_ack(
+    ack: Ack, body: Body, context: BoltContext, deps: Deps, next: Next
+) -> BoltResponse | None:
     """Listener middleware of Send: record and queue the mail, then ack, in the HTTP thread.
 
     The ack needs the domain's verdict (field errors come back on the form) and nothing from
@@ -168,128 +90,100 @@ def record_then_ack(deps: Deps) -> Callable[..., Any]:
     ack polling. A refusal raised here reaches bot.errors.handle_error unacked, which turns it
     into field errors.
     """
-
-    def middleware(ack: Ack, body: dict[str, Any], context: BoltContext, next: Any) -> Any:
-        who: Who = context["who"]
-        view = body["view"]
-        data = unseal(deps.secret, view.get("private_metadata"))
-        values = read_values(view)
-        with deps.unit_of_work() as session:
-            exchange, created = send_mail(
-                session,
-                str(data["dit"]),
-                MailInput(
-                    detail=values.get(Field.DETAIL) or "",
-                    to=values.get(Field.TO),
-                    subject=values.get(Field.SUBJECT),
-                ),
-                who.actor(session),
-                mail_from=deps.settings.mail_from,
-                external_key=submission_key(view),
-            )
-            number = exchange.dit.number
-        if created:
-            deps.ctx.wake_delivery()
-        if data.get("panel"):
-            ack()  # the form closes; the panel underneath is redrawn after the ack
-        else:
-            # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
-            with deps.unit_of_work() as session:
-                panel_view = build_panel(session, deps, who.t, who.actor(session), number)
-            ack(response_action="update", view=panel_view)
-        return next()
-
-    return middleware
+    requester = identify(context, body)
+    view = body.get("view") or {}
+    meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
+    values = read_values(view)
+    mail = MailInput(
+        detail=values.text(Field.DETAIL) or "",
+        to=values.text(Field.TO),
+        subject=values.text(Field.SUBJECT),
+    )
+    with deps.unit_of_work() as session:
+        exchange, created = send_mail(
+            session,
+            meta.dit,
+            mail,
+            requester.actor(session),
+            mail_from=deps.settings.mail_from,
+            external_key=form_key(view),
+        )
+        number = exchange.dit.number
+    if created:
+        deps.ctx.wake_delivery()
+    if meta.panel is not None:
+        ack()  # the form closes; the panel underneath is redrawn after the ack
+    else:
+        # Opened alone (/dit mail, a draft): the form becomes the DIT's panel.
+        ack(response_action="update", view=panel_for(deps, requester, number))
+    return next()
 
 
-def home_drafts(
-    session: Session, collaborator: Collaborator, t: Translator
-) -> list[dict[str, Any]]:
-    """The drafts section of the App Home (`deps.hooks.home_drafts`)."""
-    return [
-        block.to_dict() for block in views.home_drafts(t, drafts.drafts_of(session, collaborator))
-    ]
+def mail_sent(view: ViewPayload, client: WebClient, deps: Deps, requester: Requester) -> None:
+    """After the ack: redraw the panel the form was pushed from."""
+    meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
+    if meta.panel is not None:
+        refresh_panel(deps, client, requester, meta.panel, meta.dit)
 
 
-def _in_mail_form(body: dict[str, Any]) -> bool:
+def mail_closed(view: ViewPayload, client: WebClient, deps: Deps, requester: Requester) -> None:
+    """Cancel or X: a draft with text begun is offered back by DM, and shown on the Home."""
+    meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
+    with deps.unit_of_work() as session:
+        if not drafts.offer_kept_draft(session, requester.collaborator(session), meta.dit):
+            return
+    deps.ctx.wake_delivery()
+    publish_home(deps, client, requester)
+
+
+def _in_mail_form(body: Body) -> bool:
     return (body.get("view") or {}).get("callback_id") == Callback.MAIL_COMPOSE
 
 
-def register(app: App, deps: Deps) -> None:
-    deps.hooks.open_mail_form = lambda request: _open_for_command(deps, request)
-    deps.hooks.home_drafts = home_drafts
-
-    @app.action(Action.COMPOSE_MAIL, middleware=[ack_at_once])
-    @guarded
-    def on_compose(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        view = body.get("view") or {}
-        if view.get("type") == "modal":
-            data, panel = panel_of(deps, body)
-            open_form(deps, client, who, data["dit"], trigger_id=body["trigger_id"], panel=panel)
-            return
-        number = str(body["actions"][0].get("value") or "")
-        open_form(deps, client, who, number, trigger_id=body["trigger_id"])
-
-    @app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack(deps)])
-    @guarded
-    def on_send(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        """After the ack: redraw the panel the form was pushed from."""
-        data = unseal(deps.secret, body["view"].get("private_metadata"))
-        if data.get("panel"):
-            panel = PanelRef(data["panel"], data.get("hash"))
-            refresh_panel(deps, client, who, panel, str(data["dit"]))
-
-    @app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])
-    @guarded
-    def on_close(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        data = unseal(deps.secret, (body.get("view") or {}).get("private_metadata"))
-        with deps.unit_of_work() as session:
-            actor = who.actor(session)
-            assert actor.collaborator is not None
-            if not drafts.offer_kept_draft(session, actor.collaborator, str(data["dit"])):
-                return
-        deps.ctx.wake_delivery()
-        publish_home(deps, client, who)
-
-    @app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])
-    @guarded
-    def on_typing(body: dict[str, Any], who: Who) -> None:
-        keep_draft(deps, who, body["view"])
-
-    @app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])
-    @guarded
-    def on_keep(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        view = body["view"]
-        number, _kept = keep_draft(deps, who, view)
-        data = unseal(deps.secret, view.get("private_metadata"))
-        panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
-        with deps.unit_of_work() as session:
-            updated = build_form(session, deps, who, number, panel=panel, saved_at=utcnow())
-        updated.private_metadata = view.get("private_metadata")  # same form, same key
-        try:
-            client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
-        except SlackApiError as error:  # the user typed meanwhile: the note can wait
-            if error.response.get("error") != "hash_conflict":
-                raise
-
-    @app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])
-    @guarded
-    def on_resume(body: dict[str, Any], client: WebClient, who: Who) -> None:
-        draft_id = int(body["actions"][0].get("value") or 0)
-        open_form(deps, client, who, "", trigger_id=body["trigger_id"], draft_id=draft_id)
-
-    @app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])
-    @guarded
-    def on_discard(body: dict[str, Any], client: WebClient, respond: Respond, who: Who) -> None:
-        draft_id = int(body["actions"][0].get("value") or 0)
-        with deps.unit_of_work() as session:
-            actor = who.actor(session)
-            assert actor.collaborator is not None
-            number = drafts.discard_draft(session, draft_id, actor.collaborator)
-        if body.get("response_url"):  # the DM: the message says it is gone
-            respond(replace_original=True, **views.draft_gone_message(who.t, number))
-        publish_home(deps, client, who)
+def typed(body: Body, deps: Deps, requester: Requester) -> None:
+    """A batch of keystrokes in the message: kept as the draft."""
+    keep_draft(deps, requester, body.get("view") or {})
 
 
-def _open_for_command(deps: Deps, request: MailFormRequest) -> None:
-    open_form(deps, request.client, request.who, request.dit_number, trigger_id=request.trigger_id)
+def keep_clicked(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
+    """The "keep as draft" button: kept, and the form says so."""
+    view = body.get("view") or {}
+    meta = keep_draft(deps, requester, view)
+    show_draft_saved(deps, client, requester, view, meta)
+
+
+def resume_clicked(
+    body: Body, action: ActionPayload, client: WebClient, deps: Deps, requester: Requester
+) -> None:
+    """`draft_resume` (DM or Home): the mail form of that draft."""
+    draft_id = int(action_value(action) or 0)
+    trigger_id = body.get("trigger_id", "")
+    open_mail_form(deps, client, requester, "", trigger_id=trigger_id, draft_id=draft_id)
+
+
+def discard_clicked(
+    body: Body,
+    action: ActionPayload,
+    client: WebClient,
+    respond: Respond,
+    deps: Deps,
+    requester: Requester,
+    t: Translator,
+) -> None:
+    """`draft_discard` (DM or Home): the draft is deleted, the DM says so, the Home forgets it."""
+    draft_id = int(action_value(action) or 0)
+    with deps.unit_of_work() as session:
+        number = drafts.discard_draft(session, draft_id, requester.collaborator(session))
+    if body.get("response_url"):  # the DM: the message says it is gone
+        respond(replace_original=True, **views.draft_gone_message(t, number))
+    publish_home(deps, client, requester)
+
+
+def register(app: App) -> None:
+    app.action(Action.COMPOSE_MAIL, middleware=[ack_at_once])(guarded(compose_clicked))
+    app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack])(guarded(mail_sent))
+    app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])(guarded(mail_closed))
+    app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])(guarded(typed))
+    app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])(guarded(keep_clicked))
+    app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])(guarded(resume_clicked))
+    app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])(guarded(discard_clicked))

@@ -49,6 +49,7 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 from slack_bolt import App
+from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.test import TestResponse
 
@@ -650,6 +651,8 @@ def texts(node: Any, kind: str | None = None) -> str:
     kinds = (kind,) if kind else ("plain_text", "mrkdwn")
 
     def walk(value: Any) -> None:
+        if isinstance(value, JsonObject):  # what a builder returns, before the SDK serialises it
+            value = value.to_dict()
         if isinstance(value, dict):
             if value.get("type") in kinds and isinstance(value.get("text"), str):
                 found.append(value["text"])

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
-from bot.handlers.commands import DitCommand, parse
+from bot.handlers.commands import DitCommand, dit_command, parse
+from bot.requester import Requester
 from ditbot.core.context import Context
+from ditbot.core.i18n import Translator
 from storage import repositories as repo
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts
@@ -34,6 +37,22 @@ from tests.slack.util import exchanges
 )
 def test_grammar(text: str, expected: DitCommand) -> None:
     assert parse(text) == expected
+
+
+def test_the_listener_runs_alone() -> None:
+    """A listener is a plain function: what bolt would inject, given by hand."""
+    said: list[dict[str, Any]] = []
+    dit_command(
+        command={"text": "envoye", "trigger_id": "T0"},
+        client=None,  # help makes no Web API call
+        respond=lambda **answer: said.append(answer),
+        deps=None,  # nor a database one
+        requester=Requester(user_id="UMLE", locale="en"),
+        t=Translator("en"),
+    )
+    [answer] = said
+    assert answer["response_type"] == "ephemeral"
+    assert "“envoye” needs a DIT number after it." in texts(answer)
 
 
 def test_help(driver: SlackDriver, slack: FakeSlack) -> None:

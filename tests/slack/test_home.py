@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+import bot.flows.home
 from ditbot.core.context import Context
+from ditbot.domain import drafts
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
 from storage import repositories as repo
 from tests.fakes.slack_api import FakeSlack
@@ -81,27 +85,37 @@ def test_open_panel_from_home(driver: SlackDriver, slack: FakeSlack) -> None:
     assert panel["callback_id"] == "exchanges_panel" and "DIT-2026-0001" in texts(panel)
 
 
-def test_drafts_section_comes_from_the_hook(driver: SlackDriver, slack_app: Any) -> None:
-    hooks = slack_app._ditbot_deps.hooks
-    seen: list[str] = []
+def keep_draft(ctx: Context, code: str, number: str, detail: str) -> None:
+    with ctx.db.session() as session:
+        collaborator = repo.collaborator_by_code(session, code)
+        assert collaborator is not None
+        drafts.keep_typed(
+            session,
+            collaborator,
+            number,
+            form_key=f"slack-mail:V{code}",
+            to=None,
+            subject=None,
+            detail=detail,
+            default_subject=None,
+        )
 
-    def drafts(session: Any, collaborator: Any, t: Any) -> list[dict[str, Any]]:
-        seen.append(collaborator.code)
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": "BROUILLON-TEST"}}]
 
-    hooks.home_drafts = drafts
+def test_home_lists_the_users_own_drafts(driver: SlackDriver, ctx: Context) -> None:
+    keep_draft(ctx, "JDU", "DIT-2026-0001", "BROUILLON-TEST")
+    keep_draft(ctx, "MLE", "DIT-2026-0002", "BROUILLON-DE-MARC")
     driver.open_home("UJDU")
-    assert seen == ["JDU"]
-    assert "BROUILLON-TEST" in texts(driver.home("UJDU"))
+    text = texts(driver.home("UJDU"))
+    assert "BROUILLON-TEST" in text and "BROUILLON-DE-MARC" not in text
 
 
-def test_home_stays_within_100_blocks(driver: SlackDriver, slack_app: Any) -> None:
-    def many(session: Any, collaborator: Any, t: Any) -> list[dict[str, Any]]:
+def test_home_stays_within_100_blocks(driver: SlackDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    def many(t: Any, kept: Any) -> list[dict[str, Any]]:
         return [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"d{i}"}} for i in range(150)
         ]
 
-    slack_app._ditbot_deps.hooks.home_drafts = many
+    monkeypatch.setattr(bot.flows.home, "home_drafts", many)  # the drafts section's builder
     driver.open_home("UJDU")  # the harness checks the published view against the limits
     assert len(driver.home("UJDU")["blocks"]) <= 100
 
