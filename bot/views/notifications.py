@@ -97,7 +97,7 @@ def counter(card: DitCard, t: Translator) -> str:
     """`3 exchange(s)`; with a relance: `🔴 3 exchange(s) (relance)` (the Slack panel's words)."""
     text = t(_("{count} exchange(s)"), count=card.count)
     if card.relance:
-        text = f"{RED} {text} {t(_('(relance)'))}"
+        text = f"{RED} {text} " + t(_("(relance)"))
     return text
 
 
@@ -110,7 +110,7 @@ def note_text(note: Note, t: Translator, locale: str, limit: int = TEXT_MAX) -> 
     """One message, all plain text: who, when, how, then the subject and the detail."""
     tags = [t(SOURCE_LABELS.get(note.source, note.source))]
     if note.relance:
-        tags.insert(0, f"{RED} {t(_('RELANCE'))}")
+        tags.insert(0, f"{RED} " + t(_("RELANCE")))
     head = (
         f"{note.sender} → {note.receiver} · {when(note.occurred_at, locale)} · {' · '.join(tags)}"
     )
@@ -190,7 +190,7 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
     if len(notes) == 1:
         fallback = t(
             _("{marker}DIT {number} · {client}: new message from {who}: {detail}"),
-            marker=f"{RED} {t(_('RELANCE'))} " if relance else "",
+            marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
             number=card.number,
             client=card.client,
             who=notes[0].sender,
@@ -199,7 +199,7 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
     else:
         fallback = t(
             _("{marker}DIT {number} · {client}: {count} new messages"),
-            marker=f"{RED} {t(_('RELANCE'))} " if relance else "",
+            marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
             number=card.number,
             client=card.client,
             count=len(notes),

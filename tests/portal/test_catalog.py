@@ -21,7 +21,7 @@ SOURCES = [
     "bot/workers/notifications.py",
 ]
 TEMPLATES = sorted((ROOT / "ditbot/web/templates").glob("*.html"))
-SAME_IN_FRENCH = {"RELANCE", "Slack", "API", "mail"}
+SAME_IN_FRENCH = {"RELANCE", "(relance)", "Slack", "API", "mail"}
 PLACEHOLDER = re.compile(r"{(\w*)}")
 TEMPLATE_CALL = re.compile(r"""\bt\(\s*"((?:[^"\\]|\\.)*)\"""")
 
