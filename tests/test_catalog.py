@@ -12,6 +12,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -20,6 +21,7 @@ from babel.messages.pofile import read_po
 from ditbot.core import i18n
 from ditbot.core.i18n import N_, Translator, _, gettext, normalize_locale, po_path
 from ditbot.domain.errors import DomainError
+from ditbot.domain.reference import PROBLEMS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = i18n.HERE / "messages.pot"
@@ -83,6 +85,8 @@ def test_every_message_has_a_reviewed_french_translation_with_its_placeholders()
         if translated.fuzzy or not all(forms(translated)):
             problems.append(f"{where}: French of {message.id!r} is fuzzy or empty")
             continue
+        if isinstance(message.id, tuple) and len(forms(translated)) != 2:
+            problems.append(f"{where}: French of {message.id!r} needs 2 forms (n <= 1, n > 1)")
         english = message.id if isinstance(message.id, tuple) else (message.id,)
         wanted = placeholders(english[0])
         if any(placeholders(text) != wanted for text in (*english, *forms(translated))):
@@ -131,6 +135,24 @@ def test_translation_fills_placeholders_and_falls_back_to_english() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("locale", "n", "text"),
+    [
+        ("fr", 0, "0 échange"),
+        ("fr", 1, "1 échange"),
+        ("fr", 2, "2 échanges"),
+        ("en", 0, "0 exchanges"),
+        ("en", 1, "1 exchange"),
+        ("en", 2, "2 exchanges"),
+    ],
+)
+def test_plural_forms_follow_each_language(locale: str, n: int, text: str) -> None:
+    """French takes the singular for 0 and 1 (`n > 1`), English for 1 only (`n != 1`)."""
+    t = Translator(locale)
+    assert t(N_("{count} exchange", "{count} exchanges"), count=n) == text
+    assert t.ngettext("{count} exchange", "{count} exchanges", n, count=n) == text
+
+
 def test_the_french_catalog_has_the_french_plural_rule() -> None:
     """Two forms, singular for 0 and 1 (Babel's CLDR default for French has a third one)."""
     assert french().plural_forms == "nplurals=2; plural=(n > 1);"
@@ -142,3 +164,6 @@ def test_a_plural_message_id_keeps_its_forms_until_translated() -> None:
     assert str(error) == "here had 1 day"
     assert error.message("en") == "here had 1 day"
     assert DomainError(message, None, where="here", days=3).message("en") == "here had 3 days"
+    too_short = DomainError(PROBLEMS["string_too_short"], None, min_length="1")  # as pydantic's
+    assert too_short.message("fr") == "au moins 1 caractère"
+    assert too_short.message("en") == "at least 1 character"

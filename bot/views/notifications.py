@@ -35,7 +35,7 @@ from bot.ids import Action
 from bot.views.dit import state_label
 from bot.views.text import HEADER_MAX, TEXT_MAX, escape
 from bot.views.text import truncate as clip
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 
 FALLBACK_MAX = 3000  # the top-level text: well under Slack's 40,000 and readable in a push
 NOTES_PER_REPLY = 40  # one section each, + context and actions: within 50 blocks
@@ -94,8 +94,8 @@ def when(value: datetime, locale: str) -> str:
 
 
 def counter(card: DitCard, t: Translator) -> str:
-    """`3 exchange(s)`; with a relance: `🔴 3 exchange(s) (relance)` (the Slack panel's words)."""
-    text = t(_("{count} exchange(s)"), count=card.count)
+    """`3 exchanges`; with a relance: `🔴 3 exchanges (relance)` (the Slack panel's words)."""
+    text = t(N_("{count} exchange", "{count} exchanges"), count=card.count)
     if card.relance:
         text = f"{RED} {text} " + t(_("(relance)"))
     return text
@@ -198,7 +198,10 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
         )
     else:
         fallback = t(
-            _("{marker}DIT {number} · {client}: {count} new messages"),
+            N_(
+                "{marker}DIT {number} · {client}: {count} new message",
+                "{marker}DIT {number} · {client}: {count} new messages",
+            ),
             marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
             number=card.number,
             client=card.client,

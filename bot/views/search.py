@@ -8,7 +8,7 @@ from typing import Any
 from bot.ids import Action
 from bot.views.dit import dit_line, state_label
 from bot.views.text import escape, mrkdwn, plain
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 from storage.models import Dit
 
 
@@ -38,7 +38,7 @@ def results(
     if total > len(dits):
         more = t(_("More DITs match: type more of the number or of the client's name."))
         blocks.append({"type": "context", "elements": [mrkdwn(more)]})
-    return blocks, t(_("{count} DIT(s) found"), count=len(dits))
+    return blocks, t(N_("{count} DIT found", "{count} DITs found"), count=len(dits))
 
 
 def closed_dit(t: Translator, dit: Dit) -> tuple[list[dict[str, Any]], str]:
