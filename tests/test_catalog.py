@@ -26,6 +26,10 @@ from ditbot.domain.reference import PROBLEMS
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = i18n.HERE / "messages.pot"
 PLACEHOLDER = re.compile(r"{(\w*)}")
+EMOJI = re.compile(r":[a-z0-9_+\-]+:")  # Slack's :warning: is no punctuation
+# French wants a no-break space (U+00A0) before : ; ? ! and inside « »: an ordinary space there,
+# or none before ; ? ! and inside the quotes (a glued colon may be code: "Content-Type: …").
+TYPOGRAPHY = re.compile(r" [:;?!»]|« |«(?!\u00a0)|(?<!\u00a0)»|(?<=\S)[;?!]")
 FIX = "run the extract and update commands of README, 'Translations', then translate"
 
 
@@ -101,6 +105,17 @@ def test_the_french_catalog_and_the_template_hold_nothing_stale() -> None:
     with TEMPLATE.open("rb") as handle:
         template = read_po(handle)
     assert ids(template) == wanted, f"{TEMPLATE.name} is not what extraction finds: {FIX}"
+
+
+def test_french_puts_no_break_spaces_around_its_punctuation() -> None:
+    wrong = [
+        text
+        for message in french()
+        if message.id
+        for text in forms(message)
+        if TYPOGRAPHY.search(EMOJI.sub("", text))
+    ]
+    assert wrong == [], "use U+00A0 before : ; ? ! and inside « » (see TYPOGRAPHY)"
 
 
 def test_no_catalog_call_hides_in_an_f_string() -> None:
