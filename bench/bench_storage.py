@@ -50,6 +50,7 @@ from ditbot.web.serialize import dit_json, exchange_json
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Client, Collaborator, Contact, Dit, Exchange
+from storage.vocabulary import CLOSED_STATES, OPEN_STATES
 
 PROBES = 200
 PER_PROBE = 25
@@ -187,7 +188,7 @@ def build(connection: Connection, dits: int, exchanges: int, seed: int) -> None:
         ],
     )
     counts = spread(exchanges, dits, random.Random(seed))
-    states = list(repo.OPEN_STATES) * 3 + list(repo.CLOSED_STATES)
+    states = list(OPEN_STATES) * 3 + list(CLOSED_STATES)
 
     def dit_rows() -> Iterator[dict[str, Any]]:
         for index in range(dits):

@@ -29,6 +29,7 @@ from ditbot.domain.exchanges import Actor
 from ditbot.domain.people import collaborator_for_slack_user
 from storage.models import Collaborator, ProcessedEvent
 from storage.types import utcnow
+from storage.vocabulary import Source
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class Who:
         collaborator = self.resolve(session) or session.get(Collaborator, self.collaborator_id)
         if collaborator is None:  # removed between two requests
             raise NotLinked(_("Your collaborateur was removed: ask an administrator."), "user")
-        return Actor(source="slack", collaborator=collaborator)
+        return Actor(source=Source.SLACK, collaborator=collaborator)
 
     # -- language ------------------------------------------------------------------------
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.ids import Field
 from ditbot.domain.exchanges import ExchangeInput, Party
+from storage.vocabulary import Direction, PartyKind
 
 
 def read_values(view: dict[str, Any]) -> dict[str, Any]:
@@ -33,15 +34,15 @@ def element_value(state: dict[str, Any]) -> Any:
     return state.get("value")
 
 
-def exchange_input(direction: str, values: dict[str, Any]) -> ExchangeInput:
+def exchange_input(direction: Direction, values: dict[str, Any]) -> ExchangeInput:
     """The domain input of a received/sent form. Ours = collaborateurs, theirs = contacts."""
-    received = direction == "received"
-    sender_kind = "contact" if received else "collaborator"
-    receiver_kind = "collaborator" if received else "contact"
+    received = direction == Direction.RECEIVED
+    sender_kind = PartyKind.CONTACT if received else PartyKind.COLLABORATOR
+    receiver_kind = PartyKind.COLLABORATOR if received else PartyKind.CONTACT
     sent_by = values.get(Field.SENT_BY)
     received_by = values.get(Field.RECEIVED_BY)
     return ExchangeInput(
-        direction="received" if received else "sent",
+        direction=direction,
         detail=values.get(Field.DETAIL) or "",
         type_code=values.get(Field.TYPE) or None,
         sent_by=Party(sender_kind, sent_by) if sent_by else None,  # type: ignore[arg-type]

@@ -16,9 +16,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import EnumText, UTCDateTime, utcnow
+from storage.vocabulary import (
+    Direction,
+    DitState,
+    MailStatus,
+    OutboxKind,
+    OutboxStatus,
+    Source,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -83,7 +91,7 @@ class Dit(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
     title: Mapped[str] = mapped_column(String(300))
-    state: Mapped[str] = mapped_column(String(30))
+    state: Mapped[DitState] = mapped_column(EnumText(DitState, 30))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
@@ -91,7 +99,7 @@ class Dit(Timestamped, Base):
     # Indicators (DOMAIN.md): derived from the live exchanges, rewritten under a row lock.
     exchange_count: Mapped[int] = mapped_column(Integer, default=0)
     relance_count: Mapped[int] = mapped_column(Integer, default=0)
-    last_direction: Mapped[str | None] = mapped_column(String(10))
+    last_direction: Mapped[Direction | None] = mapped_column(EnumText(Direction, 10))
     last_is_relance: Mapped[bool] = mapped_column(Boolean, default=False)
     last_exchange_at: Mapped[datetime | None] = mapped_column()
 
@@ -103,6 +111,11 @@ class Dit(Timestamped, Base):
         Index("ix_dits_technician_state", "technician_id", "state"),
         Index("ix_dits_waiting", "last_direction", "last_exchange_at"),
     )
+
+    @validates("state")
+    def _known_state(self, _key: str, value: str) -> DitState:
+        """A state set as a string becomes the `DitState` it names (ValueError otherwise)."""
+        return DitState(value)
 
 
 class ExchangeType(Base):
@@ -123,7 +136,7 @@ class Exchange(Timestamped, Base):
     __tablename__ = "exchanges"
     id: Mapped[int] = mapped_column(primary_key=True)
     dit_id: Mapped[int] = mapped_column(ForeignKey("dits.id"))
-    direction: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[Direction] = mapped_column(EnumText(Direction, 10))
     type_code: Mapped[str] = mapped_column(ForeignKey("exchange_types.code"))
     sent_by_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
     sent_by_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
@@ -133,12 +146,12 @@ class Exchange(Timestamped, Base):
     subject: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column()
-    source: Mapped[str] = mapped_column(String(10))
+    source: Mapped[Source] = mapped_column(EnumText(Source, 10))
     author_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
     author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     # Portal message id, or a Slack submission fingerprint: one exchange per key, ever.
     external_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    mail_status: Mapped[str | None] = mapped_column(String(10))
+    mail_status: Mapped[MailStatus | None] = mapped_column(EnumText(MailStatus, 10))
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
     mail_message_id: Mapped[str | None] = mapped_column(String(300))
     mail_error: Mapped[str | None] = mapped_column(Text)
@@ -207,10 +220,12 @@ class OutboxItem(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[OutboxKind] = mapped_column(EnumText(OutboxKind, 30))
     lane: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column()
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(
+        EnumText(OutboxStatus, 10), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column()

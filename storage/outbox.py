@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from storage.models import DeliveryLane, OutboxItem
 from storage.types import utcnow
+from storage.vocabulary import OutboxStatus
 
 
 def enqueue(
     session: Session, kind: str, payload: dict[str, Any], *, lane: str | None = None
 ) -> OutboxItem:
     """Add an item to the outbox, in the caller's transaction."""
-    item = OutboxItem(kind=kind, payload=payload, lane=lane, status="pending")
+    item = OutboxItem(kind=kind, payload=payload, lane=lane, status=OutboxStatus.PENDING)
     session.add(item)
     return item
 
@@ -41,7 +42,7 @@ def claim(
     candidates = (
         select(OutboxItem.id)
         .where(
-            OutboxItem.status == "pending",
+            OutboxItem.status == OutboxStatus.PENDING,
             OutboxItem.kind.in_(list(kinds)),
             OutboxItem.next_attempt_at <= now,
             free,
@@ -76,7 +77,7 @@ def mark_done(session: Session, item_id: int) -> None:
     session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == item_id)
-        .values(status="done", done_at=utcnow(), lease_until=None, lease_owner=None)
+        .values(status=OutboxStatus.DONE, done_at=utcnow(), lease_until=None, lease_owner=None)
     )
 
 
@@ -99,7 +100,7 @@ def mark_failed(session: Session, item_id: int, error: str) -> None:
         update(OutboxItem)
         .where(OutboxItem.id == item_id)
         .values(
-            status="failed",
+            status=OutboxStatus.FAILED,
             attempts=OutboxItem.attempts + 1,
             last_error=error[:2000],
             done_at=utcnow(),
@@ -134,7 +135,7 @@ def pending_in_lanes(
         session.scalars(
             select(OutboxItem)
             .where(
-                OutboxItem.status == "pending",
+                OutboxItem.status == OutboxStatus.PENDING,
                 OutboxItem.kind == kind,
                 OutboxItem.lane.in_(list(lanes)),
                 OutboxItem.next_attempt_at <= now,
@@ -155,7 +156,7 @@ def claim_ids(
     now = utcnow()
     free = or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now)
     wanted = select(OutboxItem.id).where(
-        OutboxItem.id.in_(list(ids)), OutboxItem.status == "pending", free
+        OutboxItem.id.in_(list(ids)), OutboxItem.status == OutboxStatus.PENDING, free
     )
     if session.get_bind().dialect.name == "postgresql":
         wanted = wanted.with_for_update(skip_locked=True)
@@ -164,7 +165,7 @@ def claim_ids(
         return []
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id.in_(taken), OutboxItem.status == "pending", free)
+        .where(OutboxItem.id.in_(taken), OutboxItem.status == OutboxStatus.PENDING, free)
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
@@ -184,7 +185,7 @@ def release(session: Session, item_ids: Sequence[int], *, delay_seconds: float =
         return
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == "pending")
+        .where(OutboxItem.id.in_(list(item_ids)), OutboxItem.status == OutboxStatus.PENDING)
         .values(
             lease_until=None,
             lease_owner=None,
@@ -200,11 +201,11 @@ def mark_done_without_delivery(session: Session, kind: str, lanes: Sequence[str]
     result = session.execute(
         update(OutboxItem)
         .where(
-            OutboxItem.status == "pending",
+            OutboxItem.status == OutboxStatus.PENDING,
             OutboxItem.kind == kind,
             OutboxItem.lane.in_(list(lanes)),
         )
-        .values(status="done", done_at=utcnow(), lease_until=None, lease_owner=None)
+        .values(status=OutboxStatus.DONE, done_at=utcnow(), lease_until=None, lease_owner=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -20,11 +20,7 @@ from storage.models import (
     SlackThread,
 )
 from storage.types import utcnow
-
-OPEN_STATES = ("saisie_externe", "en_cours", "travail_termine", "travail_non_termine")
-CLOSED_STATES = ("cloturee", "annulee")
-FINISHED_STATES = ("travail_termine", "travail_non_termine", "cloturee", "annulee")
-ALL_STATES = OPEN_STATES + CLOSED_STATES
+from storage.vocabulary import OPEN_STATES, Direction
 
 
 def dit_by_number(session: Session, number: str) -> Dit | None:
@@ -65,7 +61,7 @@ def dits_waiting_on_us(session: Session, limit: int = 30) -> Sequence[Dit]:
     """Open DITs where the client spoke last, the longest waiting first."""
     return session.scalars(
         select(Dit)
-        .where(Dit.last_direction == "received", Dit.state.in_(OPEN_STATES))
+        .where(Dit.last_direction == Direction.RECEIVED, Dit.state.in_(OPEN_STATES))
         .order_by(Dit.last_exchange_at.asc(), Dit.id.asc())
         .limit(limit)
     ).all()

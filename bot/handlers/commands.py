@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -25,20 +26,33 @@ from ditbot.core.i18n import _
 from ditbot.domain.errors import Conflict, NotFound
 from ditbot.domain.exchanges import get_dit
 from storage import repositories as repo
+from storage.vocabulary import Direction
 
-Verb = Literal["help", "open", "received", "sent", "mail", "search"]
+
+class Verb(StrEnum):
+    """What `/dit …` asks for."""
+
+    HELP = "help"
+    OPEN = "open"
+    RECEIVED = "received"
+    SENT = "sent"
+    MAIL = "mail"
+    SEARCH = "search"
+
+
 VERBS: dict[str, Verb] = {
-    "help": "help",
-    "aide": "help",
-    "?": "help",
-    "recu": "received",
-    "reçu": "received",
-    "received": "received",
-    "envoye": "sent",
-    "envoyé": "sent",
-    "sent": "sent",
-    "mail": "mail",
+    "help": Verb.HELP,
+    "aide": Verb.HELP,
+    "?": Verb.HELP,
+    "recu": Verb.RECEIVED,
+    "reçu": Verb.RECEIVED,
+    "received": Verb.RECEIVED,
+    "envoye": Verb.SENT,
+    "envoyé": Verb.SENT,
+    "sent": Verb.SENT,
+    "mail": Verb.MAIL,
 }
+FORM_OF = {Verb.RECEIVED: Direction.RECEIVED, Verb.SENT: Direction.SENT}
 LOOKS_LIKE_NUMBER = re.compile(r"^\S*\d\S*$")
 SEARCH_LIMIT = 20
 
@@ -53,16 +67,16 @@ def parse(text: str | None) -> DitCommand:
     """`/dit` text -> what to do. `open` is tried as an exact number, then as a search."""
     words = (text or "").strip().split(None, 1)
     if not words:
-        return DitCommand("help")
+        return DitCommand(Verb.HELP)
     head = words[0].lower()
     rest = words[1].strip() if len(words) > 1 else ""
     verb = VERBS.get(head)
-    if verb == "help":
-        return DitCommand("help")
+    if verb == Verb.HELP:
+        return DitCommand(Verb.HELP)
     if verb is not None:
-        return DitCommand(verb, rest) if rest else DitCommand("help", head)
+        return DitCommand(verb, rest) if rest else DitCommand(Verb.HELP, head)
     whole = (text or "").strip()
-    return DitCommand("open" if LOOKS_LIKE_NUMBER.match(whole) else "search", whole)
+    return DitCommand(Verb.OPEN if LOOKS_LIKE_NUMBER.match(whole) else Verb.SEARCH, whole)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -77,16 +91,17 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         request = parse(command.get("text"))
         trigger = command["trigger_id"]
-        if request.verb == "help":
+        if request.verb == Verb.HELP:
             blocks, text = help_blocks(who.t, unknown_verb=request.argument or None)
             respond(text=text, blocks=blocks, response_type="ephemeral")
             return
         # Every other branch resolves the user first: an unlinked user learns it before anything.
-        if request.verb in ("received", "sent"):
-            forms.open_new_form(deps, client, who, request.argument, request.verb, trigger)
-        elif request.verb == "mail":
+        if request.verb in FORM_OF:
+            direction = FORM_OF[request.verb]
+            forms.open_new_form(deps, client, who, request.argument, direction, trigger)
+        elif request.verb == Verb.MAIL:
             open_mail(deps, client, who, request.argument, trigger)
-        elif request.verb == "open":
+        elif request.verb == Verb.OPEN:
             open_or_search(deps, client, who, respond, request.argument, trigger)
         else:
             answer_search(deps, who, respond, request.argument)
@@ -119,7 +134,7 @@ def open_or_search(
             dit = found[0] if len(found) == 1 else None
         if dit is None:
             view = closed = None
-        elif dit.state in repo.CLOSED_STATES:
+        elif dit.state.closed:
             view, closed = None, search_view.closed_dit(who.t, dit)
         else:
             view = panel.build_panel(session, deps, who.t, actor, dit.number, dit=dit)

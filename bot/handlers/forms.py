@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, PanelRef
@@ -40,25 +41,26 @@ from ditbot.domain.exchanges import (
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 from storage.types import utcnow
+from storage.vocabulary import Direction
 
 log = logging.getLogger(__name__)
 OPTIONS_MAX = 100
 
 
 # -- building -----------------------------------------------------------------------------
-def people(session: Session, dit: Dit, direction: str) -> tuple[list[Person], list[Person]]:
+def people(session: Session, dit: Dit, direction: Direction) -> tuple[list[Person], list[Person]]:
     """(senders, receivers): a received exchange goes client contact -> collaborateur."""
     staff = [Person.of(c) for c in repo.all_collaborators(session)]
     contacts = [Person.of(c) for c in repo.contacts_of_client(session, dit.client_id)]
-    return (contacts, staff) if direction == "received" else (staff, contacts)
+    return (contacts, staff) if direction == Direction.RECEIVED else (staff, contacts)
 
 
 def _code(party: Any) -> str | None:
     return party.code if party is not None else None
 
 
-def new_values(dit: Dit, direction: str, actor: Actor, detail: str | None = None) -> Values:
-    defaults = defaults_for(dit, direction, actor)  # type: ignore[arg-type]
+def new_values(dit: Dit, direction: Direction, actor: Actor, detail: str | None = None) -> Values:
+    defaults = defaults_for(dit, direction, actor)
     return Values(
         type_code=defaults.type_code,
         sent_by=_code(defaults.sent_by),
@@ -88,14 +90,14 @@ def form_view(
     deps: Deps,
     t: Translator,
     dit: Dit | None,
-    direction: str,
+    direction: Direction,
     values: Values,
     *,
     exchange_id: int | None = None,
     panel: PanelRef | None = None,
     choose_dit: bool = False,
     recipient_suffix: int = 0,
-) -> dict[str, Any]:
+) -> View:
     senders, receivers = people(session, dit, direction) if dit is not None else ([], [])
     metadata = seal(
         deps.secret,
@@ -124,8 +126,8 @@ def form_view(
 
 
 def new_form(
-    deps: Deps, who: Who, number: str, direction: str, panel: PanelRef | None
-) -> dict[str, Any]:
+    deps: Deps, who: Who, number: str, direction: Direction, panel: PanelRef | None
+) -> View:
     with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = get_dit(session, number)
@@ -135,7 +137,7 @@ def new_form(
 
 
 def open_new_form(
-    deps: Deps, client: WebClient, who: Who, number: str, direction: str, trigger_id: str
+    deps: Deps, client: WebClient, who: Who, number: str, direction: Direction, trigger_id: str
 ) -> None:
     """`/dit recu|envoye <number>`: the form alone (the panel replaces it after the save)."""
     client.views_open(trigger_id=trigger_id, view=new_form(deps, who, number, direction, None))
@@ -146,7 +148,7 @@ def push_new_form(
     client: WebClient,
     who: Who,
     number: str,
-    direction: str,
+    direction: Direction,
     trigger_id: str,
     panel: PanelRef,
 ) -> None:
@@ -182,18 +184,18 @@ def push_edit_form(
     client.views_push(trigger_id=trigger_id, view=view)
 
 
-def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> dict[str, Any]:
+def shortcut_form(deps: Deps, who: Who, text: str, number: str | None) -> View:
     """The received form of the `log_exchange` shortcut: detail = the message, DIT to choose."""
     with deps.unit_of_work() as session:
         actor = who.actor(session)
         dit = repo.dit_by_number(session, number) if number else None
-        if dit is not None and dit.state in repo.CLOSED_STATES:
+        if dit is not None and dit.state.closed:
             dit = None
         if dit is not None:
-            values = new_values(dit, "received", actor, detail=text)
+            values = new_values(dit, Direction.RECEIVED, actor, detail=text)
         else:
             values = Values(type_code="appel", detail=text, occurred_at=utcnow())
-        return form_view(session, deps, who.t, dit, "received", values, choose_dit=True)
+        return form_view(session, deps, who.t, dit, Direction.RECEIVED, values, choose_dit=True)
 
 
 # -- following a field ----------------------------------------------------------------------
@@ -205,11 +207,11 @@ def _suffix(view: dict[str, Any], field: str) -> int:
     return 0
 
 
-def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> dict[str, Any]:
+def rebuild(deps: Deps, who: Who, view: dict[str, Any], *, follow: str) -> View:
     """The form again after Reçu par (or the shortcut's DIT) changed, keeping typed values."""
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
-    direction = data["direction"]
+    direction = Direction(data["direction"])
     panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
     with deps.unit_of_work() as session:
         actor = who.actor(session)
@@ -270,7 +272,8 @@ def _search_people(people_list: Sequence[Person], typed: str) -> list[dict[str, 
         or needle in p.code.lower()
     ]
     return [
-        {"text": plain(option_text(p), OPTION_MAX), "value": p.code} for p in found[:OPTIONS_MAX]
+        {"text": plain(option_text(p), OPTION_MAX).to_dict(), "value": p.code}
+        for p in found[:OPTIONS_MAX]
     ]
 
 
@@ -281,16 +284,16 @@ def suggestions(deps: Deps, body: dict[str, Any]) -> list[dict[str, Any]]:
     with deps.unit_of_work() as session:
         if field == Field.DIT:
             return [
-                dit_option(d)
+                dit_option(d).to_dict()
                 for d in repo.search_dits(session, typed, limit=OPTIONS_MAX)
-                if d.state not in repo.CLOSED_STATES
+                if not d.state.closed
             ]
         data = unseal(deps.secret, view.get("private_metadata"))
         number = read_values(view).get(Field.DIT) if data.get("choose") else data.get("dit")
         dit = repo.dit_by_number(session, number) if number else None
         if dit is None:
             return []
-        senders, receivers = people(session, dit, data["direction"])
+        senders, receivers = people(session, dit, Direction(data["direction"]))
         return _search_people(senders if field == Field.SENT_BY else receivers, typed)
 
 
@@ -299,7 +302,7 @@ def save(deps: Deps, who: Who, view: dict[str, Any]) -> tuple[str, PanelRef | No
     """Log or edit the exchange of a submitted form: (DIT number, panel under it, shortcut)."""
     data = unseal(deps.secret, view.get("private_metadata"))
     values = read_values(view)
-    direction = data["direction"]
+    direction = Direction(data["direction"])
     number = values.get(Field.DIT) if data.get("choose") else data.get("dit")
     if not number:
         raise DomainError(_("Choose the DIT of this exchange."), Field.DIT)

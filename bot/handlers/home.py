@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
@@ -30,7 +31,7 @@ def drafts_section(
     return deps.hooks.home_drafts(session, collaborator, t)
 
 
-def build_home(deps: Deps, who: Who) -> dict[str, Any]:
+def build_home(deps: Deps, who: Who) -> View:
     try:
         with deps.unit_of_work() as session:
             actor = who.actor(session)

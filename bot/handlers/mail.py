@@ -19,6 +19,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, MailFormRequest, PanelRef
@@ -34,7 +35,6 @@ from ditbot.core.i18n import Translator
 from ditbot.domain import drafts
 from ditbot.domain.exchanges import ensure_open, get_dit
 from ditbot.domain.mail import (
-    SLACK_DM,
     MailInput,
     check_can_send,
     default_recipient,
@@ -46,6 +46,7 @@ from storage import repositories as repo
 from storage.models import Collaborator, Draft
 from storage.outbox import enqueue
 from storage.types import utcnow
+from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def build_form(
     panel: PanelRef | None,
     draft: Draft | None = None,
     saved_at: Any = None,
-) -> dict[str, Any]:
+) -> View:
     """The mail form of DIT `number`, filled from the user's draft when there is one.
 
     `saved_at` (the keep-as-draft button) redraws the same form with a "draft saved" note.
@@ -207,7 +208,9 @@ def home_drafts(
     session: Session, collaborator: Collaborator, t: Translator
 ) -> list[dict[str, Any]]:
     """The drafts section of the App Home (`deps.hooks.home_drafts`)."""
-    return views.home_drafts(t, drafts.drafts_of(session, collaborator))
+    return [
+        block.to_dict() for block in views.home_drafts(t, drafts.drafts_of(session, collaborator))
+    ]
 
 
 def _in_mail_form(body: dict[str, Any]) -> bool:
@@ -250,7 +253,7 @@ def register(app: App, deps: Deps) -> None:
                 return
             enqueue(
                 session,
-                SLACK_DM,
+                OutboxKind.SLACK_DM,
                 {"reason": "draft_kept", "user": who.user_id, "draft_id": draft.id},
             )
         deps.ctx.wake_delivery()
@@ -270,7 +273,7 @@ def register(app: App, deps: Deps) -> None:
         panel = PanelRef(data["panel"], data.get("hash")) if data.get("panel") else None
         with deps.unit_of_work() as session:
             updated = build_form(session, deps, who, number, panel=panel, saved_at=utcnow())
-        updated["private_metadata"] = view.get("private_metadata")  # same form, same key
+        updated.private_metadata = view.get("private_metadata")  # same form, same key
         try:
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)
         except SlackApiError as error:  # the user typed meanwhile: the note can wait

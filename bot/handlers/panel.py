@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, PanelRef
@@ -26,6 +27,7 @@ from ditbot.domain.errors import NotFound
 from ditbot.domain.exchanges import Actor, delete_refusal, edit_refusal, get_dit, get_exchange
 from storage import repositories as repo
 from storage.models import Dit, Exchange
+from storage.vocabulary import Direction
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def build_panel(
     page: int = 0,
     *,
     dit: Dit | None = None,
-) -> dict[str, Any]:
+) -> View:
     """The panel view of DIT `number` (or of `dit`, already loaded) at `page` (clamped)."""
     if dit is None:
         dit = repo.dit_for_slack(session, number) or get_dit(session, number)
@@ -132,13 +134,17 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_add_received(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data, panel = panel_of(deps, body)
-        forms.push_new_form(deps, client, who, data["dit"], "received", body["trigger_id"], panel)
+        forms.push_new_form(
+            deps, client, who, data["dit"], Direction.RECEIVED, body["trigger_id"], panel
+        )
 
     @app.action(Action.ADD_SENT, middleware=[ack_at_once])
     @guarded
     def on_add_sent(body: dict[str, Any], client: WebClient, who: Who) -> None:
         data, panel = panel_of(deps, body)
-        forms.push_new_form(deps, client, who, data["dit"], "sent", body["trigger_id"], panel)
+        forms.push_new_form(
+            deps, client, who, data["dit"], Direction.SENT, body["trigger_id"], panel
+        )
 
     @app.action(Action.EXCHANGE_MENU, middleware=[ack_at_once])
     @guarded

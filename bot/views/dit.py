@@ -6,22 +6,16 @@ from datetime import datetime
 
 from bot.views.text import escape, one_line, truncate
 from ditbot.core.i18n import N_, Translator, _
+from ditbot.domain import labels
 from ditbot.domain.exchanges import Indicators
 from storage.models import Dit
+from storage.vocabulary import Direction, DitState
 
-STATES = {
-    "saisie_externe": _("registered"),
-    "en_cours": _("in progress"),
-    "travail_termine": _("work finished"),
-    "travail_non_termine": _("work not finished"),
-    "cloturee": _("closed"),
-    "annulee": _("cancelled"),
-}
 RED = ":red_circle:"
 
 
-def state_label(t: Translator, state: str) -> str:
-    return t(STATES[state]) if state in STATES else state
+def state_label(t: Translator, state: DitState) -> str:
+    return t(labels.STATE[state])
 
 
 def counter(t: Translator, indicators: Indicators) -> str:
@@ -35,12 +29,12 @@ def counter(t: Translator, indicators: Indicators) -> str:
 
 
 def last_speaker(t: Translator, indicators: Indicators) -> str:
-    if indicators.last_direction == "received":
+    if indicators.last_direction == Direction.RECEIVED:
         text = t(_("the client spoke last: waiting on us"))
         if indicators.last_is_relance:
             text += " " + t(_("(a relance)"))
         return text
-    if indicators.last_direction == "sent":
+    if indicators.last_direction == Direction.SENT:
         return t(_("we spoke last"))
     return ""
 
@@ -65,6 +59,6 @@ def dit_line(t: Translator, dit: Dit) -> str:
     speaker = last_speaker(t, indicators)
     if speaker:
         second.append(speaker)
-    if dit.state not in ("en_cours",):
+    if dit.state != DitState.EN_COURS:
         second.append(state_label(t, dit.state))
     return " · ".join(parts) + "\n" + " · ".join(second)

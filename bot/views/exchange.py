@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from slack_sdk.models.blocks import (
+    Block,
+    BlockElement,
+    ContextBlock,
+    InputBlock,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 
 from bot.ids import Callback, Field, block_id
 from bot.views.dit import when
-from bot.views.text import escape, mrkdwn, one_line, plain, title, truncate
+from bot.views.text import LABEL_MAX, escape, mrkdwn, one_line, plain, title, truncate
 from ditbot.core.i18n import Translator, _
+from ditbot.domain import labels
 from storage.models import Collaborator, Contact, Exchange, ExchangeType
+from storage.vocabulary import Direction, MailStatus
 
 PREVIEW = 280  # characters of the detail shown in the panel
-MAIL_STATUS = {"queued": _("mail queued"), "sent": _("mail sent"), "failed": _("mail failed")}
-SOURCES = {"slack": "Slack", "portal": _("client portal"), "mail": _("mail"), "api": "API"}
 
 
 def type_label(t: Translator, kind: ExchangeType) -> str:
@@ -36,7 +45,7 @@ def receiver(exchange: Exchange) -> str:
 
 
 def direction_label(t: Translator, exchange: Exchange) -> str:
-    if exchange.direction == "received":
+    if exchange.direction == Direction.RECEIVED:
         return t(_("Received"))
     return t(_("Sent"))
 
@@ -46,7 +55,7 @@ def summary(t: Translator, exchange: Exchange) -> str:
 
     What was written (subject, detail) is not in it: see `written`, shown as plain_text.
     """
-    arrow = ":inbox_tray:" if exchange.direction == "received" else ":outbox_tray:"
+    arrow = ":inbox_tray:" if exchange.direction == Direction.RECEIVED else ":outbox_tray:"
     relance = " :red_circle:" if exchange.type.is_relance else ""
     head = (
         f"{arrow} *{direction_label(t, exchange)} · {escape(type_label(t, exchange.type))}*"
@@ -57,14 +66,14 @@ def summary(t: Translator, exchange: Exchange) -> str:
         who += f" ({escape(truncate(exchange.recipient_email, 80))})"
     lines = [head, who]
     if exchange.mail_status:
-        status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
-        if exchange.mail_status == "failed" and exchange.mail_error:
+        status = t(labels.MAIL_STATUS[exchange.mail_status])
+        if exchange.mail_status == MailStatus.FAILED and exchange.mail_error:
             status += f": {escape(truncate(one_line(exchange.mail_error), 120))}"
         lines.append(f":email: {status}")
     return "\n".join(lines)
 
 
-def written(exchange: Exchange, preview: int = PREVIEW) -> dict[str, Any]:
+def written(exchange: Exchange, preview: int = PREVIEW) -> PlainTextObject:
     """Subject and detail, truncated, as plain_text: a client's `*`, `_`, `@here` or URL
     shows as typed and can never format, ping or link."""
     subject = truncate(one_line(exchange.subject), 150) if exchange.subject else ""
@@ -73,17 +82,22 @@ def written(exchange: Exchange, preview: int = PREVIEW) -> dict[str, Any]:
 
 
 def exchange_blocks(
-    t: Translator, exchange: Exchange, preview: int = PREVIEW, **section: Any
-) -> list[dict[str, Any]]:
-    """One exchange as two blocks: its facts (mrkdwn, `section` extras such as an accessory)
-    and what was written (plain_text)."""
+    t: Translator,
+    exchange: Exchange,
+    preview: int = PREVIEW,
+    *,
+    block_id: str | None = None,
+    accessory: BlockElement | None = None,
+) -> list[Block]:
+    """One exchange as two blocks: its facts (mrkdwn, with the optional `block_id` and
+    `accessory`) and what was written (plain_text)."""
     return [
-        {"type": "section", "text": mrkdwn(summary(t, exchange)), **section},
-        {"type": "section", "text": written(exchange, preview)},
+        SectionBlock(text=mrkdwn(summary(t, exchange)), block_id=block_id, accessory=accessory),
+        SectionBlock(text=written(exchange, preview)),
     ]
 
 
-def detail_modal(t: Translator, exchange: Exchange) -> dict[str, Any]:
+def detail_modal(t: Translator, exchange: Exchange) -> View:
     """The whole exchange, read-only (client text in plain_text: never formatted)."""
     facts = [
         t(_("*DIT:* {number}"), number=escape(exchange.dit.number)),
@@ -95,55 +109,49 @@ def detail_modal(t: Translator, exchange: Exchange) -> dict[str, Any]:
     ]
     if exchange.recipient_email:
         facts.append(t(_("*Recipient e-mail:* {email}"), email=escape(exchange.recipient_email)))
-    source = SOURCES.get(exchange.source, exchange.source)
-    facts.append(t(_("*Logged from:* {source}"), source=t(source)))
+    facts.append(t(_("*Logged from:* {source}"), source=t(labels.SOURCE[exchange.source])))
     if exchange.author_collaborator is not None:
         facts.append(t(_("*Author:* {author}"), author=escape(exchange.author_collaborator.name)))
     if exchange.mail_status:
-        status = t(MAIL_STATUS.get(exchange.mail_status, exchange.mail_status))
+        status = t(labels.MAIL_STATUS[exchange.mail_status])
         facts.append(t(_("*Mail:* {status}"), status=status))
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn("\n".join(facts))}]
+    blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(facts)))]
     if exchange.subject:
-        blocks.append({"type": "section", "text": plain(exchange.subject)})
-    blocks.append({"type": "section", "text": plain(exchange.detail)})
+        blocks.append(SectionBlock(text=plain(exchange.subject)))
+    blocks.append(SectionBlock(text=plain(exchange.detail)))
     if exchange.updated_at and exchange.created_at and exchange.updated_at > exchange.created_at:
         note = t(_("Last changed {date}"), date=when(t, exchange.updated_at))
-        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
-    return {
-        "type": "modal",
-        "callback_id": Callback.EXCHANGE_DETAIL,
-        "title": title(t(_("Exchange"))),
-        "close": title(t(_("Back"))),
-        "blocks": blocks,
-    }
+        blocks.append(ContextBlock(elements=[mrkdwn(note)]))
+    return View(
+        type="modal",
+        callback_id=Callback.EXCHANGE_DETAIL,
+        title=title(t(_("Exchange"))),
+        close=title(t(_("Back"))),
+        blocks=blocks,
+    )
 
 
-def delete_modal(t: Translator, exchange: Exchange, metadata: str) -> dict[str, Any]:
+def delete_modal(t: Translator, exchange: Exchange, metadata: str) -> View:
     """The confirmation of a delete, with an optional reason (kept in the trace)."""
     question = t(
         _("Delete this exchange of DIT {number}? It leaves the counter; its trace is kept."),
         number=escape(exchange.dit.number),
     )
-    return {
-        "type": "modal",
-        "callback_id": Callback.EXCHANGE_DELETE,
-        "title": title(t(_("Delete exchange"))),
-        "submit": title(t(_("Delete"))),
-        "close": title(t(_("Keep it"))),
-        "private_metadata": metadata,
-        "blocks": [
-            {"type": "section", "text": mrkdwn(question)},
+    return View(
+        type="modal",
+        callback_id=Callback.EXCHANGE_DELETE,
+        title=title(t(_("Delete exchange"))),
+        submit=title(t(_("Delete"))),
+        close=title(t(_("Keep it"))),
+        private_metadata=metadata,
+        blocks=[
+            SectionBlock(text=mrkdwn(question)),
             *exchange_blocks(t, exchange, preview=600),
-            {
-                "type": "input",
-                "block_id": block_id(Field.REASON),
-                "optional": True,
-                "label": plain(t(_("Reason")), 2000),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": Field.REASON,
-                    "max_length": 500,
-                },
-            },
+            InputBlock(
+                block_id=block_id(Field.REASON),
+                optional=True,
+                label=plain(t(_("Reason")), LABEL_MAX),
+                element=PlainTextInputElement(action_id=Field.REASON, max_length=500),
+            ),
         ],
-    }
+    )

@@ -10,14 +10,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DateTimePickerElement,
+    ExternalDataSelectElement,
+    InputBlock,
+    InputInteractiveElement,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
 
 from bot.ids import Callback, Field, block_id
 from bot.views.exchange import type_label
-from bot.views.text import OPTION_MAX, escape, mrkdwn, plain, title, truncate
+from bot.views.text import (
+    LABEL_MAX,
+    OPTION_MAX,
+    PLACEHOLDER_MAX,
+    escape,
+    mrkdwn,
+    plain,
+    title,
+    truncate,
+)
 from ditbot.core.i18n import Translator, _
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Collaborator, Contact, Dit, ExchangeType
+from storage.vocabulary import Direction
 
 STATIC_OPTIONS_MAX = 100  # beyond: external_select, options searched as the user types
 SEP = " · "
@@ -55,13 +77,13 @@ def option_text(person: Person) -> str:
     return truncate(SEP.join([name, *(truncate(m, each) for m in mails)]), OPTION_MAX)
 
 
-def person_option(person: Person) -> dict[str, Any]:
-    return {"text": plain(option_text(person), OPTION_MAX), "value": person.code}
+def person_option(person: Person) -> Option:
+    return Option(text=plain(option_text(person), OPTION_MAX), value=person.code)
 
 
-def dit_option(dit: Dit) -> dict[str, Any]:
+def dit_option(dit: Dit) -> Option:
     text = SEP.join([dit.number, dit.client.name, dit.title])
-    return {"text": plain(truncate(text, OPTION_MAX), OPTION_MAX), "value": dit.number}
+    return Option(text=plain(truncate(text, OPTION_MAX), OPTION_MAX), value=dit.number)
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,7 @@ class Values:
 
 @dataclass(frozen=True)
 class FormSpec:
-    direction: str  # "received" | "sent"
+    direction: Direction
     dit: Dit | None
     types: Sequence[ExchangeType]
     senders: Sequence[Person]
@@ -92,63 +114,65 @@ class FormSpec:
     notes: list[str] = field(default_factory=list)
 
 
-def callback_of(direction: str) -> str:
-    return Callback.EXCHANGE_RECEIVED if direction == "received" else Callback.EXCHANGE_SENT
+def callback_of(direction: Direction) -> str:
+    return Callback.EXCHANGE_RECEIVED if direction == Direction.RECEIVED else Callback.EXCHANGE_SENT
 
 
 def _select(
     action: str, people: Sequence[Person], chosen: str | None, t: Translator, dispatch: bool
-) -> dict[str, Any]:
+) -> StaticSelectElement | ExternalDataSelectElement:
     initial = next((p for p in people if p.code == chosen), None)
-    element: dict[str, Any] = {"action_id": action, "placeholder": plain(t(_("Choose…")), 150)}
+    placeholder = plain(t(_("Choose…")), PLACEHOLDER_MAX)
+    initial_option = person_option(initial) if initial is not None else None
     if len(people) <= STATIC_OPTIONS_MAX:
-        element["type"] = "static_select"
-        element["options"] = [person_option(p) for p in people] or [
-            {"text": plain("—", OPTION_MAX), "value": "-"}
+        options = [person_option(p) for p in people] or [
+            Option(text=plain("—", OPTION_MAX), value="-")
         ]
-    else:
-        element["type"] = "external_select"
-        element["min_query_length"] = 1
-    if initial is not None:
-        element["initial_option"] = person_option(initial)
-    return element
+        return StaticSelectElement(
+            action_id=action,
+            placeholder=placeholder,
+            options=options,
+            initial_option=initial_option,
+        )
+    return ExternalDataSelectElement(
+        action_id=action,
+        placeholder=placeholder,
+        min_query_length=1,
+        initial_option=initial_option,
+    )
 
 
 def _input(
     field_name: str,
     label: str,
-    element: dict[str, Any],
+    element: InputInteractiveElement,
     *,
     optional: bool = False,
     suffix: int | str | None = None,
     hint: str | None = None,
     dispatch: bool = False,
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id(field_name, suffix),
-        "label": plain(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    if dispatch:
-        block["dispatch_action"] = True
-    return block
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id(field_name, suffix),
+        label=plain(label, LABEL_MAX),
+        element=element,
+        optional=optional,
+        hint=plain(hint, LABEL_MAX) if hint else None,
+        dispatch_action=True if dispatch else None,
+    )
 
 
-def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
+def exchange_form(t: Translator, spec: FormSpec) -> View:
     """The modal of one received/sent exchange."""
     v = spec.values
-    received = spec.direction == "received"
-    blocks: list[dict[str, Any]] = []
+    received = spec.direction == Direction.RECEIVED
+    blocks: list[Block] = []
     if spec.dit is not None and not spec.choose_dit:
         line = f"*{escape(spec.dit.number)}* · {escape(truncate(spec.dit.client.name, 200))}"
         line += f" · {escape(truncate(spec.dit.title, 200))}"
-        blocks.append({"type": "context", "elements": [mrkdwn(line)]})
+        blocks.append(ContextBlock(elements=[mrkdwn(line)]))
     for note in spec.notes:
-        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+        blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     if not received and not spec.editing:  # recording a mail is not sending one (mail helper)
         note = t(
             _(
@@ -157,29 +181,24 @@ def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
                 "mail, use “Write a mail” on the DIT's panel."
             )
         )
-        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+        blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     if spec.choose_dit:
-        chooser: dict[str, Any] = {
-            "type": "external_select",
-            "action_id": Field.DIT,
-            "min_query_length": 2,
-            "placeholder": plain(t(_("Type a DIT number or a client")), 150),
-        }
-        if spec.dit is not None:
-            chooser["initial_option"] = dit_option(spec.dit)
+        chooser = ExternalDataSelectElement(
+            action_id=Field.DIT,
+            min_query_length=2,
+            placeholder=plain(t(_("Type a DIT number or a client")), PLACEHOLDER_MAX),
+            initial_option=dit_option(spec.dit) if spec.dit is not None else None,
+        )
         blocks.append(_input(Field.DIT, t(_("DIT")), chooser, dispatch=True))
     types = [
-        {"text": plain(truncate(type_label(t, k), OPTION_MAX), OPTION_MAX), "value": k.code}
+        Option(text=plain(truncate(type_label(t, k), OPTION_MAX), OPTION_MAX), value=k.code)
         for k in spec.types
     ][:STATIC_OPTIONS_MAX]
-    type_element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": Field.TYPE,
-        "options": types,
-    }
-    initial_type = next((o for o in types if o["value"] == v.type_code), None)
-    if initial_type is not None:
-        type_element["initial_option"] = initial_type
+    type_element = StaticSelectElement(
+        action_id=Field.TYPE,
+        options=types,
+        initial_option=next((o for o in types if o.value == v.type_code), None),
+    )
     blocks.append(_input(Field.TYPE, t(_("Type")), type_element))
     if spec.dit is not None:
         blocks.append(
@@ -199,11 +218,11 @@ def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
         )
     elif spec.choose_dit:
         note = t(_("Choose the DIT first: its interlocuteurs will then be offered."))
-        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+        blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     if not received:
-        email: dict[str, Any] = {"type": "plain_text_input", "action_id": Field.RECIPIENT_EMAIL}
-        if v.recipient_email:
-            email["initial_value"] = v.recipient_email
+        email = PlainTextInputElement(
+            action_id=Field.RECIPIENT_EMAIL, initial_value=v.recipient_email or None
+        )
         blocks.append(
             _input(
                 Field.RECIPIENT_EMAIL,
@@ -214,27 +233,24 @@ def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
                 hint=t(_("Follows “Received by”; change it if the mail went elsewhere.")),
             )
         )
-    subject: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": Field.SUBJECT,
-        "max_length": SUBJECT_MAX,
-    }
-    if v.subject:
-        subject["initial_value"] = v.subject[:SUBJECT_MAX]
+    subject = PlainTextInputElement(
+        action_id=Field.SUBJECT,
+        max_length=SUBJECT_MAX,
+        initial_value=v.subject[:SUBJECT_MAX] if v.subject else None,
+    )
     blocks.append(_input(Field.SUBJECT, t(_("Subject")), subject, optional=True))
-    detail: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": Field.DETAIL,
-        "multiline": True,
-        "max_length": DETAIL_MAX,
-        "placeholder": plain(t(_("What was said")), 150),
-    }
-    if v.detail:
-        detail["initial_value"] = v.detail[:DETAIL_MAX]
+    detail = PlainTextInputElement(
+        action_id=Field.DETAIL,
+        multiline=True,
+        max_length=DETAIL_MAX,
+        placeholder=plain(t(_("What was said")), PLACEHOLDER_MAX),
+        initial_value=v.detail[:DETAIL_MAX] if v.detail else None,
+    )
     blocks.append(_input(Field.DETAIL, t(_("Detail")), detail))
-    when: dict[str, Any] = {"type": "datetimepicker", "action_id": Field.OCCURRED_AT}
-    if v.occurred_at is not None:
-        when["initial_date_time"] = int(v.occurred_at.timestamp())
+    when = DateTimePickerElement(
+        action_id=Field.OCCURRED_AT,
+        initial_date_time=int(v.occurred_at.timestamp()) if v.occurred_at is not None else None,
+    )
     blocks.append(
         _input(
             Field.OCCURRED_AT,
@@ -249,12 +265,12 @@ def exchange_form(t: Translator, spec: FormSpec) -> dict[str, Any]:
         heading = t(_("Log received"))
     else:
         heading = t(_("Log sent"))
-    return {
-        "type": "modal",
-        "callback_id": callback_of(spec.direction),
-        "title": title(heading),
-        "submit": title(t(_("Save"))),
-        "close": title(t(_("Cancel"))),
-        "private_metadata": spec.metadata,
-        "blocks": blocks,
-    }
+    return View(
+        type="modal",
+        callback_id=callback_of(spec.direction),
+        title=title(heading),
+        submit=title(t(_("Save"))),
+        close=title(t(_("Cancel"))),
+        private_metadata=spec.metadata,
+        blocks=blocks,
+    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from slack_sdk.models.blocks import Block, SectionBlock
 
 from bot.views.text import escape, mrkdwn
 from ditbot.core.i18n import Translator, _
 
 
-def help_blocks(t: Translator, unknown_verb: str | None = None) -> tuple[list[dict[str, Any]], str]:
+def help_blocks(t: Translator, unknown_verb: str | None = None) -> tuple[list[Block], str]:
     """(blocks, fallback text) of the ephemeral help."""
     lines = [
         t(_("*/dit DIT-2026-0042*: open the exchanges of a DIT")),
@@ -18,15 +18,9 @@ def help_blocks(t: Translator, unknown_verb: str | None = None) -> tuple[list[di
         t(_("*/dit Acme*: search DITs by number or client name")),
     ]
     intro = t(_("What /dit can do:"))
-    blocks: list[dict[str, Any]] = []
+    blocks: list[Block] = []
     if unknown_verb:
-        blocks.append(
-            {
-                "type": "section",
-                "text": mrkdwn(
-                    t(_("“{word}” needs a DIT number after it."), word=escape(unknown_verb[:40]))
-                ),
-            }
-        )
-    blocks.append({"type": "section", "text": mrkdwn(f"{intro}\n" + "\n".join(lines))})
+        needs = t(_("“{word}” needs a DIT number after it."), word=escape(unknown_verb[:40]))
+        blocks.append(SectionBlock(text=mrkdwn(needs)))
+    blocks.append(SectionBlock(text=mrkdwn(f"{intro}\n" + "\n".join(lines))))
     return blocks, intro

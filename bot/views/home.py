@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.views import View
+
 from bot.views.dit import dit_line
 from bot.views.search import open_button
-from bot.views.text import escape, mrkdwn, plain
+from bot.views.text import HEADER_MAX, escape, mrkdwn, plain
 from ditbot.core.i18n import Translator, _
 from storage.models import Dit
 
@@ -15,19 +18,25 @@ VIEW_BLOCKS = 100
 SECTION_MAX = 20  # DITs per list
 
 
-def _dit_blocks(t: Translator, dits: Sequence[Dit]) -> list[dict[str, Any]]:
+def _dit_blocks(t: Translator, dits: Sequence[Dit]) -> list[Block]:
     return [
-        {"type": "section", "text": mrkdwn(dit_line(t, d)), "accessory": open_button(t, d.number)}
+        SectionBlock(text=mrkdwn(dit_line(t, d)), accessory=open_button(t, d.number))
         for d in dits[:SECTION_MAX]
     ]
 
 
-def _heading(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": plain(text, 150)}
+def _heading(text: str) -> HeaderBlock:
+    return HeaderBlock(text=plain(text, HEADER_MAX))
 
 
-def _empty(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [mrkdwn(text)]}
+def _empty(text: str) -> ContextBlock:
+    return ContextBlock(elements=[mrkdwn(text)])
+
+
+def _parsed(blocks: Sequence[Block | dict[str, Any]]) -> list[Block]:
+    """Blocks of a hook, which may still hand in Block Kit dicts (deps.HomeSection)."""
+    parsed = (Block.parse(block) for block in blocks)
+    return [block for block in parsed if block is not None]
 
 
 def home_view(
@@ -35,37 +44,26 @@ def home_view(
     name: str,
     mine: Sequence[Dit],
     waiting: Sequence[Dit],
-    drafts: list[dict[str, Any]],
-) -> dict[str, Any]:
+    drafts: Sequence[Block | dict[str, Any]],
+) -> View:
     """The Home tab; sections are cut so the whole stays within 100 blocks."""
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": mrkdwn(
-                t(
-                    _("Hello {name}. Type */dit* followed by a DIT number to open it."),
-                    name=escape(name),
-                )
-            ),
-        },
-        _heading(t(_("My open DITs"))),
-    ]
+    hello = t(
+        _("Hello {name}. Type */dit* followed by a DIT number to open it."), name=escape(name)
+    )
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(hello)), _heading(t(_("My open DITs")))]
     blocks += _dit_blocks(t, mine) or [_empty(t(_("No open DIT assigned to you.")))]
-    blocks.append({"type": "divider"})
+    blocks.append(DividerBlock())
     blocks.append(_heading(t(_("Waiting on us (the client spoke last)"))))
     blocks += _dit_blocks(t, waiting) or [_empty(t(_("No DIT is waiting on us.")))]
     if drafts:
-        blocks.append({"type": "divider"})
+        blocks.append(DividerBlock())
         room = VIEW_BLOCKS - len(blocks)
-        blocks += drafts[:room]
-    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
+        blocks += _parsed(drafts[:room])
+    return View(type="home", blocks=blocks[:VIEW_BLOCKS])
 
 
-def unlinked_home_view(t: Translator, message: str) -> dict[str, Any]:
-    return {
-        "type": "home",
-        "blocks": [
-            _heading(t(_("ditbot"))),
-            {"type": "section", "text": mrkdwn(escape(message))},
-        ],
-    }
+def unlinked_home_view(t: Translator, message: str) -> View:
+    return View(
+        type="home",
+        blocks=[_heading(t(_("ditbot"))), SectionBlock(text=mrkdwn(escape(message)))],
+    )

@@ -36,17 +36,13 @@ from bot.views.dit import state_label
 from bot.views.text import HEADER_MAX, TEXT_MAX, escape
 from bot.views.text import truncate as clip
 from ditbot.core.i18n import N_, Translator, _
+from ditbot.domain import labels
+from storage.vocabulary import DitState, Source
 
 FALLBACK_MAX = 3000  # the top-level text: well under Slack's 40,000 and readable in a push
 NOTES_PER_REPLY = 40  # one section each, + context and actions: within 50 blocks
 RED = "\U0001f534"  # the red marker of a DIT with a relance (a character: never an emoji code)
 DISPLAY_ZONE = "Europe/Paris"
-SOURCE_LABELS = {
-    "portal": _("client portal"),
-    "mail": _("mail"),
-    "slack": _("Slack"),
-    "api": _("API"),
-}
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class DitCard:
     number: str
     title: str
     client: str
-    state: str
+    state: DitState
     count: int
     relance: bool
 
@@ -69,7 +65,7 @@ class Note:
     sender: str
     receiver: str
     direction: str
-    source: str
+    source: Source
     occurred_at: datetime
     subject: str | None
     detail: str
@@ -108,7 +104,7 @@ def title_line(card: DitCard) -> str:
 
 def note_text(note: Note, t: Translator, locale: str, limit: int = TEXT_MAX) -> PlainTextObject:
     """One message, all plain text: who, when, how, then the subject and the detail."""
-    tags = [t(SOURCE_LABELS.get(note.source, note.source))]
+    tags = [t(labels.SOURCE[note.source])]
     if note.relance:
         tags.insert(0, f"{RED} " + t(_("RELANCE")))
     head = (

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    Option,
+    OverflowMenuElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 
 from bot.ids import Action, Callback, MenuVerb, menu_value
 from bot.views.dit import counter, last_speaker, state_label
 from bot.views.exchange import exchange_blocks
-from bot.views.text import escape, mrkdwn, plain, title, truncate
+from bot.views.text import (
+    BUTTON_MAX,
+    HEADER_MAX,
+    OPTION_MAX,
+    escape,
+    mrkdwn,
+    plain,
+    title,
+    truncate,
+)
 from ditbot.core.i18n import Translator, _
 from ditbot.domain.exchanges import Indicators
-from storage import repositories as repo
 from storage.models import Dit, Exchange
 
 PAGE_SIZE = 20  # 20 exchanges + 10 fixed blocks stays far below the 100 blocks of a modal
@@ -27,28 +47,24 @@ class Row:
     can_delete: bool
 
 
-def _menu(t: Translator, row: Row) -> dict[str, Any]:
+def _menu(t: Translator, row: Row) -> OverflowMenuElement:
     ident = row.exchange.id
-    options = [{"text": plain(t(_("View")), 75), "value": menu_value(MenuVerb.VIEW, ident)}]
+    options = [Option(text=plain(t(_("View")), OPTION_MAX), value=menu_value(MenuVerb.VIEW, ident))]
     if row.can_edit:
-        options.append({"text": plain(t(_("Edit")), 75), "value": menu_value(MenuVerb.EDIT, ident)})
+        options.append(
+            Option(text=plain(t(_("Edit")), OPTION_MAX), value=menu_value(MenuVerb.EDIT, ident))
+        )
     if row.can_delete:
         options.append(
-            {"text": plain(t(_("Delete…")), 75), "value": menu_value(MenuVerb.DELETE, ident)}
+            Option(
+                text=plain(t(_("Delete…")), OPTION_MAX), value=menu_value(MenuVerb.DELETE, ident)
+            )
         )
-    return {"type": "overflow", "action_id": Action.EXCHANGE_MENU, "options": options}
+    return OverflowMenuElement(action_id=Action.EXCHANGE_MENU, options=options)
 
 
-def _button(text: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "action_id": action,
-        "text": plain(text, 75),
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
+def _button(text: str, action: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(action_id=action, text=plain(text, BUTTON_MAX), value=value, style=style)
 
 
 def dit_facts(t: Translator, dit: Dit) -> str:
@@ -73,42 +89,36 @@ def panel_view(
     page: int,
     total: int,
     metadata: str,
-) -> dict[str, Any]:
+) -> View:
     """The panel modal; `rows` is page `page` (newest first) of `total` live exchanges."""
     indicators = Indicators.of(dit)
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(dit.number, 150)},
-        {"type": "section", "text": mrkdwn(dit_facts(t, dit))},
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(dit.number, HEADER_MAX)),
+        SectionBlock(text=mrkdwn(dit_facts(t, dit))),
     ]
     status = counter(t, indicators)
     speaker = last_speaker(t, indicators)
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [mrkdwn(status + (f" · {speaker}" if speaker else ""))],
-        }
-    )
-    if dit.state in repo.CLOSED_STATES:
+    blocks.append(ContextBlock(elements=[mrkdwn(status + (f" · {speaker}" if speaker else ""))]))
+    if dit.state.closed:
         closed = t(
             _("This DIT is {state}: exchanges can no longer be logged, changed or deleted."),
             state=state_label(t, dit.state),
         )
-        blocks.append({"type": "context", "elements": [mrkdwn(f":lock: {closed}")]})
+        blocks.append(ContextBlock(elements=[mrkdwn(f":lock: {closed}")]))
     else:
         blocks.append(
-            {
-                "type": "actions",
-                "block_id": "panel_actions",
-                "elements": [
+            ActionsBlock(
+                block_id="panel_actions",
+                elements=[
                     _button(t(_("Log received")), Action.ADD_RECEIVED, dit.number, "primary"),
                     _button(t(_("Log sent")), Action.ADD_SENT, dit.number),
                     _button(t(_("Write a mail")), Action.COMPOSE_MAIL, dit.number),
                 ],
-            }
+            )
         )
-    blocks.append({"type": "divider"})
+    blocks.append(DividerBlock())
     if not rows:
-        blocks.append({"type": "section", "text": mrkdwn(t(_("No exchange yet on this DIT.")))})
+        blocks.append(SectionBlock(text=mrkdwn(t(_("No exchange yet on this DIT.")))))
     for row in rows:
         blocks.extend(
             exchange_blocks(
@@ -119,32 +129,19 @@ def panel_view(
     if pages > 1:
         first = page * PAGE_SIZE + 1
         last = min((page + 1) * PAGE_SIZE, total)
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    mrkdwn(
-                        t(
-                            _("Exchanges {first}–{last} of {total}"),
-                            first=first,
-                            last=last,
-                            total=total,
-                        )
-                    )
-                ],
-            }
-        )
+        shown = t(_("Exchanges {first}–{last} of {total}"), first=first, last=last, total=total)
+        blocks.append(ContextBlock(elements=[mrkdwn(shown)]))
         paging = []
         if page > 0:
             paging.append(_button(t(_("◀ Newer")), Action.PANEL_PAGE, str(page - 1)))
         if page + 1 < pages:
             paging.append(_button(t(_("Older ▶")), Action.PANEL_PAGE, str(page + 1)))
-        blocks.append({"type": "actions", "block_id": "panel_paging", "elements": paging})
-    return {
-        "type": "modal",
-        "callback_id": Callback.EXCHANGES_PANEL,
-        "title": title(t(_("Exchanges"))),
-        "close": title(t(_("Close"))),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
+        blocks.append(ActionsBlock(block_id="panel_paging", elements=paging))
+    return View(
+        type="modal",
+        callback_id=Callback.EXCHANGES_PANEL,
+        title=title(t(_("Exchanges"))),
+        close=title(t(_("Close"))),
+        private_metadata=metadata,
+        blocks=blocks,
+    )

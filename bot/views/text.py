@@ -1,14 +1,20 @@
-"""Safe text for Block Kit: escape client text, truncate after escaping, keep within limits."""
+"""Safe text for Block Kit: escape client text, truncate after escaping, keep within limits.
+
+The text objects are `slack_sdk.models` (STYLE.md): they refuse over-long texts when a view
+or block is serialised, and these helpers cut first so that long user data never raises.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject
 
 TEXT_MAX = 3000
 OPTION_MAX = 75
 TITLE_MAX = 24
 BUTTON_MAX = 75
 HEADER_MAX = 150
+PLACEHOLDER_MAX = 150
+LABEL_MAX = 2000  # input label and hint
 
 
 def escape(text: str | None) -> str:
@@ -32,19 +38,19 @@ def one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def plain(text: str | None, limit: int = TEXT_MAX) -> dict[str, Any]:
+def plain(text: str | None, limit: int = TEXT_MAX) -> PlainTextObject:
     """A plain_text object (Slack never formats or links it), emoji off."""
-    return {"type": "plain_text", "text": truncate(text or " ", limit) or " ", "emoji": False}
+    return PlainTextObject(text=truncate(text or " ", limit) or " ", emoji=False)
 
 
-def mrkdwn(text: str, limit: int = TEXT_MAX) -> dict[str, Any]:
+def mrkdwn(text: str, limit: int = TEXT_MAX) -> MarkdownTextObject:
     """A mrkdwn object with `verbatim: true`: our markup works, client text cannot ping.
 
     `text` must already have its untrusted parts escaped (see `escape`).
     """
-    return {"type": "mrkdwn", "text": truncate(text or " ", limit) or " ", "verbatim": True}
+    return MarkdownTextObject(text=truncate(text or " ", limit) or " ", verbatim=True)
 
 
-def title(text: str) -> dict[str, Any]:
+def title(text: str) -> PlainTextObject:
     """A modal title/submit/close (24 characters)."""
-    return {"type": "plain_text", "text": truncate(text, TITLE_MAX), "emoji": False}
+    return PlainTextObject(text=truncate(text, TITLE_MAX), emoji=False)

@@ -24,10 +24,10 @@ from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, normalize_locale
 from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import owner_id, record_despite_outage
-from ditbot.domain.mail import SLACK_DM
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
+from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
 # Slack errors that no retry can fix.
@@ -52,7 +52,7 @@ PERMANENT = {
 
 
 class SlackDmWorker:
-    name = "slack_dm"
+    name = OutboxKind.SLACK_DM
 
     def __init__(
         self,
@@ -72,7 +72,11 @@ class SlackDmWorker:
     def run_once(self) -> bool:
         with self.ctx.db.session() as session:
             items = outbox.claim(
-                session, [SLACK_DM], self.owner, lease_seconds=self.lease_seconds, limit=1
+                session,
+                [OutboxKind.SLACK_DM],
+                self.owner,
+                lease_seconds=self.lease_seconds,
+                limit=1,
             )
             claimed = [(item.id, dict(item.payload), item.attempts) for item in items]
         for item_id, payload, attempts in claimed:

@@ -43,10 +43,10 @@ from ditbot.core.context import Context
 from ditbot.core.settings import Settings
 from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import owner_id, record_despite_outage
-from ditbot.domain.exchanges import LANE_PORTAL, LANE_RELANCES, NOTIFY
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread
+from storage.vocabulary import Lane, OutboxKind, Source
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,8 @@ class NotificationWorker:
         settings = self.ctx.settings
         found: dict[str, list[str]] = {}
         for lane, channel in (
-            (LANE_PORTAL, settings.channel_portal),
-            (LANE_RELANCES, settings.channel_relances),
+            (Lane.PORTAL, settings.channel_portal),
+            (Lane.RELANCES, settings.channel_relances),
         ):
             if channel:
                 found.setdefault(channel, []).append(lane)
@@ -191,13 +191,13 @@ class NotificationWorker:
         routes = self.routes()
         unrouted = [
             lane
-            for lane in (LANE_PORTAL, LANE_RELANCES)
+            for lane in (Lane.PORTAL, Lane.RELANCES)
             if lane not in {x for lanes in routes.values() for x in lanes}
         ]
         busy = False
         if unrouted:
             with self.ctx.db.session() as session:
-                busy = outbox.mark_done_without_delivery(session, NOTIFY, unrouted) > 0
+                busy = outbox.mark_done_without_delivery(session, OutboxKind.NOTIFY, unrouted) > 0
         waits: list[float] = []
         for channel, lanes in routes.items():
             worked, wait = self._serve(channel, lanes)
@@ -217,7 +217,7 @@ class NotificationWorker:
         # The lane and the items are leased for lease_seconds: record what was posted before.
         until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
-            if not outbox.pending_in_lanes(session, NOTIFY, lanes, limit=1):
+            if not outbox.pending_in_lanes(session, OutboxKind.NOTIFY, lanes, limit=1):
                 return False, None
             # Read before writing: while the lane is paced, take no write lock (on SQLite it
             # would hold up the requests that store new messages).
@@ -252,7 +252,7 @@ class NotificationWorker:
 
     def _claim_group(self, session: Any, lanes: list[str]) -> list[tuple[int, int, int]]:
         """Claim the oldest item and the pending items of its DIT: (item, exchange, attempts)."""
-        pending = outbox.pending_in_lanes(session, NOTIFY, lanes)
+        pending = outbox.pending_in_lanes(session, OutboxKind.NOTIFY, lanes)
         if not pending:
             return []
         dit = pending[0].payload.get("dit")
@@ -395,9 +395,9 @@ class NotificationWorker:
 def routed(lanes: list[str]) -> list[Any]:
     """Which exchanges a channel is told of: portal messages, relances, or both."""
     conditions: list[Any] = []
-    if LANE_PORTAL in lanes:
-        conditions.append(Exchange.source == "portal")
-    if LANE_RELANCES in lanes:
+    if Lane.PORTAL in lanes:
+        conditions.append(Exchange.source == Source.PORTAL)
+    if Lane.RELANCES in lanes:
         conditions.append(ExchangeType.is_relance.is_(True))
     return conditions
 

@@ -11,6 +11,7 @@ from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
 from ditbot.domain.reference import Summary, import_data
 from storage import repositories as repo
 from storage.types import utcnow
+from storage.vocabulary import Direction, DitState, PartyKind, Source
 
 STAFF: list[dict[str, Any]] = [
     {"code": "JDU", "name": "Jeanne Dupuis", "mail1": "j.dupuis@sav.example", "mail2": None},
@@ -86,43 +87,64 @@ CLIENTS = [
     },
 ]
 DITS = [
-    ("DIT-2026-0001", "ACME", "ACME-PM", "Copieur en panne au 2e étage", "en_cours", "JDU"),
-    ("DIT-2026-0002", "ACME", "ACME-CL", "Bourrage papier récurrent", "saisie_externe", "MLE"),
-    ("DIT-2026-0003", "BOULANGE", "BOUL-LL", "Chambre froide à 9 °C", "en_cours", "MLE"),
+    ("DIT-2026-0001", "ACME", "ACME-PM", "Copieur en panne au 2e étage", DitState.EN_COURS, "JDU"),
+    (
+        "DIT-2026-0002",
+        "ACME",
+        "ACME-CL",
+        "Bourrage papier récurrent",
+        DitState.SAISIE_EXTERNE,
+        "MLE",
+    ),
+    ("DIT-2026-0003", "BOULANGE", "BOUL-LL", "Chambre froide à 9 °C", DitState.EN_COURS, "MLE"),
     (
         "DIT-2026-0004",
         "BOULANGE",
         "BOUL-AG",
         "Entretien annuel climatisation",
-        "travail_termine",
+        DitState.TRAVAIL_TERMINE,
         "JDU",
     ),
-    ("DIT-2026-0005", "HOPSUD", "HOP-TR", "Ascenseur B bloqué au 3e", "en_cours", "JDU"),
+    ("DIT-2026-0005", "HOPSUD", "HOP-TR", "Ascenseur B bloqué au 3e", DitState.EN_COURS, "JDU"),
     (
         "DIT-2026-0006",
         "HOPSUD",
         "HOP-ND",
         "Ligne téléphonique du standard coupée",
-        "en_cours",
+        DitState.EN_COURS,
         "MLE",
     ),
-    ("DIT-2026-0007", "ACME", "ACME-PM", "Installation d'un nouveau copieur", "cloturee", "JDU"),
+    (
+        "DIT-2026-0007",
+        "ACME",
+        "ACME-PM",
+        "Installation d'un nouveau copieur",
+        DitState.CLOTUREE,
+        "JDU",
+    ),
     (
         "DIT-2026-0008",
         "HOPSUD",
         "HOP-TR",
         "Bruit anormal ventilation bloc opératoire",
-        "travail_non_termine",
+        DitState.TRAVAIL_NON_TERMINE,
         "MLE",
     ),
-    ("DIT-2026-0009", "BOULANGE", "BOUL-LL", "Four : thermostat défaillant", "annulee", None),
-    ("DIT-2026-0010", "ACME", "ACME-CL", "Scanner réseau introuvable", "en_cours", "JDU"),
+    (
+        "DIT-2026-0009",
+        "BOULANGE",
+        "BOUL-LL",
+        "Four : thermostat défaillant",
+        DitState.ANNULEE,
+        None,
+    ),
+    ("DIT-2026-0010", "ACME", "ACME-CL", "Scanner réseau introuvable", DitState.EN_COURS, "JDU"),
     (
         "DIT-2026-0011",
         "HOPSUD",
         "HOP-ND",
         "Contrat de maintenance ascenseurs 2027",
-        "saisie_externe",
+        DitState.SAISIE_EXTERNE,
         None,
     ),
     (
@@ -130,7 +152,7 @@ DITS = [
         "BOULANGE",
         "BOUL-AG",
         "Climatisation du fournil en panne",
-        "en_cours",
+        DitState.EN_COURS,
         "MLE",
     ),
 ]
@@ -139,7 +161,7 @@ EXCHANGES = [
     (
         "DIT-2026-0001",
         50,
-        "received",
+        Direction.RECEIVED,
         "appel",
         "ACME-PM",
         "JDU",
@@ -149,7 +171,7 @@ EXCHANGES = [
     (
         "DIT-2026-0001",
         48,
-        "sent",
+        Direction.SENT,
         "rdv",
         "JDU",
         "ACME-PM",
@@ -159,7 +181,7 @@ EXCHANGES = [
     (
         "DIT-2026-0001",
         26,
-        "received",
+        Direction.RECEIVED,
         "relance",
         "ACME-PM",
         "JDU",
@@ -169,7 +191,7 @@ EXCHANGES = [
     (
         "DIT-2026-0003",
         30,
-        "received",
+        Direction.RECEIVED,
         "appel",
         "BOUL-LL",
         "MLE",
@@ -179,7 +201,7 @@ EXCHANGES = [
     (
         "DIT-2026-0003",
         29,
-        "sent",
+        Direction.SENT,
         "appel",
         "MLE",
         "BOUL-LL",
@@ -189,7 +211,7 @@ EXCHANGES = [
     (
         "DIT-2026-0004",
         200,
-        "sent",
+        Direction.SENT,
         "courriel",
         "JDU",
         "BOUL-AG",
@@ -199,7 +221,7 @@ EXCHANGES = [
     (
         "DIT-2026-0005",
         5,
-        "received",
+        Direction.RECEIVED,
         "appel",
         "HOP-TR",
         "JDU",
@@ -209,7 +231,7 @@ EXCHANGES = [
     (
         "DIT-2026-0006",
         72,
-        "received",
+        Direction.RECEIVED,
         "complement",
         "HOP-ND",
         "MLE",
@@ -219,7 +241,7 @@ EXCHANGES = [
     (
         "DIT-2026-0006",
         20,
-        "received",
+        Direction.RECEIVED,
         "relance",
         "HOP-ND",
         "MLE",
@@ -229,7 +251,7 @@ EXCHANGES = [
     (
         "DIT-2026-0008",
         96,
-        "sent",
+        Direction.SENT,
         "rdv",
         "MLE",
         "HOP-TR",
@@ -239,7 +261,7 @@ EXCHANGES = [
     (
         "DIT-2026-0010",
         3,
-        "received",
+        Direction.RECEIVED,
         "courriel",
         "ACME-CL",
         "JDU",
@@ -249,7 +271,7 @@ EXCHANGES = [
     (
         "DIT-2026-0012",
         10,
-        "received",
+        Direction.RECEIVED,
         "appel",
         "BOUL-AG",
         "MLE",
@@ -259,7 +281,7 @@ EXCHANGES = [
     (
         "DIT-2026-0012",
         9,
-        "sent",
+        Direction.SENT,
         "autre",
         "MLE",
         "BOUL-AG",
@@ -311,22 +333,28 @@ def load_demo(session: Session, slack_user_id: str | None = None) -> Summary:
     for index, (number, hours, direction, kind, sender, receiver, subject, detail) in enumerate(
         EXCHANGES
     ):
-        sender_kind = "contact" if direction == "received" else "collaborator"
-        receiver_kind = "collaborator" if direction == "received" else "contact"
-        author = repo.collaborator_by_code(session, receiver if direction == "received" else sender)
+        sender_kind = (
+            PartyKind.CONTACT if direction == Direction.RECEIVED else PartyKind.COLLABORATOR
+        )
+        receiver_kind = (
+            PartyKind.COLLABORATOR if direction == Direction.RECEIVED else PartyKind.CONTACT
+        )
+        author = repo.collaborator_by_code(
+            session, receiver if direction == Direction.RECEIVED else sender
+        )
         log_exchange(
             session,
             number,
             ExchangeInput(
-                direction=direction,  # type: ignore[arg-type]
+                direction=direction,
                 detail=detail,
                 type_code=kind,
-                sent_by=Party(sender_kind, sender),  # type: ignore[arg-type]
-                received_by=Party(receiver_kind, receiver),  # type: ignore[arg-type]
+                sent_by=Party(sender_kind, sender),
+                received_by=Party(receiver_kind, receiver),
                 subject=subject,
                 occurred_at=now - timedelta(hours=hours),
             ),
-            Actor(source="slack", collaborator=author),
+            Actor(source=Source.SLACK, collaborator=author),
             external_key=f"demo:{index}",
         )
     return summary

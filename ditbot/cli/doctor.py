@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from ditbot.core.settings import HOW_TO_GET, Settings
+from storage.vocabulary import OutboxStatus
 
 Level = Literal["ok", "warn", "fail"]
 TIMEOUT = 10
@@ -230,12 +231,14 @@ def check_deliveries(database: Any) -> Iterator[Finding]:
         for item in recent_failures(session, limit=20):
             what = f"{item.kind} #{item.id}" + (f" ({item.lane})" if item.lane else "")
             error = _first_line(item.last_error or "")
-            if item.status == "failed" and (item.done_at is None or item.done_at >= since):
+            if item.status == OutboxStatus.FAILED and (
+                item.done_at is None or item.done_at >= since
+            ):
                 clean = False
                 yield Finding(
                     "fail", "delivery", f"{what} was given up{_when(item.done_at)}: {error}"
                 )
-            elif item.status == "pending":
+            elif item.status == OutboxStatus.PENDING:
                 clean = False
                 yield Finding(
                     "warn",

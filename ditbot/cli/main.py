@@ -11,19 +11,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from ditbot.core.context import Context
+from ditbot.cli.common import command_context
 from ditbot.core.settings import Settings, SettingsError
 from ditbot.domain.errors import DomainError, ValidationFailed
 
 EXIT_SETTINGS = 2
-
-
-def _context(args: argparse.Namespace) -> Context:
-    """A migrated database for this command; `main` closes its connections at the end."""
-    ctx = Context.from_settings(args.settings)
-    args.opened = [*getattr(args, "opened", []), ctx]
-    ctx.db.upgrade()
-    return ctx
 
 
 def serve_requires(socket_mode: bool) -> list[str]:
@@ -48,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    _context(args)
+    command_context(args)
     print("Database is up to date.")
     return 0
 
@@ -76,7 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    ctx = _context(args)
+    ctx = command_context(args)
     try:
         with ctx.db.session() as session:
             summary = import_data(session, data)
@@ -99,7 +91,7 @@ def _summary_line(name: str, created: dict[str, int], updated: dict[str, int]) -
 def cmd_demo(args: argparse.Namespace) -> int:
     from ditbot.cli.demo import load_demo
 
-    ctx = _context(args)
+    ctx = command_context(args)
     with ctx.db.session() as session:
         load_demo(session, slack_user_id=args.slack_user)
     hint = "" if args.slack_user else " Link yourself with: ditbot demo --slack-user <Slack id>."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ditbot.cli.common import command_context
 from ditbot.core.i18n import _
 from ditbot.domain.errors import DomainError
 from ditbot.domain.exchanges import get_dit
@@ -14,10 +15,8 @@ from ditbot.portal.tokens import portal_url
 def cmd_portal_link(args: argparse.Namespace) -> int:
     """Print `{DITBOT_PUBLIC_URL}/portal/{token}` for the DIT and the contact (default: the
     DIT's interlocuteur); the link expires after DITBOT_PORTAL_LINK_DAYS days."""
-    from ditbot.cli.main import _context
-
     args.settings.require("DITBOT_PORTAL_SECRET")
-    ctx = _context(args)
+    ctx = command_context(args)
     with ctx.db.session() as session:
         dit = get_dit(session, args.dit)
         code = args.contact or (dit.contact.code if dit.contact else None)

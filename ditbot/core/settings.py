@@ -1,31 +1,32 @@
-"""Settings from the environment and a `.env` file (CONTRACT.md section 2).
+"""Settings from the environment and a `.env` file (CONTRACT.md section 2), with pydantic-settings.
 
-Every problem is collected, so that one run names every bad or missing variable at once.
+Each field names its variable (`validation_alias`) and says how to get it (`description`). Every
+problem is collected, so that one run names every bad or missing variable at once.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-HOW_TO_GET = {
-    "SLACK_BOT_TOKEN": (
-        "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions of your Slack app"
-    ),
-    "SLACK_SIGNING_SECRET": "the Signing Secret under Basic Information of your Slack app",
-    "SLACK_APP_TOKEN": (
-        "an App-Level Token (xapp-...) with connections:write, under Basic Information"
-    ),
-    "DITBOT_PORTAL_SECRET": (
-        "any long random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
-    ),
-    "DITBOT_MAIL_FROM": "the sender address of your mails, e.g. `DIT <sav@example.com>`",
-}
+from dotenv import dotenv_values
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+_DOTENV = Path(".env")
 
 
 class SettingsError(Exception):
@@ -36,54 +37,225 @@ class SettingsError(Exception):
         self.problems = problems
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a `.env` file: `KEY=value` lines, `#` comments, optional quotes and `export`."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8-sig").splitlines():  # -sig: Notepad's BOM
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:  # an unquoted value ends where a comment starts
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+def _invalid(reason: str, *, secret: bool = False, shown: object = None) -> PydanticCustomError:
+    """A problem told as `NAME='value' reason.` (`shown` replaces the value), or `NAME reason.`."""
+    context: dict[str, object] = {"reason": reason}
+    if shown is not None:
+        context["shown"] = shown
+    return PydanticCustomError("invalid_secret" if secret else "invalid", "{reason}", context)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every setting of CONTRACT.md section 2, already parsed."""
+def _prefixed(prefix: str, what: str) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value and not value.startswith(prefix):
+            raise _invalid(f"must start with '{prefix}' ({what})", secret=True)
+        return value
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    database_url: str = "sqlite:///ditbot.db"
-    host: str = "127.0.0.1"
-    port: int = 3000
-    public_url: str = "http://localhost:3000"
-    api_token: str | None = None
-    portal_secret: str | None = None
-    channel_portal: str | None = None
-    channel_relances: str | None = None
-    locale: str = "fr"
-    mail_from: str | None = None
-    smtp_host: str = "localhost"
-    smtp_port: int = 25
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_security: str = "none"
-    mail_templates_dir: str | None = None
-    portal_window_days: int = 7
-    portal_link_days: int = 30
-    relance_after_hours: float = 24.0
-    extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    return AfterValidator(check)
+
+
+def _whole(low: int, high: int) -> BeforeValidator:
+    """A whole number from `low` to `high`, as `int()` reads it (so `4000.0` is refused)."""
+
+    def parse(value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = int(value)
+            except ValueError:
+                raise _invalid("is not a whole number") from None
+        if isinstance(value, int) and not low <= value <= high:
+            raise _invalid(f"must be between {low} and {high}", shown=value)
+        return value
+
+    return BeforeValidator(parse)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _http_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise _invalid("is not an http(s) URL")
+    return value
+
+
+def _database_url(value: str) -> str:
+    if not re.match(r"^[a-z0-9+]+://", value):
+        raise _invalid(
+            "is not a database URL, e.g. sqlite:///ditbot.db or postgresql+psycopg://user@host/db"
+        )
+    url = normalize_database_url(value)
+    if url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
+        raise _invalid(
+            "needs the PostgreSQL driver, which is not installed: pip install 'ditbot[postgres]'"
+        )
+    return url
+
+
+def _channel_id(value: str | None) -> str | None:
+    if value and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", value):
+        raise _invalid(
+            "must be a channel id such as C0123ABCD "
+            "(channel details > About, at the bottom), not a channel name"
+        )
+    return value
+
+
+def _address(value: str | None) -> str | None:
+    if value and "@" not in parseaddr(value)[1]:
+        raise _invalid("is not an address, e.g. 'DIT <sav@example.com>'")
+    return value
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _without_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
+class _LiteralDotEnv(DotEnvSettingsSource):
+    """The `.env` file as written: no `${VAR}` expansion, so a password with `${` stays whole."""
+
+    def _read_env_file(self, file_path: Path) -> Mapping[str, str | None]:
+        return dotenv_values(file_path, encoding=self.env_file_encoding, interpolate=False)
+
+
+_ChannelId = Annotated[str | None, AfterValidator(_channel_id)]
+_HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+class Settings(BaseSettings):
+    """Every setting of CONTRACT.md section 2, already parsed: read them with `from_env()`."""
+
+    model_config = SettingsConfigDict(
+        env_file_encoding="utf-8-sig",  # -sig: Notepad's BOM
+        case_sensitive=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    slack_bot_token: Annotated[str | None, _prefixed("xoxb-", "the Bot User OAuth Token")] = Field(
+        None,
+        validation_alias="SLACK_BOT_TOKEN",
+        description=(
+            "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions of your Slack app"
+        ),
+    )
+    slack_signing_secret: str | None = Field(
+        None,
+        validation_alias="SLACK_SIGNING_SECRET",
+        description="the Signing Secret under Basic Information of your Slack app",
+    )
+    slack_app_token: Annotated[str | None, _prefixed("xapp-", "an App-Level Token")] = Field(
+        None,
+        validation_alias="SLACK_APP_TOKEN",
+        description="an App-Level Token (xapp-...) with connections:write, under Basic Information",
+    )
+    slack_api_url: Annotated[_HttpUrl, AfterValidator(_with_slash)] = Field(
+        "https://slack.com/api/",
+        validation_alias="SLACK_API_URL",
+        description="the base URL of the Slack Web API (tests point it at a local fake)",
+    )
+    database_url: Annotated[str, AfterValidator(_database_url)] = Field(
+        "sqlite:///ditbot.db",
+        validation_alias="DATABASE_URL",
+        description="any SQLAlchemy URL, e.g. sqlite:///ditbot.db or postgresql://user@host/db",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias="DITBOT_HOST",
+        description="the address the HTTP server listens on",
+    )
+    port: Annotated[int, _whole(0, 65535)] = Field(
+        3000, validation_alias="DITBOT_PORT", description="the port the HTTP server listens on"
+    )
+    public_url: Annotated[_HttpUrl, AfterValidator(_without_slash)] = Field(
+        "http://localhost:3000",
+        validation_alias="DITBOT_PUBLIC_URL",
+        description="the address clients reach ditbot at: the base of the portal links in mails",
+    )
+    api_token: str | None = Field(
+        None,
+        validation_alias="DITBOT_API_TOKEN",
+        description="the bearer token of the REST API (`/api/v1/*`), off while this is unset",
+    )
+    portal_secret: str | None = Field(
+        None,
+        validation_alias="DITBOT_PORTAL_SECRET",
+        description=(
+            "any long random string, "
+            "e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
+        ),
+    )
+    channel_portal: _ChannelId = Field(
+        None,
+        validation_alias="DITBOT_CHANNEL_PORTAL",
+        description="the id of the channel for portal messages (channel details > About)",
+    )
+    channel_relances: _ChannelId = Field(
+        None,
+        validation_alias="DITBOT_CHANNEL_RELANCES",
+        description="the id of the managers' channel for relances (channel details > About)",
+    )
+    locale: Annotated[Literal["fr", "en"], BeforeValidator(_lower)] = Field(
+        "fr",
+        validation_alias="DITBOT_LOCALE",
+        description="the default language, fr or en (a user's Slack locale wins)",
+    )
+    mail_from: Annotated[str | None, AfterValidator(_address)] = Field(
+        None,
+        validation_alias="DITBOT_MAIL_FROM",
+        description="the sender address of your mails, e.g. `DIT <sav@example.com>`",
+    )
+    smtp_host: str = Field("localhost", validation_alias="SMTP_HOST", description="the SMTP server")
+    smtp_port: Annotated[int, _whole(1, 65535)] = Field(
+        25, validation_alias="SMTP_PORT", description="the port of the SMTP server"
+    )
+    smtp_username: str | None = Field(
+        None, validation_alias="SMTP_USERNAME", description="the SMTP login, if any"
+    )
+    smtp_password: str | None = Field(
+        None, validation_alias="SMTP_PASSWORD", description="the SMTP password, if any"
+    )
+    smtp_security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_lower)] = Field(
+        "none", validation_alias="SMTP_SECURITY", description="none, starttls or tls"
+    )
+    mail_templates_dir: str | None = Field(
+        None,
+        validation_alias="DITBOT_MAIL_TEMPLATES",
+        description="a folder whose templates override those of ditbot/mail/templates/",
+    )
+    portal_window_days: Annotated[int, _whole(0, 3650)] = Field(
+        7,
+        validation_alias="DITBOT_PORTAL_WINDOW_DAYS",
+        description="the days a finished or closed DIT still accepts portal messages",
+    )
+    portal_link_days: Annotated[int, _whole(1, 3650)] = Field(
+        30,
+        validation_alias="DITBOT_PORTAL_LINK_DAYS",
+        description="the lifetime of a portal link, in days",
+    )
+    relance_after_hours: Annotated[float, _whole(1, 24 * 365)] = Field(
+        24.0,
+        validation_alias="DITBOT_RELANCE_AFTER_HOURS",
+        description="the hours after which a client message on an unanswered one is a relance",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The values given only: `from_env()` reads the environment and `.env` (or yours)."""
+        return (init_settings,)
 
     @classmethod
     def from_env(
@@ -97,120 +269,67 @@ class Settings:
         `required` names variables the caller needs (see HOW_TO_GET): a missing one is reported
         in the same SettingsError as the invalid ones, so one run names every problem.
         """
-        env: dict[str, str] = {}
-        env.update(read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
-        env.update(os.environ if environ is None else environ)
-        problems: list[str] = []
-
-        def text(name: str, default: str | None = None) -> str | None:
-            value = env.get(name, "").strip()
-            return value or default
-
-        for name in required:
-            if not text(name):
-                problems.append(f"{name} is not set: {HOW_TO_GET[name]}.")
-
-        def integer(name: str, default: int, low: int, high: int) -> int:
-            value = text(name)
-            if value is None:
-                return default
-            try:
-                number = int(value)
-            except ValueError:
-                problems.append(f"{name}={value!r} is not a whole number.")
-                return default
-            if not low <= number <= high:
-                problems.append(f"{name}={number} must be between {low} and {high}.")
-            return number
-
-        def url(name: str, default: str) -> str:
-            value = text(name, default) or default
-            parsed = urlparse(value)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                problems.append(f"{name}={value!r} is not an http(s) URL.")
-            return value
-
-        bot_token = text("SLACK_BOT_TOKEN")
-        if bot_token and not bot_token.startswith("xoxb-"):
-            problems.append("SLACK_BOT_TOKEN must start with 'xoxb-' (the Bot User OAuth Token).")
-        app_token = text("SLACK_APP_TOKEN")
-        if app_token and not app_token.startswith("xapp-"):
-            problems.append("SLACK_APP_TOKEN must start with 'xapp-' (an App-Level Token).")
-        api_url = url("SLACK_API_URL", "https://slack.com/api/")
-        if not api_url.endswith("/"):
-            api_url += "/"
-        locale = (text("DITBOT_LOCALE", "fr") or "fr").lower()
-        if locale not in ("fr", "en"):
-            problems.append(f"DITBOT_LOCALE={locale!r} must be 'fr' or 'en'.")
-            locale = "fr"
-        security = (text("SMTP_SECURITY", "none") or "none").lower()
-        if security not in ("none", "starttls", "tls"):
-            problems.append(f"SMTP_SECURITY={security!r} must be 'none', 'starttls' or 'tls'.")
-        mail_from = text("DITBOT_MAIL_FROM")
-        if mail_from and "@" not in parseaddr(mail_from)[1]:
-            problems.append(
-                f"DITBOT_MAIL_FROM={mail_from!r} is not an address, e.g. 'DIT <sav@example.com>'."
-            )
-        database_url = text("DATABASE_URL", "sqlite:///ditbot.db") or "sqlite:///ditbot.db"
-        if not re.match(r"^[a-z0-9+]+://", database_url):
-            problems.append(
-                f"DATABASE_URL={database_url!r} is not a database URL, "
-                "e.g. sqlite:///ditbot.db or postgresql+psycopg://user@host/db."
-            )
-        for channel in ("DITBOT_CHANNEL_PORTAL", "DITBOT_CHANNEL_RELANCES"):
-            value = text(channel)
-            if value and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", value):
-                problems.append(
-                    f"{channel}={value!r} must be a channel id such as C0123ABCD "
-                    "(channel details > About, at the bottom), not a channel name."
-                )
-        settings = cls(
-            slack_bot_token=bot_token,
-            slack_signing_secret=text("SLACK_SIGNING_SECRET"),
-            slack_app_token=app_token,
-            slack_api_url=api_url,
-            database_url=normalize_database_url(database_url),
-            host=text("DITBOT_HOST", "127.0.0.1") or "127.0.0.1",
-            port=integer("DITBOT_PORT", 3000, 0, 65535),
-            public_url=url("DITBOT_PUBLIC_URL", "http://localhost:3000").rstrip("/"),
-            api_token=text("DITBOT_API_TOKEN"),
-            portal_secret=text("DITBOT_PORTAL_SECRET"),
-            channel_portal=text("DITBOT_CHANNEL_PORTAL"),
-            channel_relances=text("DITBOT_CHANNEL_RELANCES"),
-            locale=locale,
-            mail_from=mail_from,
-            smtp_host=text("SMTP_HOST", "localhost") or "localhost",
-            smtp_port=integer("SMTP_PORT", 25, 1, 65535),
-            smtp_username=text("SMTP_USERNAME"),
-            smtp_password=text("SMTP_PASSWORD"),
-            smtp_security=security,
-            mail_templates_dir=text("DITBOT_MAIL_TEMPLATES"),
-            portal_window_days=integer("DITBOT_PORTAL_WINDOW_DAYS", 7, 0, 3650),
-            portal_link_days=integer("DITBOT_PORTAL_LINK_DAYS", 30, 1, 3650),
-            relance_after_hours=float(integer("DITBOT_RELANCE_AFTER_HOURS", 24, 1, 24 * 365)),
-        )
+        environment = EnvSettingsSource(cls)
+        if environ is not None:
+            environment.env_vars = dict(environ)
+        file = _LiteralDotEnv(cls, env_file=_DOTENV if dotenv is None else dotenv)
+        given = _given({**file(), **environment()})  # the environment wins over .env
+        problems = [
+            f"{name} is not set: {HOW_TO_GET[name]}." for name in required if name not in given
+        ]
+        try:
+            settings = cls.model_validate(given)
+        except ValidationError as error:
+            raise SettingsError(problems + [_problem(e) for e in error.errors()]) from None
         if problems:
             raise SettingsError(problems)
         return settings
 
     def require(self, *names: str) -> None:
         """Raise SettingsError naming each variable of `names` that is unset, and how to get it."""
-        attribute = {
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
-            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
-            "SLACK_APP_TOKEN": self.slack_app_token,
-            "DITBOT_PORTAL_SECRET": self.portal_secret,
-            "DITBOT_MAIL_FROM": self.mail_from,
-        }
         missing = [
-            f"{name} is not set: {HOW_TO_GET[name]}." for name in names if not attribute[name]
+            f"{name} is not set: {HOW_TO_GET[name]}."
+            for name in names
+            if not getattr(self, _FIELD_OF[name])
         ]
         if missing:
             raise SettingsError(missing)
 
 
+def _given(variables: Mapping[str, Any]) -> dict[str, str]:
+    """The variables that are set, stripped: a blank one is unset, as if absent."""
+    return {
+        name: value.strip()
+        for name, value in variables.items()
+        if isinstance(value, str) and value.strip()
+    }
+
+
+def _variable(field: FieldInfo) -> str:
+    assert isinstance(field.validation_alias, str)
+    return field.validation_alias
+
+
+_FIELD_OF = {_variable(field): name for name, field in Settings.model_fields.items()}
+HOW_TO_GET = {_variable(field): field.description or "" for field in Settings.model_fields.values()}
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One line for one validation error: the variable, its value unless secret, what is wrong."""
+    name = str(error["loc"][0])
+    if error["type"] == "invalid_secret":
+        return f"{name} {error['msg']}."
+    if error["type"] == "literal_error":
+        reason = f"must be {error.get('ctx', {})['expected']}"
+    elif error["type"].startswith(("int_", "float_")):
+        reason = "is not a whole number"
+    else:
+        reason = error["msg"]
+    return f"{name}={error.get('ctx', {}).get('shown', error['input'])!r} {reason}."
+
+
 def normalize_database_url(url: str) -> str:
-    """Use the psycopg 3 driver for plain `postgresql://` URLs (the driver we install)."""
+    """Use the psycopg 3 driver for plain `postgresql://` URLs (the `[postgres]` extra)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,23 +16,17 @@ from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, ExchangeVersion
 from storage.outbox import enqueue
 from storage.types import utcnow
+from storage.vocabulary import Direction, DitState, Lane, MailStatus, OutboxKind, PartyKind, Source
 
-Direction = Literal["received", "sent"]
-Source = Literal["slack", "portal", "mail", "api"]
-DIRECTIONS = ("received", "sent")
-CLIENT_SOURCES = ("portal", "mail")
+CLIENT_SOURCES = (Source.PORTAL, Source.MAIL)  # messages the client wrote: never deletable
 FUTURE_SKEW = timedelta(minutes=5)
-# Outbox kinds and lanes of notifications (the notifications package delivers them).
-NOTIFY = "notify"
-LANE_PORTAL = "portal"
-LANE_RELANCES = "relances"
 
 
 @dataclass(frozen=True)
 class Party:
     """Who sent or received an exchange: a collaborateur or a client contact, by code."""
 
-    kind: Literal["collaborator", "contact"]
+    kind: PartyKind
     code: str
 
 
@@ -89,7 +83,7 @@ class Indicators:
 
     @property
     def waiting_on_us(self) -> bool:
-        return self.last_direction == "received"
+        return self.last_direction == Direction.RECEIVED
 
 
 def get_dit(session: Session, number: str) -> Dit:
@@ -111,18 +105,30 @@ def get_exchange(session: Session, exchange_id: int) -> Exchange:
 
 
 CLOSED_MESSAGES = {
-    ("cloturee", "log"): _("DIT {number} is closed: exchanges can no longer be logged on it."),
-    ("annulee", "log"): _("DIT {number} is cancelled: exchanges can no longer be logged on it."),
-    ("cloturee", "change"): _("DIT {number} is closed: its exchanges can no longer be changed."),
-    ("annulee", "change"): _("DIT {number} is cancelled: its exchanges can no longer be changed."),
-    ("cloturee", "delete"): _("DIT {number} is closed: its exchanges can no longer be deleted."),
-    ("annulee", "delete"): _("DIT {number} is cancelled: its exchanges can no longer be deleted."),
+    (DitState.CLOTUREE, "log"): _(
+        "DIT {number} is closed: exchanges can no longer be logged on it."
+    ),
+    (DitState.ANNULEE, "log"): _(
+        "DIT {number} is cancelled: exchanges can no longer be logged on it."
+    ),
+    (DitState.CLOTUREE, "change"): _(
+        "DIT {number} is closed: its exchanges can no longer be changed."
+    ),
+    (DitState.ANNULEE, "change"): _(
+        "DIT {number} is cancelled: its exchanges can no longer be changed."
+    ),
+    (DitState.CLOTUREE, "delete"): _(
+        "DIT {number} is closed: its exchanges can no longer be deleted."
+    ),
+    (DitState.ANNULEE, "delete"): _(
+        "DIT {number} is cancelled: its exchanges can no longer be deleted."
+    ),
 }
 
 
 def closed_refusal(dit: Dit, action: Literal["log", "change", "delete"]) -> Conflict | None:
     """The refusal of `action` on a closed or cancelled DIT (None while it is open)."""
-    if dit.state not in repo.CLOSED_STATES:
+    if not dit.state.closed:
         return None
     return Conflict(CLOSED_MESSAGES[(dit.state, action)], "dit", number=dit.number, state=dit.state)
 
@@ -143,9 +149,9 @@ def preferred_email(person: Collaborator | Contact | None) -> str | None:
 
 def defaults_for(dit: Dit, direction: Direction, actor: Actor) -> Defaults:
     """DOMAIN.md: sent = from the current user to the DIT's interlocuteur; received mirrors it."""
-    me = Party("collaborator", actor.collaborator.code) if actor.collaborator else None
-    contact = Party("contact", dit.contact.code) if dit.contact else None
-    if direction == "sent":
+    me = Party(PartyKind.COLLABORATOR, actor.collaborator.code) if actor.collaborator else None
+    contact = Party(PartyKind.CONTACT, dit.contact.code) if dit.contact else None
+    if direction == Direction.SENT:
         return Defaults("appel", me, contact, preferred_email(dit.contact))
     return Defaults("appel", contact, me, None)
 
@@ -155,10 +161,10 @@ def _loaded_people(dit: Dit, actor: Actor) -> dict[tuple[str, str], Collaborator
     people: dict[tuple[str, str], Collaborator | Contact] = {}
     for collaborator in (dit.technician, actor.collaborator):
         if collaborator is not None:
-            people["collaborator", collaborator.code] = collaborator
+            people[PartyKind.COLLABORATOR, collaborator.code] = collaborator
     for contact in (dit.contact, actor.contact):
         if contact is not None:
-            people["contact", contact.code] = contact
+            people[PartyKind.CONTACT, contact.code] = contact
     return people
 
 
@@ -172,10 +178,10 @@ def _resolve(
 ) -> Collaborator | Contact:
     if party is None:
         raise DomainError(_("Choose who the exchange is from or to."), side)
-    if want == "collaborator":
-        if party.kind != "collaborator":
+    if want == PartyKind.COLLABORATOR:
+        if party.kind != PartyKind.COLLABORATOR:
             raise DomainError(_("Choose a collaborateur of our staff here."), side)
-        known = loaded.get(("collaborator", party.code))
+        known = loaded.get((PartyKind.COLLABORATOR, party.code))
         collaborator = (
             known
             if isinstance(known, Collaborator)
@@ -184,11 +190,11 @@ def _resolve(
         if collaborator is None:
             raise DomainError(_("Unknown collaborateur '{code}'."), side, code=party.code)
         return collaborator
-    if party.kind != "contact":
+    if party.kind != PartyKind.CONTACT:
         raise DomainError(
             _("Choose an interlocuteur of the client {client} here."), side, client=dit.client.name
         )
-    known = loaded.get(("contact", party.code))
+    known = loaded.get((PartyKind.CONTACT, party.code))
     contact = known if isinstance(known, Contact) else repo.contact_by_code(session, party.code)
     if contact is None:
         raise DomainError(_("Unknown interlocuteur '{code}'."), side, code=party.code)
@@ -215,7 +221,7 @@ class _Checked:
 
 def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Checked:
     """Apply defaults and validate every field; all field errors are raised together."""
-    if data.direction not in DIRECTIONS:
+    if data.direction not in set(Direction):
         raise ValidationFailed(
             {"direction": DomainError(_("Direction must be 'received' or 'sent'."), "direction")}
         )
@@ -236,8 +242,10 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
             raise DomainError(_("Unknown exchange type '{code}'."), "type", code=code)
         return kind
 
-    ours, theirs = ("collaborator", "contact")
-    sender_kind, receiver_kind = (theirs, ours) if data.direction == "received" else (ours, theirs)
+    ours, theirs = (PartyKind.COLLABORATOR, PartyKind.CONTACT)
+    sender_kind, receiver_kind = (
+        (theirs, ours) if data.direction == Direction.RECEIVED else (ours, theirs)
+    )
     attempt("type", check_type)
     loaded = _loaded_people(dit, actor)
     attempt(
@@ -276,9 +284,9 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
     if errors:
         raise ValidationFailed(errors)
     recipient = values["recipient_email"]
-    if data.direction == "sent" and recipient is None:
+    if data.direction == Direction.SENT and recipient is None:
         recipient = preferred_email(values["received_by"])
-    if data.direction == "received":
+    if data.direction == Direction.RECEIVED:
         recipient = None
     return _Checked(
         kind=values["type"],
@@ -369,10 +377,10 @@ def log_exchange(
 def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> None:
     """Portal messages go to the dispatch channel; every new relance to the managers' one."""
     payload = {"exchange_id": exchange.id, "dit": exchange.dit.number}
-    if exchange.source == "portal" and not was_relance:
-        enqueue(session, NOTIFY, {**payload, "reason": "portal"}, lane=LANE_PORTAL)
+    if exchange.source == Source.PORTAL and not was_relance:
+        enqueue(session, OutboxKind.NOTIFY, {**payload, "reason": "portal"}, lane=Lane.PORTAL)
     if exchange.type.is_relance and not was_relance:
-        enqueue(session, NOTIFY, {**payload, "reason": "relance"}, lane=LANE_RELANCES)
+        enqueue(session, OutboxKind.NOTIFY, {**payload, "reason": "relance"}, lane=Lane.RELANCES)
 
 
 def refresh_indicators(session: Session, dit: Dit) -> None:
@@ -404,9 +412,13 @@ def refresh_indicators(session: Session, dit: Dit) -> None:
 def _snapshot(exchange: Exchange) -> dict[str, Any]:
     def party(collaborator: Collaborator | None, contact: Contact | None) -> dict[str, str] | None:
         if collaborator is not None:
-            return {"kind": "collaborator", "code": collaborator.code, "name": collaborator.name}
+            return {
+                "kind": PartyKind.COLLABORATOR,
+                "code": collaborator.code,
+                "name": collaborator.name,
+            }
         if contact is not None:
-            return {"kind": "contact", "code": contact.code, "name": contact.name}
+            return {"kind": PartyKind.CONTACT, "code": contact.code, "name": contact.name}
         return None
 
     return {
@@ -450,7 +462,7 @@ def delete_refusal(exchange: Exchange, actor: Actor) -> DomainError | None:
         return closed
     if exchange.source in CLIENT_SOURCES:
         return NotAllowed(_("A message written by the client cannot be deleted."), "exchange")
-    if exchange.mail_status == "sent" or (exchange.mail_attempts or 0) > 0:
+    if exchange.mail_status == MailStatus.SENT or (exchange.mail_attempts or 0) > 0:
         return NotAllowed(
             _("This mail was already handed to the mail server: it cannot be deleted."),
             "exchange",
@@ -474,9 +486,9 @@ def _is_author_or_manager(exchange: Exchange, actor: Actor) -> bool:
 
 def _party_of(collaborator: Collaborator | None, contact: Contact | None) -> Party | None:
     if collaborator is not None:
-        return Party("collaborator", collaborator.code)
+        return Party(PartyKind.COLLABORATOR, collaborator.code)
     if contact is not None:
-        return Party("contact", contact.code)
+        return Party(PartyKind.CONTACT, contact.code)
     return None
 
 
@@ -492,7 +504,7 @@ def edit_exchange(
     # are for new exchanges (the Slack edit form has no date: a default would move it to now).
     data = replace(
         data,
-        direction=cast(Direction, exchange.direction),
+        direction=exchange.direction,
         type_code=data.type_code or exchange.type_code,
         sent_by=data.sent_by or _party_of(exchange.sent_by_collaborator, exchange.sent_by_contact),
         received_by=data.received_by
@@ -512,7 +524,7 @@ def edit_exchange(
     _assign(exchange, checked)
     session.flush()
     refresh_indicators(session, exchange.dit)
-    _announce(session, exchange, was_relance=was_relance or exchange.source == "portal")
+    _announce(session, exchange, was_relance=was_relance or exchange.source == Source.PORTAL)
     return exchange
 
 

@@ -28,12 +28,9 @@ from ditbot.domain.validation import SUBJECT_MAX, clean_detail, clean_email, cle
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 from storage.outbox import enqueue
+from storage.vocabulary import Direction, MailStatus, OutboxKind, PartyKind
 
-# Outbox kinds delivered by the mail package.
-MAIL = "mail"
-SLACK_DM = "slack_dm"
 MAIL_TYPE = "courriel"
-QUEUED, SENT, FAILED = "queued", "sent", "failed"
 
 
 @dataclass(frozen=True)
@@ -169,20 +166,20 @@ def send_mail(
         session,
         dit.number,
         ExchangeInput(
-            direction="sent",
+            direction=Direction.SENT,
             type_code=MAIL_TYPE,
-            sent_by=Party("collaborator", actor.collaborator.code),
-            received_by=Party("contact", recipient.contact_code),
+            sent_by=Party(PartyKind.COLLABORATOR, actor.collaborator.code),
+            received_by=Party(PartyKind.CONTACT, recipient.contact_code),
             recipient_email=recipient.email,
             subject=subject or default_subject(dit),
             detail=detail,
         ),
         actor,
         external_key=external_key,
-        mail_status=QUEUED,
+        mail_status=MailStatus.QUEUED,
     )
     if created:
-        enqueue(session, MAIL, {"exchange_id": exchange.id, "dit": dit.number})
+        enqueue(session, OutboxKind.MAIL, {"exchange_id": exchange.id, "dit": dit.number})
         drafts.remove_for(session, actor.collaborator.id, dit.id)
     return exchange, created
 
@@ -202,6 +199,6 @@ def failure_notice(session: Session, exchange: Exchange) -> None:
         return
     enqueue(
         session,
-        SLACK_DM,
+        OutboxKind.SLACK_DM,
         {"reason": "mail_failed", "user": user, "exchange_id": exchange.id},
     )

@@ -24,6 +24,7 @@ from ditbot.domain.validation import clean_detail, clean_subject
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange
 from storage.types import utcnow
+from storage.vocabulary import Direction, PartyKind, Source
 
 KEY_PREFIX = "portal:"
 MESSAGE_ID_MAX = 200 - len(KEY_PREFIX)  # exchanges.external_key is 200 characters
@@ -68,7 +69,7 @@ def find_dit_and_contact(
 
 def window_end(dit: Dit, window_days: int) -> datetime | None:
     """Until when the portal accepts messages on `dit`; None while the DIT is not finished."""
-    if dit.state not in repo.FINISHED_STATES:
+    if not dit.state.finished:
         return None
     # A finished DIT without finished_at (written before that column was kept) counts from its
     # creation: never from updated_at, which every new exchange moves.
@@ -106,7 +107,7 @@ def client_is_waiting(dit: Dit, now: datetime, relance_after_hours: float) -> bo
     whoever of its contacts wrote it and however it came (portal, mail, or a call logged by
     staff): the client is one company waiting on us.
     """
-    if dit.last_direction != "received" or dit.last_exchange_at is None:
+    if dit.last_direction != Direction.RECEIVED or dit.last_exchange_at is None:
         return False
     return now - dit.last_exchange_at >= timedelta(hours=relance_after_hours)
 
@@ -194,11 +195,11 @@ def post_message(
     is_relance = message.relance or client_is_waiting(dit, when, relance_after_hours)
     relance_code, plain_code = types_for_client_messages(session)
     entry = service.ExchangeInput(
-        direction="received",
+        direction=Direction.RECEIVED,
         detail=message.detail,
         type_code=relance_code if is_relance else plain_code,
-        sent_by=service.Party("contact", contact.code),
-        received_by=service.Party("collaborator", receiver_of(session, dit).code),
+        sent_by=service.Party(PartyKind.CONTACT, contact.code),
+        received_by=service.Party(PartyKind.COLLABORATOR, receiver_of(session, dit).code),
         subject=message.subject,
         occurred_at=sent_at,
     )
@@ -206,7 +207,7 @@ def post_message(
         session,
         dit.number,
         entry,
-        service.Actor(source="portal", contact=contact),
+        service.Actor(source=Source.PORTAL, contact=contact),
         external_key=key,
         allow_closed=True,
         dit=dit,
@@ -227,6 +228,6 @@ def visible_exchanges(session: Session, dit: Dit, contact: Contact) -> Sequence[
 def is_visible_to(exchange: Exchange, contact: Contact) -> bool:
     if exchange.deleted_at is not None:
         return False
-    if exchange.direction == "sent":
+    if exchange.direction == Direction.SENT:
         return exchange.mail_status is not None and exchange.received_by_contact_id == contact.id
     return exchange.source in service.CLIENT_SOURCES and exchange.sent_by_contact_id == contact.id

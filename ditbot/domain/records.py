@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from ditbot.core.i18n import _
 from ditbot.domain.errors import DomainError
 from ditbot.domain.validation import clean_email
-from storage.repositories import ALL_STATES
+from storage.vocabulary import DitState
 
 
 def _email(value: str | None) -> str | None:
@@ -59,20 +59,20 @@ class DitRecord(Record):
     client: Code
     contact: Code | None = None
     title: Annotated[str, Field(min_length=1, max_length=300)]
-    state: str = "en_cours"
+    state: DitState = DitState.EN_COURS
     technician: Code | None = None
     created_at: datetime | None = None
 
-    @field_validator("state")
+    @field_validator("state", mode="before")
     @classmethod
-    def _known_state(cls, value: str) -> str:
-        if value not in ALL_STATES:
+    def _known_state(cls, value: object) -> object:
+        if value not in set(DitState):
             raise ValueError(
                 DomainError(
                     _("unknown state '{value}'; use one of {states}"),
                     "state",
-                    value=value[:40],
-                    states=", ".join(ALL_STATES),
+                    value=str(value)[:40],
+                    states=", ".join(DitState),
                 )
             )
         return value

@@ -261,7 +261,7 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
     }
     if record.created_at is not None:
         values["created_at"] = record.created_at
-    finished = record.state in repo.FINISHED_STATES
+    finished = record.state.finished
     if finished and dit.finished_at is None:
         values["finished_at"] = utcnow()
     if not finished and dit.finished_at is not None:

@@ -26,20 +26,24 @@ from sqlalchemy.orm import Session
 from ditbot.core.context import Context
 from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import owner_id, record_despite_outage
-from ditbot.domain.mail import FAILED, MAIL, SENT, failure_notice
+from ditbot.domain.mail import failure_notice
 from ditbot.mail.compose import build, new_message_id
 from ditbot.mail.render import TemplateProblem
 from ditbot.mail.smtp import DeliveryFailed, SmtpSender
 from storage import outbox
 from storage.models import Exchange
+from storage.vocabulary import MailStatus, OutboxKind
 
 log = logging.getLogger(__name__)
+
+
+FINAL = (MailStatus.SENT, MailStatus.FAILED)  # a mail in these states is never sent again
 
 
 class MailWorker:
     """Delivers outbox items of kind `mail` (see the module docstring)."""
 
-    name = "mail"
+    name = OutboxKind.MAIL
 
     def __init__(
         self,
@@ -69,7 +73,7 @@ class MailWorker:
         # Claim and prepare in one short transaction (SQLite has one writer at a time).
         with self.ctx.db.session() as session:
             items = outbox.claim(
-                session, [MAIL], self.owner, lease_seconds=self.lease_seconds, limit=1
+                session, [OutboxKind.MAIL], self.owner, lease_seconds=self.lease_seconds, limit=1
             )
             if not items:
                 return False
@@ -103,12 +107,15 @@ class MailWorker:
         exchange = session.get(Exchange, exchange_id)
         if exchange is None or exchange.deleted_at is not None:
             # Deleted before it went out (deletion is refused once an attempt was made).
-            if exchange is not None and exchange.mail_status not in (SENT, FAILED):
-                exchange.mail_status = FAILED
+            if exchange is not None and exchange.mail_status not in (
+                MailStatus.SENT,
+                MailStatus.FAILED,
+            ):
+                exchange.mail_status = MailStatus.FAILED
                 exchange.mail_error = "not sent: the exchange was deleted before delivery"
             outbox.mark_done(session, item_id)
             return None
-        if exchange.mail_status in (SENT, FAILED):
+        if exchange.mail_status in FINAL:
             outbox.mark_done(session, item_id)  # a duplicate item: never a second mail
             return None
         if not exchange.mail_message_id:
@@ -126,14 +133,14 @@ class MailWorker:
                 outbox.mark_done(session, item_id)
                 return
             if problem is None:
-                exchange.mail_status = SENT
+                exchange.mail_status = MailStatus.SENT
                 exchange.mail_error = None
                 outbox.mark_done(session, item_id)
                 log.info("mail of exchange %s sent (attempt %s)", exchange_id, attempt)
                 return
             exchange.mail_error = problem.reason[:2000]
             if problem.permanent or self.backoff.exhausted(attempt):
-                exchange.mail_status = FAILED
+                exchange.mail_status = MailStatus.FAILED
                 outbox.mark_failed(session, item_id, problem.reason)
                 failure_notice(session, exchange)
                 told = True

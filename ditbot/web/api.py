@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,7 @@ from ditbot.web.problems import from_domain, problem, unavailable
 from ditbot.web.serialize import dit_json, exchange_json
 from storage import repositories as repo
 from storage.db import database_unavailable, outage_summary
+from storage.vocabulary import Direction, PartyKind, Source
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
@@ -37,7 +38,7 @@ PUBLIC = {"api.openapi", "portal_webhook.receive"}
 
 class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["collaborator", "contact"]
+    kind: PartyKind
     code: str = Field(min_length=1, max_length=40)
 
 
@@ -45,7 +46,7 @@ class ExchangeIn(BaseModel):
     """Body of POST /api/v1/dits/{number}/exchanges."""
 
     model_config = ConfigDict(extra="forbid")
-    direction: Literal["received", "sent"]
+    direction: Direction
     detail: str
     type: str | None = None
     sent_by: PartyIn | None = None
@@ -259,7 +260,7 @@ def _log_exchange(
             session,
             number,
             entry,
-            service.Actor(source="api", collaborator=author),
+            service.Actor(source=Source.API, collaborator=author),
             external_key=external_key,
         )
         return exchange_json(exchange), created

@@ -28,27 +28,21 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ditbot.core.context import Context
-from ditbot.core.i18n import LOCALES, Translator, _
+from ditbot.core.i18n import LOCALES, Translator
+from ditbot.domain import labels
 from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError, NotFound, ValidationFailed
 from ditbot.domain.validation import DETAIL_MAX
 from ditbot.portal.tokens import PortalToken, read_token
 from ditbot.web.problems import RETRY_AFTER
 from storage.models import Contact, Dit, Exchange
+from storage.vocabulary import Direction
 
 FORM_MAX_BYTES = 64 * 1024  # 3000 characters of 4-byte UTF-8, percent-encoded, fit easily
 CSRF_MAX_AGE = 12 * 3600
 CSRF_PURPOSE = b"ditbot-portal-form.v1:"
 NONCE = re.compile(r"^[0-9a-f]{32}$")
 DISPLAY_ZONE = "Europe/Paris"  # the clients and staff of ditbot's users are in France
-STATE_LABELS = {
-    "saisie_externe": _("Registered"),
-    "en_cours": _("In progress"),
-    "travail_termine": _("Work finished"),
-    "travail_non_termine": _("Work not finished"),
-    "cloturee": _("Closed"),
-    "annulee": _("Cancelled"),
-}
 
 portal_page = Blueprint("portal_page", __name__)
 
@@ -152,7 +146,7 @@ def _when(value: datetime, locale: str) -> str:
 
 def _entry(exchange: Exchange, locale: str) -> Entry:
     t = Translator(locale)
-    mine = exchange.direction == "received"
+    mine = exchange.direction == Direction.RECEIVED
     if mine:
         who = t("You")
     elif exchange.sent_by_collaborator is not None:
@@ -213,7 +207,7 @@ def _show(
         csrf=csrf_token(_secret(), token),
         nonce=nonce if nonce and NONCE.match(nonce) else uuid.uuid4().hex,
         detail_max=DETAIL_MAX,
-        state=t(STATE_LABELS.get(dit.state, dit.state)),
+        state=labels.capitalized(t(labels.STATE[dit.state])),
     )
 
 

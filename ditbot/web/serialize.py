@@ -7,6 +7,7 @@ from typing import Any
 
 from ditbot.domain.exchanges import Indicators
 from storage.models import Collaborator, Contact, Dit, Exchange
+from storage.vocabulary import PartyKind
 
 
 def when(value: datetime | None) -> str | None:
@@ -16,9 +17,13 @@ def when(value: datetime | None) -> str | None:
 
 def party(collaborator: Collaborator | None, contact: Contact | None) -> dict[str, str] | None:
     if collaborator is not None:
-        return {"kind": "collaborator", "code": collaborator.code, "name": collaborator.name}
+        return {
+            "kind": PartyKind.COLLABORATOR,
+            "code": collaborator.code,
+            "name": collaborator.name,
+        }
     if contact is not None:
-        return {"kind": "contact", "code": contact.code, "name": contact.name}
+        return {"kind": PartyKind.CONTACT, "code": contact.code, "name": contact.name}
     return None
 
 

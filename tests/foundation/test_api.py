@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -500,7 +499,7 @@ def test_bad_token_is_401(
 
 
 def test_api_is_disabled_without_a_token(ctx: Context, db: Database, seeded: Any) -> None:
-    settings = dataclasses.replace(ctx.settings, api_token=None)
+    settings = ctx.settings.model_copy(update={"api_token": None})
     client = create_web_app(Context(settings=settings, db=db)).test_client()
     for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer None"}):
         response = client.get("/api/v1/dits/DIT-2026-0001", headers=headers)

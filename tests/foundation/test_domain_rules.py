@@ -30,6 +30,7 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Collaborator, Dit, Exchange, ExchangeType, OutboxItem
 from storage.types import utcnow
+from storage.vocabulary import OPEN_STATES
 from tests.foundation.helpers import (
     client_actor,
     collaborator,
@@ -333,10 +334,10 @@ def test_closed_or_cancelled_dit_refuses_edit_and_delete(db: Database, state: st
 
 
 def test_every_open_state_accepts_exchanges(db: Database) -> None:
-    for state in repo.OPEN_STATES:
+    for state in OPEN_STATES:
         set_state(db, "DIT-2026-0001", state)
         log(db, "DIT-2026-0001", detail=state)
-    assert indicators(db, "DIT-2026-0001")["count"] == len(repo.OPEN_STATES)
+    assert indicators(db, "DIT-2026-0001")["count"] == len(OPEN_STATES)
 
 
 def test_unknown_dit(db: Database) -> None:

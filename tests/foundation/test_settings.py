@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -152,6 +153,24 @@ def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
     assert settings.database_url == "postgresql+psycopg://u@db/ditbot"
 
 
+def test_a_postgres_url_without_the_driver_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg is the `[postgres]` extra: an install without it gets the pip line, not a trace."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "psycopg" else real_find_spec(name, *a),
+    )
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"DATABASE_URL": "postgresql://u@db/x"}, dotenv=tmp_path / "absent")
+    assert caught.value.problems == [
+        "DATABASE_URL='postgresql://u@db/x' needs the PostgreSQL driver, which is not installed: "
+        "pip install 'ditbot[postgres]'."
+    ]
+
+
 def test_serve_with_nothing_set_exits_2_naming_each_variable(tmp_path: Path) -> None:
     result = run_ditbot(["serve"], tmp_path)
     assert result.returncode == 2, result.stderr
@@ -216,3 +235,12 @@ def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "DITBOT_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dotenv_values_are_taken_as_written(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        'SMTP_PASSWORD=pa${HOME}ss\nDITBOT_API_TOKEN="to${HOME}ken"\n', encoding="utf-8"
+    )
+    settings = Settings.from_env({}, dotenv=dotenv)
+    assert (settings.smtp_password, settings.api_token) == ("pa${HOME}ss", "to${HOME}ken")

@@ -2,58 +2,37 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
+import trustme
 
 from ditbot.mail.smtp import DeliveryFailed, SmtpSender
 from tests.mail.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (made with the openssl command)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+def ca() -> trustme.CA:
+    """A throwaway certificate authority, trusted only where a test says so."""
+    return trustme.CA()
 
 
-def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+@pytest.fixture(scope="module")
+def certificate(ca: trustme.CA) -> trustme.LeafCert:
+    """A server certificate for 127.0.0.1 and localhost, issued by `ca`."""
+    return ca.issue_cert("127.0.0.1", "localhost")
+
+
+def server_context(certificate: trustme.LeafCert) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
+    certificate.configure_cert(context)
     return context
 
 
-def trusting(certificate: tuple[Path, Path]) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(certificate[0]))
+def trusting(ca: trustme.CA) -> ssl.SSLContext:
+    """A client context that trusts `ca` and nothing else."""
+    return ssl.create_default_context(cadata=ca.cert_pem.bytes().decode("ascii"))
 
 
 def message() -> EmailMessage:
@@ -74,7 +53,7 @@ def test_plain_smtp_without_auth() -> None:
     assert received.message["Subject"] == "Intervention prévue"
 
 
-def test_starttls_with_auth(certificate: tuple[Path, Path]) -> None:
+def test_starttls_with_auth(ca: trustme.CA, certificate: trustme.LeafCert) -> None:
     server = SmtpServer(tls_context=server_context(certificate), users={"sav": "s3cret"})
     with server:
         sender = SmtpSender(
@@ -83,24 +62,23 @@ def test_starttls_with_auth(certificate: tuple[Path, Path]) -> None:
             security="starttls",
             username="sav",
             password="s3cret",
-            ssl_context=trusting(certificate),
+            ssl_context=trusting(ca),
         )
         sender.send(message(), "sav@sav.example", ["p.martin@acme.example"])
         server.wait_for(1)
     assert server.logins == ["sav"]
 
 
-def test_implicit_tls(certificate: tuple[Path, Path]) -> None:
+def test_implicit_tls(ca: trustme.CA, certificate: trustme.LeafCert) -> None:
     with SmtpServer(implicit_tls=server_context(certificate)) as server:
-        sender = SmtpSender(
-            server.host, server.port, security="tls", ssl_context=trusting(certificate)
-        )
+        sender = SmtpSender(server.host, server.port, security="tls", ssl_context=trusting(ca))
         sender.send(message(), "sav@sav.example", ["p.martin@acme.example"])
         assert len(server.wait_for(1)) == 1
 
 
 def test_a_wrong_password_is_kept_for_retry_not_failed_for_good(
-    certificate: tuple[Path, Path],
+    ca: trustme.CA,
+    certificate: trustme.LeafCert,
 ) -> None:
     server = SmtpServer(tls_context=server_context(certificate), users={"sav": "s3cret"})
     with server:
@@ -110,7 +88,7 @@ def test_a_wrong_password_is_kept_for_retry_not_failed_for_good(
             security="starttls",
             username="sav",
             password="wrong",
-            ssl_context=trusting(certificate),
+            ssl_context=trusting(ca),
         )
         with pytest.raises(DeliveryFailed) as caught:
             sender.send(message(), "sav@sav.example", ["p.martin@acme.example"])
@@ -118,7 +96,7 @@ def test_a_wrong_password_is_kept_for_retry_not_failed_for_good(
     assert server.received == []
 
 
-def test_an_untrusted_certificate_is_refused(certificate: tuple[Path, Path]) -> None:
+def test_an_untrusted_certificate_is_refused(certificate: trustme.LeafCert) -> None:
     with SmtpServer(tls_context=server_context(certificate)) as server:
         sender = SmtpSender(server.host, server.port, security="starttls")
         with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED") as caught:

@@ -147,9 +147,7 @@ def test_a_burst_is_grouped_and_nothing_is_dropped(
 def test_an_unset_channel_means_no_post(
     worker: NotificationWorker, nctx: Context, fake: FakeSlack
 ) -> None:
-    from dataclasses import replace
-
-    nctx.settings = replace(nctx.settings, channel_relances=None)
+    nctx.settings = nctx.settings.model_copy(update={"channel_relances": None})
     portal(nctx, 1, relance=True)
     drain(worker, nctx.db)
     assert [c.args["channel"] for c in fake.calls_to("chat.postMessage")] == [PORTAL]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -50,6 +54,18 @@ def signed_post(
     sent = signing.signed_headers(secret, raw, timestamp)
     sent.update(headers or {})
     return client.post(WEBHOOK, data=raw, headers=sent)
+
+
+def legacy_token(secret: str, dit: str, contact: str, expires_at: datetime) -> str:
+    """A link as ditbot issued them before itsdangerous (the old algorithm, written out)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    body = {"d": dit, "c": contact, "e": int(expires_at.timestamp())}
+    payload = b64(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+    mac = hmac.new(secret.encode(), b"ditbot-portal-link.v1:" + payload.encode(), hashlib.sha256)
+    return f"{payload}.{b64(mac.digest())}"
 
 
 @dataclass(frozen=True)

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.portal import tokens
 from ditbot.portal.tokens import make_token
 from ditbot.web.portal_page import csrf_token
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit
 from storage.types import utcnow
-from tests.portal.conftest import signed_post, stored
+from tests.portal.conftest import legacy_token, signed_post, stored
 
 SECRET = "test-portal-secret"
 
@@ -219,3 +221,22 @@ def test_bad_links_get_the_same_plain_404_page(client: FlaskClient, ctx: Context
     for page in pages:
         assert "Page introuvable" in page
         assert "DIT-" not in page and "Acme" not in page and "Paul" not in page
+
+
+def test_a_link_issued_before_itsdangerous_opens_the_page_until_it_expires(
+    client: FlaskClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expiry = utcnow().replace(microsecond=0) + timedelta(days=10)
+    url = "/portal/" + legacy_token(SECRET, "DIT-2026-0001", "ACME-PM", expiry)
+    clock: list[datetime] = [expiry - timedelta(seconds=1)]
+    monkeypatch.setattr(tokens, "utcnow", lambda: clock[0])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "DIT-2026-0001" in page.get_data(as_text=True)
+    assert write(client, url, "Toujours en panne.").status_code == 303
+    assert stored(db).exchanges == 1
+    clock[0] = expiry
+    for method in (client.get, client.post):
+        answer = method(url)
+        assert answer.status_code == 404
+        assert "DIT-" not in answer.get_data(as_text=True)
