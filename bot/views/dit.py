@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.views.text import escape, one_line, truncate
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
 from ditbot.domain.exchanges import Indicators
 from storage.models import Dit
@@ -22,7 +22,7 @@ def counter(t: Translator, indicators: Indicators) -> str:
     """`3 exchanges`, red with a relance: `:red_circle: *3 exchanges* (relance)`."""
     if indicators.count == 0:
         return t(_("no exchange yet"))
-    text = t(_("{count} exchange(s)"), count=indicators.count)
+    text = t(N_("{count} exchange", "{count} exchanges"), count=indicators.count)
     if indicators.relance:
         return f"{RED} *{text}* " + t(_("(relance)"))
     return text

@@ -100,21 +100,21 @@ def exchange_blocks(
 def detail_modal(t: Translator, exchange: Exchange) -> View:
     """The whole exchange, read-only (client text in plain_text: never formatted)."""
     facts = [
-        f"*{t(_('DIT'))}:* {escape(exchange.dit.number)}",
-        f"*{t(_('Direction'))}:* {direction_label(t, exchange)}",
-        f"*{t(_('Type'))}:* {escape(type_label(t, exchange.type))}",
-        f"*{t(_('Date'))}:* {when(t, exchange.occurred_at)}",
-        f"*{t(_('From'))}:* {escape(truncate(sender(exchange), 200))}",
-        f"*{t(_('To'))}:* {escape(truncate(receiver(exchange), 200))}",
+        t(_("*DIT:* {number}"), number=escape(exchange.dit.number)),
+        t(_("*Direction:* {direction}"), direction=direction_label(t, exchange)),
+        t(_("*Type:* {type}"), type=escape(type_label(t, exchange.type))),
+        t(_("*Date:* {date}"), date=when(t, exchange.occurred_at)),
+        t(_("*From:* {sender}"), sender=escape(truncate(sender(exchange), 200))),
+        t(_("*To:* {receiver}"), receiver=escape(truncate(receiver(exchange), 200))),
     ]
     if exchange.recipient_email:
-        facts.append(f"*{t(_('Recipient e-mail'))}:* {escape(exchange.recipient_email)}")
-    facts.append(f"*{t(_('Logged from'))}:* {t(labels.SOURCE[exchange.source])}")
+        facts.append(t(_("*Recipient e-mail:* {email}"), email=escape(exchange.recipient_email)))
+    facts.append(t(_("*Logged from:* {source}"), source=t(labels.SOURCE[exchange.source])))
     if exchange.author_collaborator is not None:
-        facts.append(f"*{t(_('Author'))}:* {escape(exchange.author_collaborator.name)}")
+        facts.append(t(_("*Author:* {author}"), author=escape(exchange.author_collaborator.name)))
     if exchange.mail_status:
         status = t(labels.MAIL_STATUS[exchange.mail_status])
-        facts.append(f"*{t(_('Mail'))}:* {status}")
+        facts.append(t(_("*Mail:* {status}"), status=status))
     blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(facts)))]
     if exchange.subject:
         blocks.append(SectionBlock(text=plain(exchange.subject)))

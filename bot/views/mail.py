@@ -40,7 +40,7 @@ from bot.views.text import (
     title,
     truncate,
 )
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain.mail import Recipient
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Dit, Draft, Exchange
@@ -267,6 +267,9 @@ def home_drafts(t: Translator, drafts: Sequence[Draft]) -> list[Block]:
         blocks.append(SectionBlock(text=mrkdwn(line)))
         blocks.append(draft_buttons(t, draft))
     if len(drafts) > HOME_DRAFTS:
-        more = t(_("And {count} more drafts."), count=len(drafts) - HOME_DRAFTS)
+        more = t(
+            N_("And {count} more draft.", "And {count} more drafts."),
+            count=len(drafts) - HOME_DRAFTS,
+        )
         blocks.append(ContextBlock(elements=[mrkdwn(escape(more))]))
     return blocks

@@ -35,7 +35,7 @@ from bot.ids import Action
 from bot.views.dit import state_label
 from bot.views.text import HEADER_MAX, TEXT_MAX, escape
 from bot.views.text import truncate as clip
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
 from storage.vocabulary import DitState, Source
 
@@ -90,10 +90,10 @@ def when(value: datetime, locale: str) -> str:
 
 
 def counter(card: DitCard, t: Translator) -> str:
-    """`3 exchange(s)`; with a relance: `🔴 3 exchange(s) (relance)` (the Slack panel's words)."""
-    text = t(_("{count} exchange(s)"), count=card.count)
+    """`3 exchanges`; with a relance: `🔴 3 exchanges (relance)` (the Slack panel's words)."""
+    text = t(N_("{count} exchange", "{count} exchanges"), count=card.count)
     if card.relance:
-        text = f"{RED} {text} {t(_('(relance)'))}"
+        text = f"{RED} {text} " + t(_("(relance)"))
     return text
 
 
@@ -106,7 +106,7 @@ def note_text(note: Note, t: Translator, locale: str, limit: int = TEXT_MAX) -> 
     """One message, all plain text: who, when, how, then the subject and the detail."""
     tags = [t(labels.SOURCE[note.source])]
     if note.relance:
-        tags.insert(0, f"{RED} {t(_('RELANCE'))}")
+        tags.insert(0, f"{RED} " + t(_("RELANCE")))
     head = (
         f"{note.sender} → {note.receiver} · {when(note.occurred_at, locale)} · {' · '.join(tags)}"
     )
@@ -186,7 +186,7 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
     if len(notes) == 1:
         fallback = t(
             _("{marker}DIT {number} · {client}: new message from {who}: {detail}"),
-            marker=f"{RED} {t(_('RELANCE'))} " if relance else "",
+            marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
             number=card.number,
             client=card.client,
             who=notes[0].sender,
@@ -194,8 +194,11 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
         )
     else:
         fallback = t(
-            _("{marker}DIT {number} · {client}: {count} new messages"),
-            marker=f"{RED} {t(_('RELANCE'))} " if relance else "",
+            N_(
+                "{marker}DIT {number} · {client}: {count} new message",
+                "{marker}DIT {number} · {client}: {count} new messages",
+            ),
+            marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
             number=card.number,
             client=card.client,
             count=len(notes),

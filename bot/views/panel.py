@@ -70,14 +70,14 @@ def _button(text: str, action: str, value: str, style: str | None = None) -> But
 def dit_facts(t: Translator, dit: Dit) -> str:
     contact = dit.contact
     lines = [f"*{escape(truncate(dit.title, 200))}*"]
-    lines.append(f"{t(_('Client'))}: {escape(truncate(dit.client.name, 200))}")
+    lines.append(t(_("Client: {client}"), client=escape(truncate(dit.client.name, 200))))
     if contact is not None:
         mails = " / ".join(escape(m) for m in (contact.mail1, contact.mail2) if m)
         who = escape(truncate(contact.name, 200)) + (f" ({mails})" if mails else "")
-        lines.append(f"{t(_('Interlocuteur'))}: {who}")
+        lines.append(t(_("Interlocuteur: {contact}"), contact=who))
     if dit.technician is not None:
-        lines.append(f"{t(_('Technician'))}: {escape(truncate(dit.technician.name, 200))}")
-    lines.append(f"{t(_('State'))}: {state_label(t, dit.state)}")
+        lines.append(t(_("Technician: {name}"), name=escape(truncate(dit.technician.name, 200))))
+    lines.append(t(_("State: {state}"), state=state_label(t, dit.state)))
     return "\n".join(lines)
 
 

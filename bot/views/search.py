@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, SectionB
 from bot.ids import Action
 from bot.views.dit import dit_line, state_label
 from bot.views.text import BUTTON_MAX, escape, mrkdwn, plain
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 from storage.models import Dit
 
 
@@ -32,7 +32,7 @@ def results(t: Translator, query: str, dits: Sequence[Dit], total: int) -> tuple
     if total > len(dits):
         more = t(_("More DITs match: type more of the number or of the client's name."))
         blocks.append(ContextBlock(elements=[mrkdwn(more)]))
-    return blocks, t(_("{count} DIT(s) found"), count=len(dits))
+    return blocks, t(N_("{count} DIT found", "{count} DITs found"), count=len(dits))
 
 
 def closed_dit(t: Translator, dit: Dit) -> tuple[list[Block], str]:

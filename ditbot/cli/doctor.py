@@ -266,7 +266,8 @@ def report(findings: list[Finding]) -> tuple[str, int]:
     lines = [f"{MARKS[f.level]}  {f.area:<9} {f.text}" for f in findings]
     failures = sum(1 for f in findings if f.level == "fail")
     if failures:
-        lines.append(f"{failures} problem(s) found: fix the FAIL lines above.")
+        problems = "problem" if failures == 1 else "problems"
+        lines.append(f"{failures} {problems} found: fix the FAIL lines above.")
     else:
         lines.append("Everything ditbot needs is in place.")
     return "\n".join(lines), 1 if failures else 0

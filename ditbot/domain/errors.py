@@ -17,7 +17,7 @@ class DomainError(Exception):
     status = 400
 
     def __init__(self, message: str, field: str | None = None, **params: Any) -> None:
-        super().__init__(message.format(**params) if params else message)
+        super().__init__(gettext("en", message, **params))
         self.message_id = message
         self.field = field
         self.params = params

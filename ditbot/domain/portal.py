@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from ditbot.core.i18n import _
+from ditbot.core.i18n import N_, _
 from ditbot.domain import exchanges as service
 from ditbot.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ditbot.domain.validation import clean_detail, clean_subject
@@ -86,9 +86,12 @@ def accepts_messages(dit: Dit, window_days: int, now: datetime | None = None) ->
 def ensure_accepts_messages(dit: Dit, window_days: int, now: datetime | None = None) -> None:
     if not accepts_messages(dit, window_days, now):
         raise Conflict(
-            _(
+            N_(
+                "DIT {number} was finished more than {days} day ago: the portal no longer "
+                "accepts messages on it. Please contact us directly.",
                 "DIT {number} was finished more than {days} days ago: the portal no longer "
-                "accepts messages on it. Please contact us directly."
+                "accepts messages on it. Please contact us directly.",
+                "days",
             ),
             "dit",
             number=dit.number,

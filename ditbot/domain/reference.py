@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from ditbot.core.i18n import _
+from ditbot.core.i18n import N_, _
 from ditbot.domain.errors import DomainError, ValidationFailed
 from ditbot.domain.records import (
     CODE_PATTERN,
@@ -55,8 +55,12 @@ def _where(loc: tuple[Any, ...], root: str = "file") -> str:
 PROBLEMS = {
     "missing": _("this field is required"),
     "extra_forbidden": _("unknown field (check its spelling)"),
-    "string_too_long": _("at most {max_length} characters"),
-    "string_too_short": _("at least {min_length} character(s)"),
+    "string_too_long": N_(
+        "at most {max_length} character", "at most {max_length} characters", "max_length"
+    ),
+    "string_too_short": N_(
+        "at least {min_length} character", "at least {min_length} characters", "min_length"
+    ),
     "string_pattern_mismatch": _("this value does not have the expected form ({pattern})"),
     "string_type": _("a text is expected here"),
     "bool_type": _("true or false is expected here"),

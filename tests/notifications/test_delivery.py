@@ -49,7 +49,7 @@ def test_a_portal_message_goes_to_the_dispatch_channel_only(
     header = post.args["blocks"][0]
     assert header["type"] == "header"
     assert header["text"]["text"] == "DIT-2026-0001 · Acme SA"  # no red marker: no relance
-    assert any("1 échange(s)" in t["text"] for t in texts(post.args["blocks"]))
+    assert any("1 échange" in t["text"] for t in texts(post.args["blocks"]))
 
 
 def test_a_relance_from_slack_goes_to_the_managers_channel_only(
@@ -98,7 +98,7 @@ def test_one_thread_per_dit_per_channel_with_the_parent_kept_current(
     current = fake.message(PORTAL, ts)
     assert current is not None
     assert current["blocks"][0]["text"]["text"] == "\U0001f534 DIT-2026-0001 · Acme SA"
-    assert any("3 échange(s) (relance)" in t["text"] for t in texts(current["blocks"]))
+    assert any("3 échanges (relance)" in t["text"] for t in texts(current["blocks"]))
     assert marks(fake.calls_to("chat.update")[-1]) == [1]  # still shows the opening message
     with nctx.db.session() as session:
         threads = session.scalars(select(SlackThread).order_by(SlackThread.id)).all()

@@ -116,7 +116,7 @@ def test_doctor_names_each_problem_in_plain_words(
     )
     assert any("Lane slack:CGONE failed" in line and "channel_not_found" in line for line in lines)
     assert any("notify #" in line and "given up" in line for line in lines)
-    assert "problem(s) found" in out
+    assert f"{len(lines)} problems found: fix the FAIL lines above." in out
 
 
 def test_doctor_spots_a_bad_token_and_an_unmigrated_database(
