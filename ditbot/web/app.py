@@ -45,7 +45,7 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
 
         @app.post("/slack/events")
         def slack_events() -> Response:
-            return handler.handle(request)  # type: ignore[no-any-return]
+            return handler.handle(request)
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)
