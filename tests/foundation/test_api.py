@@ -523,7 +523,7 @@ def test_an_unexpected_error_is_a_problem_too(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api_module, "dit_json", broken)
+    monkeypatch.setattr(api_module, "dit_out", broken)
     body = assert_problem(seeded_client.get("/api/v1/dits/DIT-2026-0001", headers=EN), 500)
     assert "boom" not in body["detail"] and "logged" in body["detail"]
 
@@ -555,7 +555,8 @@ def test_openapi_document_is_valid_and_lists_every_route(app: Flask, client: Fla
     assert routes and routes <= documented, routes - documented
     schemas = document["components"]["schemas"]
     assert set(schemas["Exchange"]["properties"]) == EXCHANGE_FIELDS
-    assert set(schemas["Dit"]["properties"]["exchanges"]["properties"]) == {
+    assert schemas["Dit"]["properties"]["exchanges"] == {"$ref": "#/components/schemas/Indicators"}
+    assert set(schemas["Indicators"]["properties"]) == {
         "count",
         "relance",
         "last_direction",
