@@ -253,7 +253,7 @@ class ComponentNames(GenerateJsonSchema):
 
 def components() -> tuple[Refs, dict[str, Any]]:
     """The `$ref` of each (model, mode) of the route table, and the schemas they point to."""
-    pairs: dict[ModelMode, None] = {}
+    pairs: dict[ModelMode, None] = {(ProblemOut, "serialization"): None}  # every `default`
     for route in ROUTES:
         if route.body is not None:
             pairs[(route.body, "validation")] = None
@@ -297,6 +297,10 @@ def _operation(route: Route, refs: Refs) -> dict[str, Any]:
             "required": True,
             "content": {JSON: {"schema": refs[(route.body, "validation")]}},
         }
+    responses["default"] = {
+        "description": "any other error, such as a 500 (logged with its traceback)",
+        "content": {PROBLEM_JSON: {"schema": refs[(ProblemOut, "serialization")]}},
+    }
     operation["responses"] = responses
     if route.public:
         operation["security"] = []
