@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -20,9 +21,17 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit, OutboxItem
 from storage.types import utcnow
+from tests.foundation.openapi_check import CheckedClient
 from tests.portal.conftest import WEBHOOK, LiveServer, signed_post, stored
 
 LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    """Every answer of these tests is checked against the webhook's OpenAPI description."""
+    app.test_client_class = CheckedClient
+    return app
 
 
 def message(**changes: Any) -> dict[str, Any]:
