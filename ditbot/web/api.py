@@ -24,7 +24,7 @@ from ditbot.domain.reference import (
     upsert_dit,
 )
 from ditbot.web.openapi import ROUTES, document
-from ditbot.web.problems import from_domain, problem, unavailable
+from ditbot.web.problems import from_domain, from_http, problem, unavailable
 from ditbot.web.schemas import IDEMPOTENCY_KEY_MAX, ExchangeIn, ExchangeListOut, ExchangeOut
 from ditbot.web.serialize import client_out, collaborator_out, dit_out, exchange_out, respond
 from storage import repositories as repo
@@ -81,7 +81,7 @@ def domain_error(error: DomainError) -> Response:
 def unexpected_error(error: Exception) -> Response:
     """Every other error of the API is problem+json too (a 500 is logged with its traceback)."""
     if isinstance(error, HTTPException):
-        return problem(error.code or 500, error.description or error.name)
+        return from_http(error)
     if database_unavailable(error):  # an outage, not a bug: 503, the caller retries
         log.warning(
             "REST API %s %s: database unavailable: %s",

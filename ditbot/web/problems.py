@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, json
+from werkzeug.exceptions import HTTPException
 
 from ditbot.core.i18n import _, gettext
 from ditbot.domain.errors import DomainError, ValidationFailed
@@ -37,6 +38,15 @@ def problem(status: int, detail: str, errors: dict[str, str] | None = None) -> R
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ditbot"'
+    return response
+
+
+def from_http(error: HTTPException) -> Response:
+    """Werkzeug's error (404, 405, 413...) as problem+json, with its headers (a 405's Allow)."""
+    response = problem(error.code or 500, error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 

@@ -527,7 +527,9 @@ def test_api_is_disabled_without_a_token(ctx: Context, db: Database, seeded: Any
 
 def test_unknown_route_and_wrong_method_are_problems(seeded_client: FlaskClient) -> None:
     assert_problem(seeded_client.get("/api/v1/nothing-here", headers=AUTH), 404)
-    assert_problem(seeded_client.delete("/api/v1/dits/DIT-2026-0001", headers=AUTH), 405)
+    wrong_method = seeded_client.delete("/api/v1/dits/DIT-2026-0001", headers=AUTH)
+    assert_problem(wrong_method, 405)
+    assert set(wrong_method.headers["Allow"].split(", ")) >= {"GET", "PUT"}  # RFC 9110
 
 
 def test_an_unexpected_error_is_a_problem_too(
