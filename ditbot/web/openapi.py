@@ -69,14 +69,10 @@ class Route:
     body: type[BaseModel] | None = None
     parameters: tuple[Parameter, ...] = ()
     public: bool = False  # no bearer token (the webhook is signed instead)
+    body_key: str | None = None  # a field of `body` the path gives: the body may leave it out
 
 
-def _path(name: str, description: str) -> Parameter:
-    return Parameter(name, "path", {"type": "string", "minLength": 1}, description)
-
-
-CODE = _path("code", "the code of the collaborateur or client")
-NUMBER = _path("number", "the DIT number")
+NUMBER = Parameter("number", "path", {"type": "string", "minLength": 1}, "the DIT number")
 IDEMPOTENCY_KEY = Parameter(
     "Idempotency-Key",
     "header",
@@ -115,15 +111,18 @@ TOO_LARGE = Answer("the body is too large", ProblemOut)
 
 
 def _upsert(
-    endpoint: str, path: str, key: Parameter, body: type[BaseModel], out: type[BaseModel]
+    endpoint: str, path: str, key: str, body: type[BaseModel], out: type[BaseModel]
 ) -> Route:
+    """PUT of an import record: the path names it by `key`, a field of the record."""
     tag = path.split("/")[3].removesuffix("s")
+    field = body.model_json_schema()["properties"][key]  # the path obeys the field's rules
+    described = {name: value for name, value in field.items() if name != "title"}
     return Route(
         endpoint,
         "put",
         path,
         tag,
-        f"Create or update a {tag} by {key.name}",
+        f"Create or update a {tag} by {key}",
         {
             200: Answer("updated, or unchanged", out),
             201: Answer("created", out),
@@ -134,7 +133,8 @@ def _upsert(
             503: UNAVAILABLE,
         },
         body=body,
-        parameters=(key,),
+        parameters=(Parameter(key, "path", described, f"the {key} of the {tag}"),),
+        body_key=key,
     )
 
 
@@ -142,12 +142,12 @@ ROUTES: tuple[Route, ...] = (
     _upsert(
         "api.put_collaborator",
         "/api/v1/collaborators/{code}",
-        CODE,
+        "code",
         CollaboratorRecord,
         CollaboratorOut,
     ),
-    _upsert("api.put_client", "/api/v1/clients/{code}", CODE, ClientRecord, ClientOut),
-    _upsert("api.put_dit", "/api/v1/dits/{number}", NUMBER, DitRecord, DitOut),
+    _upsert("api.put_client", "/api/v1/clients/{code}", "code", ClientRecord, ClientOut),
+    _upsert("api.put_dit", "/api/v1/dits/{number}", "number", DitRecord, DitOut),
     Route(
         "api.get_dit",
         "get",
@@ -266,7 +266,22 @@ def components() -> tuple[Refs, dict[str, Any]]:
     return dict(refs), top.get("$defs", {})
 
 
-def _operation(route: Route, refs: Refs) -> dict[str, Any]:
+def _body_without_key(schemas: dict[str, Any], ref: dict[str, Any], key: str) -> dict[str, Any]:
+    """A component for a body whose `key` the path gives: like `ref`, `key` not required."""
+    name = ref["$ref"].rsplit("/", 1)[1]
+    body = name.removesuffix("Record") + "Body"
+    base = schemas[name]
+    schemas[body] = {
+        **base,
+        "title": body,
+        "description": f"A {name} whose `{key}` may be left out: the URL gives it "
+        "(when the body has it too, the two must be equal).",
+        "required": [field for field in base.get("required", []) if field != key],
+    }
+    return {"$ref": REF_TEMPLATE.format(model=body)}
+
+
+def _operation(route: Route, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, answer in sorted(route.answers.items()):
         schema = refs[(answer.model, "serialization")] if answer.model else {"type": "object"}
@@ -293,10 +308,10 @@ def _operation(route: Route, refs: Refs) -> dict[str, Any]:
             for p in route.parameters
         ]
     if route.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {JSON: {"schema": refs[(route.body, "validation")]}},
-        }
+        body = refs[(route.body, "validation")]
+        if route.body_key:
+            body = _body_without_key(schemas, body, route.body_key)
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
     responses["default"] = {
         "description": "any other error, such as a 500 (logged with its traceback)",
         "content": {PROBLEM_JSON: {"schema": refs[(ProblemOut, "serialization")]}},
@@ -312,7 +327,7 @@ def document(server_url: str) -> dict[str, Any]:
     refs, schemas = components()
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method] = _operation(route, refs)
+        paths.setdefault(route.path, {})[route.method] = _operation(route, refs, schemas)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -15,10 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from pydantic.json_schema import SkipJsonSchema
 
 from ditbot.domain.portal import MESSAGE_ID_MAX
+from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.vocabulary import Direction, DitState, MailStatus, PartyKind, Source
 
 IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
 PORTAL_MAX_BODY = 64 * 1024  # bytes of a portal webhook body (CONTRACT.md section 6)
+# The domain checks these (ditbot/domain/validation.py) with messages of its own, after
+# stripping the text: the schema only documents them, pydantic does not enforce them.
+Detail = Annotated[
+    str,
+    Field(
+        description=f"what was said: not blank, at most {DETAIL_MAX} characters",
+        json_schema_extra={"minLength": 1, "maxLength": DETAIL_MAX, "pattern": r"\S"},
+    ),
+]
+Subject = Annotated[str | None, Field(json_schema_extra={"maxLength": SUBJECT_MAX})]
 
 
 def when(value: datetime) -> str:
@@ -188,16 +199,21 @@ class PartyIn(BaseModel):
 
 
 class ExchangeIn(BaseModel):
-    """Body of POST /api/v1/dits/{number}/exchanges."""
+    """Body of POST /api/v1/dits/{number}/exchanges.
+
+    One side is a collaborateur, the other a contact of the DIT's client (which is which
+    follows `direction`); left out, our side is the author and the client's side the DIT's
+    contact, and a 400 names the side when neither gives it.
+    """
 
     model_config = ConfigDict(extra="forbid")
     direction: Direction
-    detail: str
+    detail: Detail
     type: str | None = None
     sent_by: PartyIn | None = None
     received_by: PartyIn | None = None
     recipient_email: str | None = None
-    subject: str | None = None
+    subject: Subject = None
     occurred_at: datetime | None = None
     author: str | None = Field(
         default=None, description="code of the collaborateur who logs it (default: none)"
@@ -211,7 +227,7 @@ class PortalMessageIn(BaseModel):
     message_id: str = Field(min_length=1, max_length=MESSAGE_ID_MAX)
     dit: str = Field(min_length=1, max_length=40)
     contact: str = Field(min_length=1, max_length=40)
-    subject: str | None = None
-    detail: str
+    subject: Subject = None
+    detail: Detail
     relance: bool = False
     sent_at: datetime | None = None
