@@ -66,7 +66,7 @@ class DitRecord(Record):
     @field_validator("state", mode="before")
     @classmethod
     def _known_state(cls, value: object) -> object:
-        if value not in set(DitState):
+        if not isinstance(value, str) or value not in set(DitState):  # [] or {}: unhashable
             raise ValueError(
                 DomainError(
                     _("unknown state '{value}'; use one of {states}"),

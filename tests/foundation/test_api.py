@@ -197,6 +197,17 @@ def test_put_dit_with_unknown_client_names_the_field(
     assert row_counts(db) == before
 
 
+@pytest.mark.parametrize("state", [{}, [], 3, "fini"])
+def test_put_dit_with_a_state_of_the_wrong_kind_names_the_field(
+    seeded_client: FlaskClient, state: Any
+) -> None:
+    """Found by schemathesis: a list or an object as the state was a 500 (unhashable)."""
+    response = seeded_client.put(
+        "/api/v1/dits/DIT-2026-0100", json={**DIT_BODY, "state": state}, headers=EN
+    )
+    assert "state" in assert_problem(response, 400)["errors"]
+
+
 def test_put_collaborator_with_invalid_email(client: FlaskClient, db: Database) -> None:
     response = client.put(
         "/api/v1/collaborators/JDU", json={"name": "J", "mail1": "jeanne@"}, headers=AUTH
