@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from pydantic.json_schema import SkipJsonSchema
 
 from ditbot.domain.portal import MESSAGE_ID_MAX
+from ditbot.domain.records import Moment
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.vocabulary import Direction, DitState, MailStatus, PartyKind, Source
 
@@ -214,7 +215,7 @@ class ExchangeIn(BaseModel):
     received_by: PartyIn | None = None
     recipient_email: str | None = None
     subject: Subject = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     author: str | None = Field(
         default=None, description="code of the collaborateur who logs it (default: none)"
     )
@@ -230,4 +231,4 @@ class PortalMessageIn(BaseModel):
     subject: Subject = None
     detail: Detail
     relance: bool = False
-    sent_at: datetime | None = None
+    sent_at: Moment | None = None

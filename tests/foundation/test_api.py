@@ -208,6 +208,25 @@ def test_put_dit_with_a_state_of_the_wrong_kind_names_the_field(
     assert "state" in assert_problem(response, 400)["errors"]
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_date_that_utc_cannot_write_is_refused(
+    seeded_client: FlaskClient, db: Database, moment: str
+) -> None:
+    """Found by schemathesis: the year 1 or 9999 with an offset overflowed into a 500."""
+    before = row_counts(db)
+    put = seeded_client.put(
+        "/api/v1/dits/DIT-2026-0100", json={**DIT_BODY, "created_at": moment}, headers=EN
+    )
+    assert "created_at" in assert_problem(put, 400)["errors"]
+    post = seeded_client.post(
+        "/api/v1/dits/DIT-2026-0001/exchanges",
+        json={"direction": "received", "detail": "x", "author": "JDU", "occurred_at": moment},
+        headers=EN,
+    )
+    assert "occurred_at" in assert_problem(post, 400)["errors"]
+    assert row_counts(db) == before
+
+
 def test_put_collaborator_with_invalid_email(client: FlaskClient, db: Database) -> None:
     response = client.put(
         "/api/v1/collaborators/JDU", json={"name": "J", "mail1": "jeanne@"}, headers=AUTH

@@ -162,6 +162,7 @@ def test_a_repeated_message_id_answers_200_with_the_same_exchange_and_announces_
         (json.dumps(message(message_id=None)).encode(), "missing message id"),
         (json.dumps(message(sent_at="2026-11-25T10:00:00")).encode(), "date without zone"),
         (json.dumps(message(sent_at="yesterday")).encode(), "not a date"),
+        (json.dumps(message(sent_at="0001-01-01T00:30:00+01:00")).encode(), "year 0 in UTC"),
     ],
 )
 def test_an_invalid_body_answers_400_and_stores_nothing(
