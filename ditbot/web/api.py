@@ -72,6 +72,42 @@ def authenticate() -> Response | None:
     return None
 
 
+@api.before_request
+def text_only_path() -> None:
+    """A NUL character in a path value is a 400 (runs after `authenticate`)."""
+    refuse_nul(request.view_args or {})
+
+
+def refuse_nul(data: Any) -> None:
+    """Refuse a NUL character in any text of a request: PostgreSQL cannot store or compare it.
+
+    Raises ValidationFailed naming the field (a dotted path into `data`, or "body").
+    """
+    where = _nul_in(data, "")
+    if where is not None:
+        where = where or "body"
+        raise ValidationFailed({where: DomainError(_("a text is expected here"), where)})
+
+
+def _nul_in(data: Any, where: str) -> str | None:
+    """The path to the first text of `data` that holds a NUL character, or None."""
+    if isinstance(data, str):
+        return where if "\x00" in data else None
+    items: list[tuple[str, Any]] = []
+    if isinstance(data, dict):
+        items = [(str(key), value) for key, value in data.items()]
+    elif isinstance(data, list):
+        items = [(str(index), value) for index, value in enumerate(data)]
+    for key, value in items:
+        name = f"{where}.{key}" if where else key
+        if "\x00" in key:
+            return name
+        found = _nul_in(value, name)
+        if found is not None:
+            return found
+    return None
+
+
 @api.errorhandler(DomainError)
 def domain_error(error: DomainError) -> Response:
     return from_domain(error, locale())
@@ -100,6 +136,7 @@ def body() -> Any:
     data = request.get_json(silent=True)
     if data is None:
         raise DomainError(_("The body must be a JSON document (Content-Type: application/json)."))
+    refuse_nul(data)
     return data
 
 

@@ -106,7 +106,8 @@ UNAUTHORIZED = Answer(
     {"WWW-Authenticate": {"schema": {"type": "string"}}},
 )
 DISABLED = "the REST API is disabled (DITBOT_API_TOKEN is not set)"
-INVALID = Answer("invalid body: `errors` names each field at fault", ProblemOut)
+INVALID = Answer("invalid body or path value: `errors` names each field at fault", ProblemOut)
+NOT_TEXT = Answer("a path value is not text (it holds a NUL character)", ProblemOut)
 TOO_LARGE = Answer("the body is too large", ProblemOut)
 
 
@@ -156,6 +157,7 @@ ROUTES: tuple[Route, ...] = (
         "A DIT and its exchange indicators",
         {
             200: Answer("the DIT", DitOut),
+            400: NOT_TEXT,
             401: UNAUTHORIZED,
             404: Answer(f"unknown DIT, or {DISABLED}", ProblemOut),
             503: UNAVAILABLE,
@@ -170,6 +172,7 @@ ROUTES: tuple[Route, ...] = (
         "Every exchange of a DIT in time order, deleted ones included",
         {
             200: Answer("the exchanges", ExchangeListOut),
+            400: NOT_TEXT,
             401: UNAUTHORIZED,
             404: Answer(f"unknown DIT, or {DISABLED}", ProblemOut),
             503: UNAVAILABLE,

@@ -22,7 +22,7 @@ from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError
 from ditbot.domain.reference import parse_records
 from ditbot.portal import signing
-from ditbot.web.api import current_locale
+from ditbot.web.api import current_locale, refuse_nul
 from ditbot.web.problems import from_domain, problem
 from ditbot.web.schemas import PORTAL_MAX_BODY as MAX_BODY
 from ditbot.web.schemas import ExchangeOut, PortalMessageIn
@@ -83,6 +83,7 @@ def receive() -> tuple[Response, int] | Response:
     if not isinstance(data, dict):
         return _refuse(400, _("The body must be a JSON object."))
     try:
+        refuse_nul(data)
         body: PortalMessageIn = parse_records(PortalMessageIn, data)
         answer, created = _record(ctx, body)
     except DomainError as error:

@@ -227,6 +227,44 @@ def test_a_date_that_utc_cannot_write_is_refused(
     assert row_counts(db) == before
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("get", "/api/v1/dits/DIT%00", None, "number"),
+        ("get", "/api/v1/dits/DIT%00/exchanges", None, "number"),
+        ("put", "/api/v1/dits/DIT%00", DIT_BODY, "number"),
+        ("put", "/api/v1/collaborators/NUL", {"name": "a\x00b"}, "name"),
+        (
+            "put",
+            "/api/v1/clients/NUL",
+            {"name": "C", "contacts": [{"code": "C\x00"}]},
+            "contacts.0.code",
+        ),
+        (
+            "post",
+            "/api/v1/dits/DIT-2026-0001/exchanges",
+            {"direction": "sent", "detail": "\x00"},
+            "detail",
+        ),
+        (
+            "post",
+            "/api/v1/dits/DIT-2026-0001/exchanges",
+            {"direction": "sent", "d\x00": "x"},
+            "d\x00",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_with_the_field_named(
+    seeded_client: FlaskClient, db: Database, method: str, path: str, body: Any, field: str
+) -> None:
+    """Found by schemathesis: PostgreSQL cannot store or compare NUL, so it was a 500 there."""
+    before = row_counts(db)
+    response = seeded_client.open(path, method=method.upper(), json=body, headers=EN)
+    problem = assert_problem(response, 400)
+    assert problem["errors"] == {field: "a text is expected here"}
+    assert row_counts(db) == before
+
+
 def test_put_collaborator_with_invalid_email(client: FlaskClient, db: Database) -> None:
     response = client.put(
         "/api/v1/collaborators/JDU", json={"name": "J", "mail1": "jeanne@"}, headers=AUTH
@@ -654,6 +692,7 @@ def test_every_documented_answer_validates_against_the_document(
         assert client.get(path, headers=AUTH).status_code == 200
         assert client.get(path).status_code == 401
         assert client.get(path.replace("0001", "9999"), headers=AUTH).status_code == 404
+        assert client.get(path.replace("0001", "0%000"), headers=AUTH).status_code == 400
         assert down.get(path, headers=AUTH).status_code == 503
     exchanges = "/api/v1/dits/DIT-2026-0001/exchanges"
     body = {"direction": "sent", "detail": "Pièce commandée.", "author": "JDU"}

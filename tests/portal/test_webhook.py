@@ -163,6 +163,7 @@ def test_a_repeated_message_id_answers_200_with_the_same_exchange_and_announces_
         (json.dumps(message(sent_at="2026-11-25T10:00:00")).encode(), "date without zone"),
         (json.dumps(message(sent_at="yesterday")).encode(), "not a date"),
         (json.dumps(message(sent_at="0001-01-01T00:30:00+01:00")).encode(), "year 0 in UTC"),
+        (json.dumps(message(detail="E42\x00")).encode(), "a NUL character"),
     ],
 )
 def test_an_invalid_body_answers_400_and_stores_nothing(
