@@ -148,12 +148,12 @@ def receiver_of(session: Session, dit: Dit) -> Collaborator:
 def check_text(message: PortalMessage) -> None:
     """Refuse a blank or over-long message before anything is looked up (a 400, not a 404)."""
     errors: dict[str, DomainError] = {}
-    for name, check in (
-        ("detail", lambda: clean_detail(message.detail)),
-        ("subject", lambda: clean_subject(message.subject)),
+    for name, clean, value in (
+        ("detail", clean_detail, message.detail),
+        ("subject", clean_subject, message.subject),
     ):
         try:
-            check()
+            clean(value, name)
         except DomainError as error:
             errors[name] = error
     if message.message_id is not None and not 0 < len(message.message_id) <= MESSAGE_ID_MAX:

@@ -21,7 +21,19 @@ def _email(value: str | None) -> str | None:
         raise ValueError(error) from None
 
 
+def _fits_utc(value: datetime) -> datetime:
+    """Refuse a moment UTC cannot write (year 1 or 9999 with an offset): a 400, not a crash."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            message = _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z")
+            raise ValueError(DomainError(message)) from None
+    return value
+
+
 Email = Annotated[str | None, AfterValidator(_email)]
+Moment = Annotated[datetime, AfterValidator(_fits_utc)]  # a date and time a UTC column holds
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)]
@@ -61,12 +73,12 @@ class DitRecord(Record):
     title: Annotated[str, Field(min_length=1, max_length=300)]
     state: DitState = DitState.EN_COURS
     technician: Code | None = None
-    created_at: datetime | None = None
+    created_at: Moment | None = None
 
     @field_validator("state", mode="before")
     @classmethod
     def _known_state(cls, value: object) -> object:
-        if value not in set(DitState):
+        if not isinstance(value, str) or value not in set(DitState):  # [] or {}: unhashable
             raise ValueError(
                 DomainError(
                     _("unknown state '{value}'; use one of {states}"),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -24,39 +23,17 @@ from ditbot.domain.reference import (
     upsert_collaborator,
     upsert_dit,
 )
-from ditbot.web.problems import from_domain, problem, unavailable
-from ditbot.web.serialize import dit_json, exchange_json
+from ditbot.web.openapi import ROUTES, document
+from ditbot.web.problems import from_domain, from_http, problem, unavailable
+from ditbot.web.schemas import IDEMPOTENCY_KEY_MAX, ExchangeIn, ExchangeListOut, ExchangeOut
+from ditbot.web.serialize import client_out, collaborator_out, dit_out, exchange_out, respond
 from storage import repositories as repo
 from storage.db import database_unavailable, outage_summary
-from storage.vocabulary import Direction, PartyKind, Source
+from storage.vocabulary import Source
 
 log = logging.getLogger(__name__)
-IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-PUBLIC = {"api.openapi", "portal_webhook.receive"}
-
-
-class PartyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: PartyKind
-    code: str = Field(min_length=1, max_length=40)
-
-
-class ExchangeIn(BaseModel):
-    """Body of POST /api/v1/dits/{number}/exchanges."""
-
-    model_config = ConfigDict(extra="forbid")
-    direction: Direction
-    detail: str
-    type: str | None = None
-    sent_by: PartyIn | None = None
-    received_by: PartyIn | None = None
-    recipient_email: str | None = None
-    subject: str | None = None
-    occurred_at: datetime | None = None
-    author: str | None = Field(
-        default=None, description="code of the collaborateur who logs it (default: none)"
-    )
+PUBLIC = {route.endpoint for route in ROUTES if route.public}  # no bearer token
 
 
 def context() -> Context:
@@ -95,6 +72,42 @@ def authenticate() -> Response | None:
     return None
 
 
+@api.before_request
+def text_only_path() -> None:
+    """A NUL character in a path value is a 400 (runs after `authenticate`)."""
+    refuse_nul(request.view_args or {})
+
+
+def refuse_nul(data: Any) -> None:
+    """Refuse a NUL character in any text of a request: PostgreSQL cannot store or compare it.
+
+    Raises ValidationFailed naming the field (a dotted path into `data`, or "body").
+    """
+    where = _nul_in(data, "")
+    if where is not None:
+        where = where or "body"
+        raise ValidationFailed({where: DomainError(_("a text is expected here"), where)})
+
+
+def _nul_in(data: Any, where: str) -> str | None:
+    """The path to the first text of `data` that holds a NUL character, or None."""
+    if isinstance(data, str):
+        return where if "\x00" in data else None
+    items: list[tuple[str, Any]] = []
+    if isinstance(data, dict):
+        items = [(str(key), value) for key, value in data.items()]
+    elif isinstance(data, list):
+        items = [(str(index), value) for index, value in enumerate(data)]
+    for key, value in items:
+        name = f"{where}.{key}" if where else key
+        if "\x00" in key:
+            return name
+        found = _nul_in(value, name)
+        if found is not None:
+            return found
+    return None
+
+
 @api.errorhandler(DomainError)
 def domain_error(error: DomainError) -> Response:
     return from_domain(error, locale())
@@ -104,7 +117,7 @@ def domain_error(error: DomainError) -> Response:
 def unexpected_error(error: Exception) -> Response:
     """Every other error of the API is problem+json too (a 500 is logged with its traceback)."""
     if isinstance(error, HTTPException):
-        return problem(error.code or 500, error.description or error.name)
+        return from_http(error)
     if database_unavailable(error):  # an outage, not a bug: 503, the caller retries
         log.warning(
             "REST API %s %s: database unavailable: %s",
@@ -123,6 +136,7 @@ def body() -> Any:
     data = request.get_json(silent=True)
     if data is None:
         raise DomainError(_("The body must be a JSON document (Content-Type: application/json)."))
+    refuse_nul(data)
     return data
 
 
@@ -141,8 +155,8 @@ def _record(model: type[Any], key: str, value: str) -> Any:
     return parse_records(model, {**data, key: value}, root="body")
 
 
-def _answer(payload: dict[str, Any], created: bool) -> tuple[Response, int]:
-    return jsonify(payload), 201 if created else 200
+def _answer(answer: BaseModel, created: bool) -> tuple[Response, int]:
+    return respond(answer, 201 if created else 200)
 
 
 @api.put("/collaborators/<code>")
@@ -150,16 +164,8 @@ def put_collaborator(code: str) -> tuple[Response, int]:
     record = _record(CollaboratorRecord, "code", code)
     summary = Summary()
     with context().db.session() as session:
-        collaborator = upsert_collaborator(session, record, summary)
-        payload = {
-            "code": collaborator.code,
-            "name": collaborator.name,
-            "mail1": collaborator.mail1,
-            "mail2": collaborator.mail2,
-            "slack_user_id": collaborator.slack_user_id,
-            "manager": collaborator.manager,
-        }
-    return _answer(payload, bool(summary.created))
+        answer = collaborator_out(upsert_collaborator(session, record, summary))
+    return _answer(answer, bool(summary.created))
 
 
 @api.put("/clients/<code>")
@@ -169,15 +175,8 @@ def put_client(code: str) -> tuple[Response, int]:
     with context().db.session() as session:
         client = upsert_client(session, record, summary)
         session.refresh(client)
-        payload = {
-            "code": client.code,
-            "name": client.name,
-            "contacts": [
-                {"code": c.code, "name": c.name, "mail1": c.mail1, "mail2": c.mail2}
-                for c in repo.contacts_of_client(session, client.id)
-            ],
-        }
-    return _answer(payload, "clients" in summary.created)
+        answer = client_out(client, repo.contacts_of_client(session, client.id))
+    return _answer(answer, "clients" in summary.created)
 
 
 @api.put("/dits/<number>")
@@ -185,22 +184,22 @@ def put_dit(number: str) -> tuple[Response, int]:
     record = _record(DitRecord, "number", number)
     summary = Summary()
     with context().db.session() as session:
-        payload = dit_json(upsert_dit(session, record, summary))
-    return _answer(payload, bool(summary.created))
+        answer = dit_out(upsert_dit(session, record, summary))
+    return _answer(answer, bool(summary.created))
 
 
 @api.get("/dits/<number>")
-def get_dit(number: str) -> Response:
+def get_dit(number: str) -> tuple[Response, int]:
     with context().db.session() as session:
-        return jsonify(dit_json(service.get_dit(session, number)))
+        return respond(dit_out(service.get_dit(session, number)))
 
 
 @api.get("/dits/<number>/exchanges")
-def list_exchanges(number: str) -> Response:
+def list_exchanges(number: str) -> tuple[Response, int]:
     with context().db.session() as session:
         dit = service.get_dit(session, number)
         rows = repo.exchanges_of_dit(session, dit.id, include_deleted=True, newest_first=False)
-        return jsonify({"dit": dit.number, "exchanges": [exchange_json(e) for e in rows]})
+        return respond(ExchangeListOut(dit=dit.number, exchanges=[exchange_out(e) for e in rows]))
 
 
 @api.post("/dits/<number>/exchanges")
@@ -219,20 +218,20 @@ def post_exchange(number: str) -> tuple[Response, int]:
         )
     external_key = f"api:{key.strip()}" if key else None
     try:
-        payload, created = _log_exchange(number, data, external_key)
+        answer, created = _log_exchange(number, data, external_key)
     except IntegrityError:
         if external_key is None:
             raise
         # A concurrent request with the same key committed first: answer as its replay.
-        payload, created = _log_exchange(number, data, external_key)
+        answer, created = _log_exchange(number, data, external_key)
     if created:
         context().wake_delivery()  # a relance enqueued a notification
-    return _answer(payload, created)
+    return _answer(answer, created)
 
 
 def _log_exchange(
     number: str, data: ExchangeIn, external_key: str | None
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[ExchangeOut, bool]:
     with context().db.session() as session:
         author = None
         if data.author:
@@ -263,13 +262,11 @@ def _log_exchange(
             service.Actor(source=Source.API, collaborator=author),
             external_key=external_key,
         )
-        return exchange_json(exchange), created
+        return exchange_out(exchange), created
 
 
 @api.get("/openapi.json")
 def openapi() -> Response:
-    from ditbot.web.openapi import document
-
     return jsonify(document(context().settings.public_url))
 
 

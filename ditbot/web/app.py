@@ -14,7 +14,7 @@ from ditbot.core.context import Context
 from ditbot.web.api import api, current_locale
 from ditbot.web.portal_page import portal_page, unavailable_page
 from ditbot.web.portal_webhook import portal_webhook
-from ditbot.web.problems import problem, unavailable
+from ditbot.web.problems import from_http, unavailable
 from storage.db import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
 
         @app.post("/slack/events")
         def slack_events() -> Response:
-            return handler.handle(request)  # type: ignore[no-any-return]
+            return handler.handle(request)
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)
@@ -67,7 +67,7 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:
         if request.path.startswith("/api/"):
-            return problem(error.code or 500, error.description or error.name)
+            return from_http(error)
         return error
 
     return app

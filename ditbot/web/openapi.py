@@ -1,131 +1,337 @@
-"""The OpenAPI 3.1 document of the REST API, from the same pydantic models that validate it."""
+"""The OpenAPI 3.1 document of the REST API and the portal webhook.
+
+Built from two things only: the pydantic models of `ditbot/web/schemas.py` and of
+`ditbot/domain/records.py` (the same classes the views read bodies with and answer with) and
+the route table `ROUTES` below. It imports no view: `api.py` serves it. Tests check that every
+route of the blueprints is in the table and that every answer validates against the document.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
+from pydantic_core import core_schema
 
 from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord
-from ditbot.web.api import ExchangeIn
+from ditbot.portal.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_SECONDS
+from ditbot.web.schemas import (
+    IDEMPOTENCY_KEY_MAX,
+    PORTAL_MAX_BODY,
+    ClientOut,
+    CollaboratorOut,
+    DitOut,
+    ExchangeIn,
+    ExchangeListOut,
+    ExchangeOut,
+    PortalMessageIn,
+    ProblemOut,
+)
 
-PARTY = {
-    "type": ["object", "null"],
-    "properties": {
-        "kind": {"enum": ["collaborator", "contact"]},
-        "code": {"type": "string"},
-        "name": {"type": "string"},
-    },
-}
-DIT = {
-    "type": "object",
-    "properties": {
-        "number": {"type": "string"},
-        "title": {"type": "string"},
-        "state": {"type": "string"},
-        "client": {"type": "object"},
-        "contact": PARTY,
-        "technician": PARTY,
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-        "exchanges": {
-            "type": "object",
-            "properties": {
-                "count": {"type": "integer"},
-                "relance": {"type": "boolean"},
-                "last_direction": {"enum": ["received", "sent", None]},
-                "last_is_relance": {"type": "boolean"},
-            },
+REF_TEMPLATE = "#/components/schemas/{model}"
+ModelMode = tuple[type[BaseModel], JsonSchemaMode]
+Refs = dict[tuple[Any, JsonSchemaMode], dict[str, Any]]
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One documented status of a route: a JSON body of `model` (problem+json for problems)."""
+
+    description: str
+    model: type[BaseModel] | None = None  # None: any JSON object (the document itself)
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    where: Literal["path", "header"]
+    schema: Mapping[str, Any]
+    description: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: Flask's `endpoint` and `path` (its rule, with `{name}` for `<name>`)."""
+
+    endpoint: str
+    method: Literal["get", "put", "post"]
+    path: str
+    tag: str
+    summary: str
+    answers: Mapping[int, Answer]
+    body: type[BaseModel] | None = None
+    parameters: tuple[Parameter, ...] = ()
+    public: bool = False  # no bearer token (the webhook is signed instead)
+    body_key: str | None = None  # a field of `body` the path gives: the body may leave it out
+
+
+NUMBER = Parameter("number", "path", {"type": "string", "minLength": 1}, "the DIT number")
+IDEMPOTENCY_KEY = Parameter(
+    "Idempotency-Key",
+    "header",
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": r"\S"},
+    "the same key again answers 200 with the exchange it logged, and logs nothing",
+    required=False,
+)
+PORTAL_SIGNATURE = (
+    Parameter(
+        TIMESTAMP_HEADER,
+        "header",
+        {"type": "string", "pattern": r"^[0-9]{1,12}$"},
+        f"unix seconds; refused when more than {TOLERANCE_SECONDS} s away from now",
+    ),
+    Parameter(
+        SIGNATURE_HEADER,
+        "header",
+        {"type": "string", "pattern": r"^v1=[0-9a-f]{64}$"},
+        'v1=<hex>: HMAC-SHA256 of "{timestamp}.{raw body}" with DITBOT_PORTAL_SECRET',
+    ),
+)
+
+UNAVAILABLE = Answer(
+    "the database does not answer for now; nothing was recorded, retry the same request later",
+    ProblemOut,
+    {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+)
+UNAUTHORIZED = Answer(
+    "missing or wrong bearer token",
+    ProblemOut,
+    {"WWW-Authenticate": {"schema": {"type": "string"}}},
+)
+DISABLED = "the REST API is disabled (DITBOT_API_TOKEN is not set)"
+INVALID = Answer("invalid body or path value: `errors` names each field at fault", ProblemOut)
+NOT_TEXT = Answer("a path value is not text (it holds a NUL character)", ProblemOut)
+TOO_LARGE = Answer("the body is too large", ProblemOut)
+
+
+def _upsert(
+    endpoint: str, path: str, key: str, body: type[BaseModel], out: type[BaseModel]
+) -> Route:
+    """PUT of an import record: the path names it by `key`, a field of the record."""
+    tag = path.split("/")[3].removesuffix("s")
+    field = body.model_json_schema()["properties"][key]  # the path obeys the field's rules
+    described = {name: value for name, value in field.items() if name != "title"}
+    return Route(
+        endpoint,
+        "put",
+        path,
+        tag,
+        f"Create or update a {tag} by {key}",
+        {
+            200: Answer("updated, or unchanged", out),
+            201: Answer("created", out),
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: Answer(DISABLED, ProblemOut),
+            413: TOO_LARGE,
+            503: UNAVAILABLE,
         },
-    },
-}
-EXCHANGE = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "dit": {"type": "string"},
-        "direction": {"enum": ["received", "sent"]},
-        "type": {"type": "string"},
-        "sent_by": PARTY,
-        "received_by": PARTY,
-        "recipient_email": {"type": ["string", "null"]},
-        "subject": {"type": ["string", "null"]},
-        "detail": {"type": "string"},
-        "occurred_at": {"type": "string", "format": "date-time"},
-        "source": {"enum": ["slack", "portal", "mail", "api"]},
-        "author": PARTY,
-        "mail": {"type": ["object", "null"]},
-        "deleted": {"type": ["object", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-}
-UNAVAILABLE = {
-    "description": "the database does not answer for now; retry the same request later",
-    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
-    "content": {"application/problem+json": {"schema": {"type": "object"}}},
-}
-PROBLEM = {
-    "description": "error",
-    "content": {
-        "application/problem+json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "errors": {"type": "object"},
-                },
-            }
-        }
-    },
-}
+        body=body,
+        parameters=(Parameter(key, "path", described, f"the {key} of the {tag}"),),
+        body_key=key,
+    )
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
+ROUTES: tuple[Route, ...] = (
+    _upsert(
+        "api.put_collaborator",
+        "/api/v1/collaborators/{code}",
+        "code",
+        CollaboratorRecord,
+        CollaboratorOut,
+    ),
+    _upsert("api.put_client", "/api/v1/clients/{code}", "code", ClientRecord, ClientOut),
+    _upsert("api.put_dit", "/api/v1/dits/{number}", "number", DitRecord, DitOut),
+    Route(
+        "api.get_dit",
+        "get",
+        "/api/v1/dits/{number}",
+        "dit",
+        "A DIT and its exchange indicators",
+        {
+            200: Answer("the DIT", DitOut),
+            400: NOT_TEXT,
+            401: UNAUTHORIZED,
+            404: Answer(f"unknown DIT, or {DISABLED}", ProblemOut),
+            503: UNAVAILABLE,
+        },
+        parameters=(NUMBER,),
+    ),
+    Route(
+        "api.list_exchanges",
+        "get",
+        "/api/v1/dits/{number}/exchanges",
+        "exchange",
+        "Every exchange of a DIT in time order, deleted ones included",
+        {
+            200: Answer("the exchanges", ExchangeListOut),
+            400: NOT_TEXT,
+            401: UNAUTHORIZED,
+            404: Answer(f"unknown DIT, or {DISABLED}", ProblemOut),
+            503: UNAVAILABLE,
+        },
+        parameters=(NUMBER,),
+    ),
+    Route(
+        "api.post_exchange",
+        "post",
+        "/api/v1/dits/{number}/exchanges",
+        "exchange",
+        "Log an exchange (the defaults of DOMAIN.md apply)",
+        {
+            201: Answer("logged", ExchangeOut),
+            200: Answer("already logged with this Idempotency-Key", ExchangeOut),
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: Answer(f"unknown DIT or party, or {DISABLED}", ProblemOut),
+            409: Answer(
+                "the DIT is closed, or the Idempotency-Key served for another request",
+                ProblemOut,
+            ),
+            413: TOO_LARGE,
+            503: UNAVAILABLE,
+        },
+        body=ExchangeIn,
+        parameters=(NUMBER, IDEMPOTENCY_KEY),
+    ),
+    Route(
+        "portal_webhook.receive",
+        "post",
+        "/api/v1/portal/messages",
+        "portal",
+        "Portal webhook: a client's message (HMAC signed, CONTRACT.md s. 6; no bearer token)",
+        {
+            201: Answer("stored as a received exchange", ExchangeOut),
+            200: Answer("this message_id was already received: the same exchange", ExchangeOut),
+            400: INVALID,
+            401: Answer(
+                "bad or old signature",
+                ProblemOut,
+                {"WWW-Authenticate": {"schema": {"type": "string"}}},
+            ),
+            404: Answer("unknown DIT or contact", ProblemOut),
+            409: Answer("the DIT is closed beyond the portal window", ProblemOut),
+            413: Answer(f"the body is over {PORTAL_MAX_BODY} bytes", ProblemOut),
+            503: Answer(
+                "the database does not answer (retry later), or DITBOT_PORTAL_SECRET is not set",
+                ProblemOut,
+            ),
+        },
+        body=PortalMessageIn,
+        parameters=PORTAL_SIGNATURE,
+        public=True,
+    ),
+    Route(
+        "api.openapi",
+        "get",
+        "/api/v1/openapi.json",
+        "meta",
+        "This document",
+        {200: Answer("the OpenAPI 3.1 document")},
+        public=True,
+    ),
+)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+class ComponentNames(GenerateJsonSchema):
+    """Components are named after the classes, less the `Out` of answers: Dit, Exchange."""
+
+    def normalize_name(self, name: str) -> str:
+        return super().normalize_name(name.removesuffix("Out"))
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> dict[str, Any]:
+        json_schema = super().model_schema(schema)
+        title = json_schema.get("title")
+        if isinstance(title, str):
+            json_schema["title"] = title.removesuffix("Out")
+        return json_schema
 
 
-def _put(tag: str, key: str, model: str, answer: str) -> dict[str, Any]:
-    return {
-        "put": {
-            "tags": [tag],
-            "summary": f"Create or update a {tag} by {key}",
-            "parameters": [
-                {"name": key, "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "requestBody": {"required": True, **_json(_ref(model))},
-            "responses": {
-                "200": {"description": "updated", **_json(_ref(answer))},
-                "201": {"description": "created", **_json(_ref(answer))},
-                "400": PROBLEM,
-                "401": PROBLEM,
-            },
-        }
+def components() -> tuple[Refs, dict[str, Any]]:
+    """The `$ref` of each (model, mode) of the route table, and the schemas they point to."""
+    pairs: dict[ModelMode, None] = {(ProblemOut, "serialization"): None}  # every `default`
+    for route in ROUTES:
+        if route.body is not None:
+            pairs[(route.body, "validation")] = None
+        for answer in route.answers.values():
+            if answer.model is not None:
+                pairs[(answer.model, "serialization")] = None
+    refs, top = models_json_schema(
+        list(pairs), ref_template=REF_TEMPLATE, schema_generator=ComponentNames
+    )
+    return dict(refs), top.get("$defs", {})
+
+
+def _body_without_key(schemas: dict[str, Any], ref: dict[str, Any], key: str) -> dict[str, Any]:
+    """A component for a body whose `key` the path gives: like `ref`, `key` not required."""
+    name = ref["$ref"].rsplit("/", 1)[1]
+    body = name.removesuffix("Record") + "Body"
+    base = schemas[name]
+    schemas[body] = {
+        **base,
+        "title": body,
+        "description": f"A {name} whose `{key}` may be left out: the URL gives it "
+        "(when the body has it too, the two must be equal).",
+        "required": [field for field in base.get("required", []) if field != key],
     }
+    return {"$ref": REF_TEMPLATE.format(model=body)}
+
+
+def _operation(route: Route, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, answer in sorted(route.answers.items()):
+        schema = refs[(answer.model, "serialization")] if answer.model else {"type": "object"}
+        media = PROBLEM_JSON if answer.model is ProblemOut else JSON
+        responses[str(status)] = {
+            "description": answer.description,
+            **({"headers": dict(answer.headers)} if answer.headers else {}),
+            "content": {media: {"schema": schema}},
+        }
+    operation: dict[str, Any] = {
+        "tags": [route.tag],
+        "summary": route.summary,
+        "operationId": route.endpoint,
+    }
+    if route.parameters:
+        operation["parameters"] = [
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required,
+                "schema": dict(p.schema),
+                **({"description": p.description} if p.description else {}),
+            }
+            for p in route.parameters
+        ]
+    if route.body is not None:
+        body = refs[(route.body, "validation")]
+        if route.body_key:
+            body = _body_without_key(schemas, body, route.body_key)
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    responses["default"] = {
+        "description": "any other error, such as a 500 (logged with its traceback)",
+        "content": {PROBLEM_JSON: {"schema": refs[(ProblemOut, "serialization")]}},
+    }
+    operation["responses"] = responses
+    if route.public:
+        operation["security"] = []
+    return operation
 
 
 def document(server_url: str) -> dict[str, Any]:
     """The whole document; `server_url` is DITBOT_PUBLIC_URL."""
-    number = [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}]
-    schemas: dict[str, Any] = {
-        "Collaborator": CollaboratorRecord.model_json_schema(),
-        "Client": ClientRecord.model_json_schema(),
-        "DitIn": DitRecord.model_json_schema(),
-        "ExchangeIn": ExchangeIn.model_json_schema(),
-        "Dit": DIT,
-        "Exchange": EXCHANGE,
-    }
-    for schema in list(schemas.values()):  # pydantic nests sub-models under $defs: lift them up
-        for name, sub in schema.pop("$defs", {}).items():
-            schemas.setdefault(name, sub)
-    text = json.dumps(schemas).replace("#/$defs/", "#/components/schemas/")
-    schemas = json.loads(text)
-    spec: dict[str, Any] = {
+    refs, schemas = components()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method] = _operation(route, refs, schemas)
+    return {
         "openapi": "3.1.0",
         "info": {
             "title": "ditbot REST API",
@@ -134,89 +340,9 @@ def document(server_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
+        "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
         },
-        "paths": {
-            "/api/v1/collaborators/{code}": _put(
-                "collaborator", "code", "Collaborator", "Collaborator"
-            ),
-            "/api/v1/clients/{code}": _put("client", "code", "Client", "Client"),
-            "/api/v1/dits/{number}": {
-                **_put("dit", "number", "DitIn", "Dit"),
-                "get": {
-                    "tags": ["dit"],
-                    "summary": "A DIT and its exchange indicators",
-                    "parameters": number,
-                    "responses": {
-                        "200": {"description": "the DIT", **_json(_ref("Dit"))},
-                        "404": PROBLEM,
-                    },
-                },
-            },
-            "/api/v1/dits/{number}/exchanges": {
-                "get": {
-                    "tags": ["exchange"],
-                    "summary": "Every exchange of a DIT in time order, deleted ones included",
-                    "parameters": number,
-                    "responses": {
-                        "200": {
-                            "description": "the exchanges",
-                            **_json(
-                                {
-                                    "type": "object",
-                                    "properties": {
-                                        "dit": {"type": "string"},
-                                        "exchanges": {"type": "array", "items": _ref("Exchange")},
-                                    },
-                                }
-                            ),
-                        },
-                        "404": PROBLEM,
-                    },
-                },
-                "post": {
-                    "tags": ["exchange"],
-                    "summary": "Log an exchange (defaults of DOMAIN.md apply)",
-                    "parameters": number
-                    + [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
-                    "requestBody": {"required": True, **_json(_ref("ExchangeIn"))},
-                    "responses": {
-                        "201": {"description": "logged", **_json(_ref("Exchange"))},
-                        "200": {
-                            "description": "already logged with this Idempotency-Key",
-                            **_json(_ref("Exchange")),
-                        },
-                        "400": PROBLEM,
-                        "401": PROBLEM,
-                        "404": PROBLEM,
-                        "409": PROBLEM,
-                    },
-                },
-            },
-            "/api/v1/portal/messages": {
-                "post": {
-                    "tags": ["portal"],
-                    "summary": "Portal webhook (HMAC signed, CONTRACT.md s. 6; no bearer token)",
-                    "security": [],
-                    "responses": {
-                        "201": {"description": "stored", **_json(_ref("Exchange"))},
-                        "200": {
-                            "description": "message_id already stored",
-                            **_json(_ref("Exchange")),
-                        },
-                        "400": PROBLEM,
-                        "401": PROBLEM,
-                        "404": PROBLEM,
-                        "409": PROBLEM,
-                        "413": PROBLEM,
-                    },
-                }
-            },
-        },
     }
-    for operations in spec["paths"].values():  # every route may meet a database outage
-        for operation in operations.values():
-            operation["responses"]["503"] = UNAVAILABLE
-    return spec

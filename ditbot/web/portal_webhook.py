@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 
 from ditbot.core.context import Context
@@ -24,28 +22,16 @@ from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError
 from ditbot.domain.reference import parse_records
 from ditbot.portal import signing
-from ditbot.web.api import current_locale
+from ditbot.web.api import current_locale, refuse_nul
 from ditbot.web.problems import from_domain, problem
-from ditbot.web.serialize import exchange_json
+from ditbot.web.schemas import PORTAL_MAX_BODY as MAX_BODY
+from ditbot.web.schemas import ExchangeOut, PortalMessageIn
+from ditbot.web.serialize import exchange_out, respond
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
-MAX_BODY = 64 * 1024
 
 portal_webhook = Blueprint("portal_webhook", __name__, url_prefix="/api/v1/portal")
-
-
-class PortalMessageIn(BaseModel):
-    """The webhook body. Unknown fields are ignored, so a portal may send more than we read."""
-
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-    message_id: str = Field(min_length=1, max_length=rules.MESSAGE_ID_MAX)
-    dit: str = Field(min_length=1, max_length=40)
-    contact: str = Field(min_length=1, max_length=40)
-    subject: str | None = None
-    detail: str
-    relance: bool = False
-    sent_at: datetime | None = None
 
 
 def _ctx() -> Context:
@@ -97,16 +83,17 @@ def receive() -> tuple[Response, int] | Response:
     if not isinstance(data, dict):
         return _refuse(400, _("The body must be a JSON object."))
     try:
+        refuse_nul(data)
         body: PortalMessageIn = parse_records(PortalMessageIn, data)
-        payload, created = _record(ctx, body)
+        answer, created = _record(ctx, body)
     except DomainError as error:
         return from_domain(error, current_locale())
     if created:
         ctx.wake_delivery()
-    return jsonify(payload), 201 if created else 200
+    return respond(answer, 201 if created else 200)
 
 
-def _record(ctx: Context, body: PortalMessageIn) -> tuple[dict[str, Any], bool]:
+def _record(ctx: Context, body: PortalMessageIn) -> tuple[ExchangeOut, bool]:
     message = rules.PortalMessage(
         dit=body.dit,
         contact=body.contact,
@@ -125,11 +112,11 @@ def _record(ctx: Context, body: PortalMessageIn) -> tuple[dict[str, Any], bool]:
                 window_days=settings.portal_window_days,
                 relance_after_hours=settings.relance_after_hours,
             )
-            return exchange_json(exchange), created
+            return exchange_out(exchange), created
     except IntegrityError:
         # The same message id arrived twice at once and the other request stored it first.
         with ctx.db.session() as session:
             existing = repo.exchange_by_key(session, rules.external_key(body.message_id))
             if existing is None:
                 raise
-            return exchange_json(existing), False
+            return exchange_out(existing), False

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, json
+from werkzeug.exceptions import HTTPException
 
 from ditbot.core.i18n import _, gettext
 from ditbot.domain.errors import DomainError, ValidationFailed
+from ditbot.web.schemas import ProblemOut
 
 # Seconds a caller should wait before trying again after a 503 (Retry-After).
 RETRY_AFTER = 5
@@ -26,23 +26,37 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
-    body["detail"] = detail
-    body.update(extra)
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+def problem(status: int, detail: str, errors: dict[str, str] | None = None) -> Response:
+    """A `status` answer whose body is a `ProblemOut` (`errors`: message per field at fault)."""
+    body = ProblemOut(
+        title=TITLES.get(status, "Error"), status=status, detail=detail, errors=errors
+    )
+    response = Response(
+        json.dumps(body.model_dump(mode="json", exclude_none=True)),
+        status=status,
+        mimetype="application/problem+json",
+    )
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ditbot"'
     return response
 
 
+def from_http(error: HTTPException) -> Response:
+    """Werkzeug's error (404, 405, 413...) as problem+json, with its headers (a 405's Allow)."""
+    response = problem(error.code or 500, error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def from_domain(error: DomainError, locale: str) -> Response:
-    extra: dict[str, Any] = {}
+    errors = None
     if isinstance(error, ValidationFailed):
-        extra["errors"] = error.messages(locale)
+        errors = error.messages(locale)
     elif error.field:
-        extra["errors"] = {error.field: error.message(locale)}
-    return problem(error.status, error.message(locale), **extra)
+        errors = {error.field: error.message(locale)}
+    return problem(error.status, error.message(locale), errors)
 
 
 def unavailable(locale: str) -> Response:

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+from sqlalchemy import update
 
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import delete_exchange
+from ditbot.portal import signing
 from ditbot.web.api import api as api_blueprint
 from ditbot.web.app import create_web_app
 from ditbot.web.openapi import document
 from storage import repositories as repo
 from storage.db import Database
+from storage.models import Dit
 from storage.types import utcnow
+from tests.foundation import openapi_check
 from tests.foundation.helpers import API_TOKEN, collaborator, log, row_counts, staff
+from tests.foundation.openapi_check import CheckedClient
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 EN = {**AUTH, "Accept-Language": "en-GB,en;q=0.8"}
@@ -53,9 +61,16 @@ DIT_BODY = {
 }
 
 
+def checked_app(ctx: Context) -> Flask:
+    """The web app whose test clients check every answer against the OpenAPI document."""
+    app = create_web_app(ctx)
+    app.test_client_class = CheckedClient
+    return app
+
+
 @pytest.fixture
 def app(ctx: Context) -> Flask:
-    return create_web_app(ctx)
+    return checked_app(ctx)
 
 
 @pytest.fixture
@@ -179,6 +194,74 @@ def test_put_dit_with_unknown_client_names_the_field(
     body = assert_problem(response, 400)
     assert body["errors"] == {"dit.client": "dit.client: unknown client code 'NOPE'."}
     assert body["detail"] == "dit.client: unknown client code 'NOPE'."
+    assert row_counts(db) == before
+
+
+@pytest.mark.parametrize("state", [{}, [], 3, "fini"])
+def test_put_dit_with_a_state_of_the_wrong_kind_names_the_field(
+    seeded_client: FlaskClient, state: Any
+) -> None:
+    """Found by schemathesis: a list or an object as the state was a 500 (unhashable)."""
+    response = seeded_client.put(
+        "/api/v1/dits/DIT-2026-0100", json={**DIT_BODY, "state": state}, headers=EN
+    )
+    assert "state" in assert_problem(response, 400)["errors"]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_date_that_utc_cannot_write_is_refused(
+    seeded_client: FlaskClient, db: Database, moment: str
+) -> None:
+    """Found by schemathesis: the year 1 or 9999 with an offset overflowed into a 500."""
+    before = row_counts(db)
+    put = seeded_client.put(
+        "/api/v1/dits/DIT-2026-0100", json={**DIT_BODY, "created_at": moment}, headers=EN
+    )
+    assert "created_at" in assert_problem(put, 400)["errors"]
+    post = seeded_client.post(
+        "/api/v1/dits/DIT-2026-0001/exchanges",
+        json={"direction": "received", "detail": "x", "author": "JDU", "occurred_at": moment},
+        headers=EN,
+    )
+    assert "occurred_at" in assert_problem(post, 400)["errors"]
+    assert row_counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("get", "/api/v1/dits/DIT%00", None, "number"),
+        ("get", "/api/v1/dits/DIT%00/exchanges", None, "number"),
+        ("put", "/api/v1/dits/DIT%00", DIT_BODY, "number"),
+        ("put", "/api/v1/collaborators/NUL", {"name": "a\x00b"}, "name"),
+        (
+            "put",
+            "/api/v1/clients/NUL",
+            {"name": "C", "contacts": [{"code": "C\x00"}]},
+            "contacts.0.code",
+        ),
+        (
+            "post",
+            "/api/v1/dits/DIT-2026-0001/exchanges",
+            {"direction": "sent", "detail": "\x00"},
+            "detail",
+        ),
+        (
+            "post",
+            "/api/v1/dits/DIT-2026-0001/exchanges",
+            {"direction": "sent", "d\x00": "x"},
+            "d\x00",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_with_the_field_named(
+    seeded_client: FlaskClient, db: Database, method: str, path: str, body: Any, field: str
+) -> None:
+    """Found by schemathesis: PostgreSQL cannot store or compare NUL, so it was a 500 there."""
+    before = row_counts(db)
+    response = seeded_client.open(path, method=method.upper(), json=body, headers=EN)
+    problem = assert_problem(response, 400)
+    assert problem["errors"] == {field: "a text is expected here"}
     assert row_counts(db) == before
 
 
@@ -337,7 +420,7 @@ def test_idempotency_key_over_150_characters_is_refused(
 def test_a_new_exchange_wakes_the_delivery(ctx: Context, seeded: Any) -> None:
     woken: list[bool] = []
     ctx.wake_delivery = lambda: woken.append(True)
-    client = create_web_app(ctx).test_client()
+    client = checked_app(ctx).test_client()
     body = {"direction": "received", "detail": "Relance.", "type": "relance", "author": "JDU"}
     headers = {**AUTH, "Idempotency-Key": "wake-1"}
     assert (
@@ -500,7 +583,7 @@ def test_bad_token_is_401(
 
 def test_api_is_disabled_without_a_token(ctx: Context, db: Database, seeded: Any) -> None:
     settings = ctx.settings.model_copy(update={"api_token": None})
-    client = create_web_app(Context(settings=settings, db=db)).test_client()
+    client = checked_app(Context(settings=settings, db=db)).test_client()
     for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer None"}):
         response = client.get("/api/v1/dits/DIT-2026-0001", headers=headers)
         assert "DITBOT_API_TOKEN" in assert_problem(response, 404)["detail"]
@@ -512,7 +595,9 @@ def test_api_is_disabled_without_a_token(ctx: Context, db: Database, seeded: Any
 
 def test_unknown_route_and_wrong_method_are_problems(seeded_client: FlaskClient) -> None:
     assert_problem(seeded_client.get("/api/v1/nothing-here", headers=AUTH), 404)
-    assert_problem(seeded_client.delete("/api/v1/dits/DIT-2026-0001", headers=AUTH), 405)
+    wrong_method = seeded_client.delete("/api/v1/dits/DIT-2026-0001", headers=AUTH)
+    assert_problem(wrong_method, 405)
+    assert set(wrong_method.headers["Allow"].split(", ")) >= {"GET", "PUT"}  # RFC 9110
 
 
 def test_an_unexpected_error_is_a_problem_too(
@@ -523,7 +608,7 @@ def test_an_unexpected_error_is_a_problem_too(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api_module, "dit_json", broken)
+    monkeypatch.setattr(api_module, "dit_out", broken)
     body = assert_problem(seeded_client.get("/api/v1/dits/DIT-2026-0001", headers=EN), 500)
     assert "boom" not in body["detail"] and "logged" in body["detail"]
 
@@ -555,12 +640,153 @@ def test_openapi_document_is_valid_and_lists_every_route(app: Flask, client: Fla
     assert routes and routes <= documented, routes - documented
     schemas = document["components"]["schemas"]
     assert set(schemas["Exchange"]["properties"]) == EXCHANGE_FIELDS
-    assert set(schemas["Dit"]["properties"]["exchanges"]["properties"]) == {
+    assert schemas["Dit"]["properties"]["exchanges"] == {"$ref": "#/components/schemas/Indicators"}
+    assert set(schemas["Indicators"]["properties"]) == {
         "count",
         "relance",
         "last_direction",
         "last_is_relance",
     }
+
+
+def documented_answers() -> set[tuple[str, int]]:
+    """Every (operationId, status) the document lists, `default` aside."""
+    return {
+        (operation["operationId"], int(status))
+        for item in openapi_check.spec()["paths"].values()
+        for operation in item.values()
+        for status in operation["responses"]
+        if status != "default"
+    }
+
+
+def test_every_documented_answer_validates_against_the_document(
+    ctx: Context, db: Database, seeded: Any
+) -> None:
+    """One request per documented route and status; the checked client validates each answer."""
+    openapi_check.SEEN.clear()
+    client = checked_app(ctx).test_client()
+    off = checked_app(
+        Context(settings=ctx.settings.model_copy(update={"api_token": None}), db=db)
+    ).test_client()
+    outage = Database("sqlite:////nonexistent-ditbot-dir/sub/ditbot.db")
+    down = checked_app(Context(settings=ctx.settings, db=outage)).test_client()
+    huge = b'{"name": "' + b"x" * (9 * 1024 * 1024) + b'"}'
+    puts = {
+        "/api/v1/collaborators/ZED": ({"name": "Zoé Durand"}, {"name": "N", "mail1": "a@"}),
+        "/api/v1/clients/NEWC": ({"name": "Neuf", "contacts": []}, {"name": ""}),
+        "/api/v1/dits/DIT-2026-0100": (DIT_BODY, {**DIT_BODY, "client": "NOPE"}),
+    }
+    for path, (good, bad) in puts.items():
+        assert client.put(path, json=good, headers=AUTH).status_code == 201
+        assert client.put(path, json=good, headers=AUTH).status_code == 200
+        assert client.put(path, json=bad, headers=AUTH).status_code == 400
+        assert client.put(path, json=good).status_code == 401
+        assert off.put(path, json=good).status_code == 404
+        assert (
+            client.put(path, data=huge, content_type="application/json", headers=AUTH).status_code
+            == 413
+        )
+        assert down.put(path, json=good, headers=AUTH).status_code == 503
+    for path in ("/api/v1/dits/DIT-2026-0001", "/api/v1/dits/DIT-2026-0001/exchanges"):
+        assert client.get(path, headers=AUTH).status_code == 200
+        assert client.get(path).status_code == 401
+        assert client.get(path.replace("0001", "9999"), headers=AUTH).status_code == 404
+        assert client.get(path.replace("0001", "0%000"), headers=AUTH).status_code == 400
+        assert down.get(path, headers=AUTH).status_code == 503
+    exchanges = "/api/v1/dits/DIT-2026-0001/exchanges"
+    body = {"direction": "sent", "detail": "Pièce commandée.", "author": "JDU"}
+    once = {**AUTH, "Idempotency-Key": "k-1"}
+    assert client.post(exchanges, json=body, headers=once).status_code == 201
+    assert client.post(exchanges, json=body, headers=once).status_code == 200
+    assert client.post(exchanges, json={"detail": "x"}, headers=AUTH).status_code == 400
+    assert client.post(exchanges, json=body).status_code == 401
+    assert (
+        client.post(exchanges.replace("0001", "9999"), json=body, headers=AUTH).status_code == 404
+    )
+    closed = exchanges.replace("0001", "0004")
+    assert client.post(closed, json=body, headers=AUTH).status_code == 409
+    assert (
+        client.post(exchanges, data=huge, content_type="application/json", headers=AUTH).status_code
+        == 413
+    )
+    assert down.post(exchanges, json=body, headers=AUTH).status_code == 503
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+    def portal(target: FlaskClient, message: dict[str, Any] | bytes, **headers: str) -> int:
+        raw = message if isinstance(message, bytes) else json.dumps(message).encode()
+        signed = signing.signed_headers(ctx.settings.portal_secret or "", raw)
+        response = target.post("/api/v1/portal/messages", data=raw, headers={**signed, **headers})
+        return response.status_code
+
+    message = {"message_id": "m-1", "dit": "DIT-2026-0001", "contact": "ACME-PM", "detail": "?"}
+    assert portal(client, message) == 201
+    assert portal(client, message) == 200
+    assert portal(client, {**message, "relance": "maybe"}) == 400
+    assert portal(client, message, **{signing.SIGNATURE_HEADER: "v1=00"}) == 401
+    assert portal(client, {**message, "message_id": "m-2", "dit": "DIT-9999"}) == 404
+    with db.session() as session:
+        session.execute(
+            update(Dit)
+            .where(Dit.number == "DIT-2026-0005")
+            .values(finished_at=utcnow() - timedelta(days=365))
+        )
+    assert portal(client, {**message, "message_id": "m-3", "dit": "DIT-2026-0005"}) == 409
+    assert portal(client, {**message, "detail": "x" * 70_000}) == 413
+    assert portal(down, {**message, "message_id": "m-4"}) == 503
+    outage.dispose()
+    assert openapi_check.SEEN == documented_answers()
+
+
+def test_the_check_refuses_an_answer_that_strays_from_the_document(
+    seeded_client: FlaskClient, db: Database
+) -> None:
+    log(db, "DIT-2026-0001", "received", "Panne.")
+    rows = seeded_client.get("/api/v1/dits/DIT-2026-0001/exchanges", headers=AUTH).get_json()
+    exchange = openapi_check.spec()["components"]["schemas"]["Exchange"]
+    good = rows["exchanges"][0]
+    openapi_check.check(exchange, good)
+    for strayed in (
+        {**good, "occurred_at": good["occurred_at"].replace("Z", "+00:00")},
+        {**good, "direction": "up"},
+        {**good, "colour": "red"},
+        {k: v for k, v in good.items() if k != "mail"},
+        {**good, "sent_by": {"kind": "contact", "code": "ACME-PM"}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            openapi_check.check(exchange, strayed)
+
+
+def module_imports(path: Path, package: str) -> set[str]:
+    """The modules of `package` that `path` imports at module level (not inside functions)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            found.update(name for name in names if name.startswith(package + "."))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith(package + "."))
+    return found
+
+
+def test_no_import_cycle_in_ditbot_web() -> None:
+    folder = Path(__file__).resolve().parents[2] / "ditbot" / "web"
+    modules = {f"ditbot.web.{path.stem}": path for path in folder.glob("*.py")}
+    graph = {
+        name: module_imports(path, "ditbot.web") & modules.keys() for name, path in modules.items()
+    }
+    assert graph["ditbot.web.api"] >= {"ditbot.web.openapi", "ditbot.web.schemas"}
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, " -> ".join((*trail, name))
+        if name not in done:
+            for imported in graph[name]:
+                visit(imported, (*trail, name))
+            done.add(name)
+
+    for name in graph:
+        visit(name, ())
 
 
 # --- health ---

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -20,9 +21,17 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit, OutboxItem
 from storage.types import utcnow
+from tests.foundation.openapi_check import CheckedClient
 from tests.portal.conftest import WEBHOOK, LiveServer, signed_post, stored
 
 LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    """Every answer of these tests is checked against the webhook's OpenAPI description."""
+    app.test_client_class = CheckedClient
+    return app
 
 
 def message(**changes: Any) -> dict[str, Any]:
@@ -153,6 +162,8 @@ def test_a_repeated_message_id_answers_200_with_the_same_exchange_and_announces_
         (json.dumps(message(message_id=None)).encode(), "missing message id"),
         (json.dumps(message(sent_at="2026-11-25T10:00:00")).encode(), "date without zone"),
         (json.dumps(message(sent_at="yesterday")).encode(), "not a date"),
+        (json.dumps(message(sent_at="0001-01-01T00:30:00+01:00")).encode(), "year 0 in UTC"),
+        (json.dumps(message(detail="E42\x00")).encode(), "a NUL character"),
     ],
 )
 def test_an_invalid_body_answers_400_and_stores_nothing(
