@@ -19,9 +19,10 @@ from sqlalchemy import update
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import delete_exchange
 from ditbot.portal import signing
+from ditbot.web.api import PUBLIC
 from ditbot.web.api import api as api_blueprint
 from ditbot.web.app import create_web_app
-from ditbot.web.openapi import document
+from ditbot.web.openapi import ROUTES, document
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit
@@ -647,6 +648,20 @@ def test_openapi_document_is_valid_and_lists_every_route(app: Flask, client: Fla
         "last_direction",
         "last_is_relance",
     }
+
+
+def test_the_route_table_names_each_flask_route_by_its_endpoint(app: Flask) -> None:
+    """openapi.ROUTES is the table the document and the public endpoints come from."""
+    table = {(r.endpoint, r.path, r.method.upper()) for r in ROUTES}
+    flask_routes = {
+        (rule.endpoint, rule.rule.replace("<", "{").replace(">", "}"), method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("api", "portal_webhook")
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    assert table == flask_routes
+    assert PUBLIC == {"api.openapi", "portal_webhook.receive"}
 
 
 def documented_answers() -> set[tuple[str, int]]:
