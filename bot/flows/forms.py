@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import Option
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.flows.panel import exchange_of
-from bot.flows.surface import BuiltOption, BuiltView
 from bot.ids import Field
 from bot.metadata import ExchangeFormMeta, PanelRef, seal, unseal
 from bot.parsing import Body, ViewPayload, block_suffix, read_values
@@ -87,7 +88,7 @@ def form_view(
     meta: ExchangeFormMeta,
     *,
     recipient_suffix: int = 0,
-) -> BuiltView:
+) -> View:
     """The form of `meta` on `dit` (None: the shortcut's form, no DIT chosen yet)."""
     senders, receivers = people(session, dit, meta.direction) if dit is not None else ([], [])
     spec = FormSpec(
@@ -107,7 +108,7 @@ def form_view(
 
 def new_form(
     deps: Deps, requester: Requester, number: str, direction: Direction, panel: PanelRef | None
-) -> BuiltView:
+) -> View:
     with deps.unit_of_work() as session:
         actor = requester.actor(session)
         dit = get_dit(session, number)
@@ -251,7 +252,7 @@ def _matching(people_list: Sequence[Person], typed: str) -> list[Person]:
     ][:OPTIONS_MAX]
 
 
-def suggestions(deps: Deps, body: Body) -> list[BuiltOption]:
+def suggestions(deps: Deps, body: Body) -> list[Option]:
     """The options of an external select of a form (DIT chooser, Envoyé par, Reçu par)."""
     typed = str(body.get("value") or "")
     field = body.get("action_id")

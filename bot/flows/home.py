@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 
 from bot.deps import Deps
-from bot.flows.surface import BuiltView
 from bot.requester import Requester
 from bot.views.home import SECTION_MAX, home_view, unlinked_home_view
 from bot.views.mail import home_drafts
@@ -14,7 +14,7 @@ from ditbot.domain.errors import NotLinked
 from storage import repositories as repo
 
 
-def build_home(deps: Deps, requester: Requester) -> BuiltView:
+def build_home(deps: Deps, requester: Requester) -> View:
     t = requester.t
     try:
         with deps.unit_of_work() as session:

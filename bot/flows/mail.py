@@ -10,10 +10,11 @@ from email.utils import parseaddr
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from bot.flows.surface import BuiltView
+from bot.flows.stack import open_or_push
 from bot.metadata import MailFormMeta, PanelRef, seal
 from bot.parsing import ViewPayload
 from bot.requester import Requester
@@ -41,7 +42,7 @@ def build_mail_form(
     draft: Draft | None = None,
     saved_at: datetime | None = None,
     metadata: str | None = None,
-) -> BuiltView:
+) -> View:
     """The mail form of DIT `number`, filled from the user's draft when there is one.
 
     `saved_at` (the keep-as-draft button) redraws the same form, with its own sealed
@@ -89,17 +90,14 @@ def open_mail_form(
             draft = drafts.get_draft(session, draft_id, requester.collaborator(session))
             number = draft.dit.number
         view = build_mail_form(session, deps, requester, number, panel=panel, draft=draft)
-    if panel is None:
-        client.views_open(trigger_id=trigger_id, view=view)
-        return
-    try:
-        client.views_push(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        if error.response.get("error") != "push_limit_reached":
-            raise
+
+    def alone() -> View:
+        """The form without its way back to the panel it replaces."""
         with deps.unit_of_work() as session:
-            alone = build_mail_form(session, deps, requester, number, panel=None)
-        client.views_update(view_id=panel.view_id, view=alone)
+            return build_mail_form(session, deps, requester, number, panel=None)
+
+    over = panel.view_id if panel else None
+    open_or_push(client, view, trigger_id=trigger_id, over=over, instead=alone)
 
 
 def show_draft_saved(

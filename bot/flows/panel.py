@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from bot.flows.surface import BuiltView
+from bot.flows.stack import open_or_push
 from bot.metadata import DeleteMeta, ForgedMetadata, PanelMeta, PanelRef, seal
 from bot.requester import Requester
 from bot.views.exchange import delete_modal, detail_modal
@@ -31,7 +32,7 @@ def build_panel(
     page: int = 0,
     *,
     dit: Dit | None = None,
-) -> BuiltView:
+) -> View:
     """The panel view of DIT `number` (or of `dit`, already loaded) at `page` (clamped)."""
     if dit is None:
         dit = repo.dit_for_slack(session, number) or get_dit(session, number)
@@ -46,7 +47,7 @@ def build_panel(
     return panel_view(t, dit, rows, page=page, total=total, metadata=metadata)
 
 
-def panel_for(deps: Deps, requester: Requester, number: str, page: int = 0) -> BuiltView:
+def panel_for(deps: Deps, requester: Requester, number: str, page: int = 0) -> View:
     """The panel of DIT `number`, for an `ack(response_action="update")`."""
     with deps.unit_of_work() as session:
         actor = requester.actor(session)
@@ -66,16 +67,7 @@ def open_panel(
 
     A modal stack holds 3 views: past that, the panel replaces the modal `over`.
     """
-    view = panel_for(deps, requester, number)
-    if over is None:
-        client.views_open(trigger_id=trigger_id, view=view)
-        return
-    try:
-        client.views_push(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        if error.response.get("error") != "push_limit_reached":
-            raise
-        client.views_update(view_id=over, view=view)
+    open_or_push(client, panel_for(deps, requester, number), trigger_id=trigger_id, over=over)
 
 
 def refresh_panel(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.views import View
@@ -33,18 +32,12 @@ def _empty(text: str) -> ContextBlock:
     return ContextBlock(elements=[mrkdwn(text)])
 
 
-def _parsed(blocks: Sequence[Block | dict[str, Any]]) -> list[Block]:
-    """Blocks of a hook, which may still hand in Block Kit dicts (deps.HomeSection)."""
-    parsed = (Block.parse(block) for block in blocks)
-    return [block for block in parsed if block is not None]
-
-
 def home_view(
     t: Translator,
     name: str,
     mine: Sequence[Dit],
     waiting: Sequence[Dit],
-    drafts: Sequence[Block | dict[str, Any]],
+    drafts: Sequence[Block],
 ) -> View:
     """The Home tab; sections are cut so the whole stays within 100 blocks."""
     hello = t(
@@ -58,7 +51,7 @@ def home_view(
     if drafts:
         blocks.append(DividerBlock())
         room = VIEW_BLOCKS - len(blocks)
-        blocks += _parsed(drafts[:room])
+        blocks += drafts[:room]
     return View(type="home", blocks=blocks[:VIEW_BLOCKS])
 
 

@@ -1,0 +1,33 @@
+"""Slack's modal stack: at most 3 views (an open and two pushes; SLACK.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+
+
+def open_or_push(
+    client: WebClient,
+    view: View,
+    *,
+    trigger_id: str,
+    over: str | None,
+    instead: Callable[[], View] | None = None,
+) -> None:
+    """Open `view`, or push it on the modal `over` (a view id) when given.
+
+    On a full stack (`push_limit_reached`) the modal `over` is replaced: by `instead()` when the
+    view must read differently alone, else by `view` itself.
+    """
+    if over is None:
+        client.views_open(trigger_id=trigger_id, view=view)
+        return
+    try:
+        client.views_push(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        if error.response.get("error") != "push_limit_reached":
+            raise
+        client.views_update(view_id=over, view=instead() if instead else view)
