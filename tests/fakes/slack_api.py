@@ -117,6 +117,9 @@ class _Answer:
     disconnect: bool = False
 
 
+MODAL_STACK_MAX = 3  # an open and two pushes: views.push past it is push_limit_reached
+
+
 def _truthy(value: Any) -> bool:
     """Interpret a Slack boolean argument (``True``, ``"1"``, ``"true"``)."""
     if isinstance(value, str):
@@ -203,6 +206,7 @@ class FakeSlack:
         self._home_views: dict[str, str] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._used_triggers: set[str] = set()
+        self._trigger_views: dict[str, str] = {}
         self._last_modal_id: str | None = None
         self._ids = itertools.count(1)
         self._ts_counter = itertools.count(1)
@@ -449,10 +453,17 @@ class FakeSlack:
             view = self._views.get(view_id)
             return dict(view) if view is not None else None
 
-    def new_trigger_id(self) -> str:
-        """A fresh, never-used trigger id (like the ones in Slack payloads)."""
+    def new_trigger_id(self, from_view: str | None = None) -> str:
+        """A fresh, never-used trigger id (like the ones in Slack payloads).
+
+        `from_view`: the modal the user acted in, the one a `views.push` with it goes on top of
+        (the user may have gone back down the stack since the last push).
+        """
         with self._cond:
-            return f"{next(self._ids)}.{FIRST_TS_SECONDS}.fake{next(self._ids)}"
+            trigger = f"{next(self._ids)}.{FIRST_TS_SECONDS}.fake{next(self._ids)}"
+            if from_view:
+                self._trigger_views[trigger] = from_view
+            return trigger
 
     # ------------------------------------------------------------------
     # fault injection
@@ -850,7 +861,10 @@ class FakeSlack:
         err = self._check_view(view, types=("modal",)) or self._use_trigger(args)
         if err:
             return err
-        parent = self._views.get(self._last_modal_id or "")
+        top = self._trigger_views.get(str(args.get("trigger_id")), self._last_modal_id)
+        parent = self._views.get(top or "")
+        if parent is not None and self._stack_depth(parent) >= MODAL_STACK_MAX:
+            return _error("push_limit_reached")
         stored = self._store_view(
             view,
             root_view_id=parent["root_view_id"] if parent else None,
@@ -858,6 +872,14 @@ class FakeSlack:
         )
         self._last_modal_id = stored["id"]
         return _ok(view=stored)
+
+    def _stack_depth(self, view: dict[str, Any]) -> int:
+        """How many modals `view` and those under it make (Slack keeps at most 3)."""
+        depth = 1
+        while view.get("previous_view_id") in self._views:
+            view = self._views[view["previous_view_id"]]
+            depth += 1
+        return depth
 
     def _views_update(self, args: dict[str, Any], token: str | None) -> _Answer:
         view: dict[str, Any] = args.get("view")  # type: ignore[assignment]

@@ -17,8 +17,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.models.blocks import DividerBlock
+from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
+from bot.flows.stack import open_or_push
 from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, Call, FakeSlack
 
 MODAL = {
@@ -114,6 +117,35 @@ def test_views_trigger_id_rules(fake: FakeSlack, client: WebClient) -> None:
     assert info.value.response["error"] == "invalid_arguments"
     pushed = client.views_push(trigger_id=fake.new_trigger_id(), view=MODAL)
     assert pushed["view"]["previous_view_id"] is not None
+
+
+def test_a_fourth_modal_on_the_stack_is_push_limit_reached(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    client.views_open(trigger_id=fake.new_trigger_id(), view=MODAL)
+    for _ in range(2):
+        client.views_push(trigger_id=fake.new_trigger_id(), view=MODAL)
+    with pytest.raises(SlackApiError) as info:
+        client.views_push(trigger_id=fake.new_trigger_id(), view=MODAL)
+    assert info.value.response["error"] == "push_limit_reached"
+
+
+DIVIDER = DividerBlock()
+
+
+def test_a_full_stack_replaces_the_modal_under_the_new_one(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """bot/flows/stack.py: past 3 modals the view replaces the one it would have gone on."""
+    client.views_open(trigger_id=fake.new_trigger_id(), view=MODAL)
+    client.views_push(trigger_id=fake.new_trigger_id(), view=MODAL)
+    top = client.views_push(trigger_id=fake.new_trigger_id(), view=MODAL)["view"]["id"]
+    panel = View(type="modal", title="Panel", callback_id="exchanges_panel", blocks=[DIVIDER])
+    open_or_push(client, panel, trigger_id=fake.new_trigger_id(), over=top)
+    assert fake.view(top)["callback_id"] == "exchanges_panel"
+    alone = View(type="modal", title="Alone", callback_id="mail_compose", blocks=[DIVIDER])
+    open_or_push(client, panel, trigger_id=fake.new_trigger_id(), over=top, instead=lambda: alone)
+    assert fake.view(top)["callback_id"] == "mail_compose"
 
 
 def test_views_update_by_external_id_and_publish(fake: FakeSlack, client: WebClient) -> None:

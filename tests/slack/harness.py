@@ -536,7 +536,7 @@ class SlackDriver:
         payload = block_actions_payload(
             user=user,
             action=action,
-            trigger_id=self.fake.new_trigger_id(),
+            trigger_id=self.fake.new_trigger_id(surface.get("id") if is_view else None),
             view=surface if is_view else None,
             state=state,
             message=None
@@ -560,7 +560,7 @@ class SlackDriver:
             view,
             user=user,
             state=state or view_state(view, changes),
-            trigger_id=self.fake.new_trigger_id(),
+            trigger_id=self.fake.new_trigger_id(view.get("id")),
         )
         return self.post_interactive(payload, **kwargs)
 
