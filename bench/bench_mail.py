@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.serving import SECRET, serve  # noqa: E402
+from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Exchange  # noqa: E402
 from tests.factories import seed_reference  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.mail.smtp_server import SmtpServer  # noqa: E402
 from tests.slack.harness import (  # noqa: E402
     block_actions_payload,

@@ -4,7 +4,7 @@
 
 Everything runs on loopback and stops by itself: ditbot as `ditbot serve` builds it
 (`ditbot.cli.serve.build`: Flask + bolt + the outbox dispatcher and its notification worker)
-served by waitress, and the Slack Web API fake (tests/fakes/slack_api.py) enforcing one
+served by waitress, and the Slack Web API fake (ditbot/playground/slack_api.py) enforcing one
 chat.postMessage per second per channel, as Slack does. The messages are signed webhook
 requests (POST /api/v1/portal/messages) sent open-loop, evenly over `--seconds`; one in nine is
 marked relance, so both channels are busy.
@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 from ditbot.cli.serve import build  # noqa: E402
 from ditbot.core.settings import Settings  # noqa: E402
 from ditbot.domain.reference import import_data  # noqa: E402
+from ditbot.playground.slack_api import Call, FakeSlack  # noqa: E402
 from ditbot.portal.signing import signed_headers  # noqa: E402
 from storage.models import Exchange, OutboxItem  # noqa: E402
-from tests.fakes.slack_api import Call, FakeSlack  # noqa: E402
 
 SECRET = "bench-portal-secret"
 PORTAL, RELANCES = "CPORTAL", "CRELANCES"

@@ -3,7 +3,7 @@
     python bench/bench_slack.py [--dits 100000] [--database-url URL] [--seconds 5]
 
 Both apps are served the way `ditbot serve` serves ditbot (waitress, same thread count) on
-loopback, and talk to the Slack fake (tests/fakes/slack_api.py) on loopback. It measures:
+loopback, and talk to the Slack fake (ditbot/playground/slack_api.py) on loopback. It measures:
 
 1. ack latency p50 of signed `/dit <number>` requests sent one after the other (target:
    ditbot within 1.5x of a bare bolt app that only acks);
@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.serving import SECRET, serve  # noqa: E402
+from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Client, Collaborator, Contact, Dit, Exchange  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 USER = "UBENCH"
 WARMUP = 20

@@ -213,7 +213,7 @@ def test_other_commands_refuse_bad_settings_with_exit_2(
 
 
 def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
-    from tests.fakes.slack_api import FakeSlack
+    from ditbot.playground.slack_api import FakeSlack
 
     with FakeSlack() as fake, socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -20,9 +20,9 @@ from ditbot.domain.exchanges import Actor
 from ditbot.domain.mail import MailInput, send_mail
 from ditbot.mail.smtp import SmtpSender
 from ditbot.mail.worker import MailWorker
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
 from storage.models import Exchange
-from tests.fakes.slack_api import FakeSlack
 from tests.mail.smtp_server import SmtpServer
 from tests.slack.harness import *  # noqa: F403  (fixtures: slack, driver, slack_app...)
 from tests.slack.harness import (  # noqa: F401  (fixtures not in the harness's __all__)

@@ -12,11 +12,11 @@ from ditbot.core.context import Context
 from ditbot.domain import drafts
 from ditbot.domain.exchanges import Actor, delete_exchange
 from ditbot.mail.worker import MailWorker
+from ditbot.playground.slack_api import FakeSlack
 from ditbot.portal.tokens import read_token
 from storage import repositories as repo
 from storage.models import OutboxItem
 from tests.factories import raw_outbox_row
-from tests.fakes.slack_api import FakeSlack
 from tests.mail.conftest import Sender, drive, exchange
 from tests.mail.smtp_server import SmtpServer
 

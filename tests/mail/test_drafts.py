@@ -12,9 +12,9 @@ from ditbot.core.context import Context
 from ditbot.domain import drafts
 from ditbot.domain.errors import NotFound
 from ditbot.mail.worker import MailWorker
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
 from storage.models import Draft, OutboxItem
-from tests.fakes.slack_api import FakeSlack
 from tests.mail.conftest import drive, exchange
 from tests.mail.smtp_server import SmtpServer
 from tests.mail.test_slack_mail import compose_from_panel, input_element, mails

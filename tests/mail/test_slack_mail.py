@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from ditbot.core.context import Context
 from ditbot.delivery.dispatcher import Dispatcher
 from ditbot.mail.worker import MailWorker
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
-from tests.fakes.slack_api import FakeSlack
 from tests.mail.conftest import drive, exchange, wait_until
 from tests.mail.smtp_server import SmtpServer
 from tests.slack.harness import SlackDriver, texts, view_state, view_submission_payload

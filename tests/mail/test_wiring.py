@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from ditbot.cli.serve import build
 from ditbot.core.settings import Settings
-from tests.fakes.slack_api import FakeSlack
+from ditbot.playground.slack_api import FakeSlack
 from tests.mail.conftest import exchange, wait_until
 from tests.mail.smtp_server import SmtpServer
 from tests.slack.harness import command_payload, sign, view_state, view_submission_payload

@@ -16,10 +16,10 @@ from ditbot.core.context import Context
 from ditbot.core.settings import Settings
 from ditbot.domain.exchanges import Actor, ExchangeInput, log_exchange
 from ditbot.domain.portal import PortalMessage, post_message
+from ditbot.playground.slack_api import Call, FakeSlack
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import OutboxItem
-from tests.fakes.slack_api import Call, FakeSlack
 
 PORTAL = "CPORTAL"
 RELANCES = "CRELANCES"

@@ -10,10 +10,10 @@ from sqlalchemy import delete, select
 
 from bot.workers.notifications import NotificationWorker, lane_key
 from ditbot.core.context import Context
+from ditbot.playground.slack_api import FakeSlack
 from storage.db import Database
 from storage.models import DeliveryLane, OutboxItem, SlackThread
 from tests.factories import raw_outbox_row
-from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import (
     PORTAL,
     RELANCES,

@@ -10,11 +10,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from ditbot.cli.main import main
+from ditbot.playground.slack_api import FakeSlack
 from storage import outbox
 from storage.db import Database
 from storage.outbox_payloads import ChannelNotice
 from storage.vocabulary import NoticeReason
-from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import PORTAL, RELANCES
 
 

@@ -12,9 +12,9 @@ import pytest
 from ditbot.cli.serve import build
 from ditbot.core.context import Context
 from ditbot.delivery.registry import Registry, RegistryError
+from ditbot.playground.slack_api import FakeSlack
 from ditbot.portal.signing import signed_headers
 from storage.vocabulary import OutboxKind
-from tests.fakes.slack_api import FakeSlack
 from tests.notifications.conftest import PORTAL, RELANCES, marks
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ditbot.playground.slack_api import FakeSlack
 from storage.db import Database
-from tests.fakes.slack_api import FakeSlack
 from tests.mail.smtp_server import SmtpServer
 from tests.outages.outage import Outage
 from tests.slack.harness import *  # noqa: F403  (fixtures: slack, driver, slack_app...)

@@ -24,9 +24,9 @@ from ditbot.domain.mail import MailInput, send_mail
 from ditbot.domain.portal import PortalMessage, post_message
 from ditbot.mail.smtp import SmtpSender
 from ditbot.mail.worker import MailWorker
+from ditbot.playground.slack_api import Call, FakeSlack
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
-from tests.fakes.slack_api import Call, FakeSlack
 from tests.mail.smtp_server import SmtpServer
 from tests.outages.conftest import Records, wait_until
 from tests.outages.outage import Outage

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ditbot.core.context import Context
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
 from storage.models import Exchange, OutboxItem
-from tests.fakes.slack_api import FakeSlack
 from tests.outages.outage import Outage
 from tests.slack.harness import SlackDriver, view_state
 

@@ -2,7 +2,7 @@
 
 How it fits together
 --------------------
-- `fake_slack` (session): one `tests.fakes.slack_api.FakeSlack` on 127.0.0.1, port 0.
+- `fake_slack` (session): one `ditbot.playground.slack_api.FakeSlack` on 127.0.0.1, port 0.
   `slack` (per test): the same fake, reset, with the Slack users of tests/factories.py
   registered (`UJDU` fr-FR, `UMLE` en-US, `USBE` manager fr-FR, `UNORA` not linked yet but
   whose Slack e-mail is Mail 1 of collaborateur NEW, `UNOBODY` unknown to ditbot).
@@ -55,8 +55,8 @@ from werkzeug.test import TestResponse
 
 from bot.app import create_app
 from ditbot.core.context import Context
+from ditbot.playground.slack_api import TEAM_ID, Call, FakeSlack
 from ditbot.web.app import create_web_app
-from tests.fakes.slack_api import TEAM_ID, Call, FakeSlack
 from tests.slack.limits import check_ack, check_call
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ditbot.core.context import Context
-from tests.fakes.slack_api import FakeSlack
+from ditbot.playground.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, view_state, view_submission_payload
 from tests.slack.util import exchanges, open_panel
 

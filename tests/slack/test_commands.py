@@ -11,8 +11,8 @@ from bot.handlers.commands import DitCommand, dit_command, parse
 from bot.requester import Requester
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
-from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts
 from tests.slack.util import exchanges
 

@@ -11,8 +11,8 @@ import bot.flows.home
 from ditbot.core.context import Context
 from ditbot.domain import drafts
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
-from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, app_home_opened, texts
 
 

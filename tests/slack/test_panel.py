@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
-from tests.fakes.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts
 from tests.slack.util import action_ids, exchanges, log_via_panel, menu_values, open_panel
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ditbot.core.context import Context
-from tests.fakes.slack_api import FakeSlack
+from ditbot.playground.slack_api import FakeSlack
 from tests.slack.harness import SlackDriver, texts
 from tests.slack.util import exchanges
 

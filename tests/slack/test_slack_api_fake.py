@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from bot.flows.stack import open_or_push
-from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, Call, FakeSlack
+from ditbot.playground.slack_api import BOT_ID, BOT_USER_ID, Call, FakeSlack
 
 MODAL = {
     "type": "modal",
@@ -379,7 +379,7 @@ def test_clear(fake: FakeSlack, client: WebClient) -> None:
 def test_standalone_mode_prints_base_url_and_calls() -> None:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.slack_api", "--port", "0"],
+        [sys.executable, "-m", "ditbot.playground.slack_api", "--port", "0"],
         cwd=root,
         stdout=subprocess.PIPE,
         text=True,

@@ -13,7 +13,7 @@ Typical use::
         [call] = fake.wait_for("chat.postMessage")
         assert call.args["text"] == "hi"
 
-Run it standalone with ``python -m tests.fakes.slack_api [--port N]``.
+Run it standalone with ``python -m ditbot.playground.slack_api [--port N]``.
 """
 
 from __future__ import annotations
@@ -683,7 +683,7 @@ class FakeSlack:
         entry = self._users.get(user_id)
         if entry is None:
             return None
-        user = json.loads(json.dumps(entry["user"]))
+        user: dict[str, Any] = json.loads(json.dumps(entry["user"]))
         if include_locale:
             user["locale"] = entry["locale"]
         return user
@@ -845,7 +845,8 @@ class FakeSlack:
         if stored["external_id"]:
             self._external_ids[stored["external_id"]] = view_id
         self._views[view_id] = stored
-        return json.loads(json.dumps(stored))
+        copy: dict[str, Any] = json.loads(json.dumps(stored))
+        return copy
 
     def _views_open(self, args: dict[str, Any], token: str | None) -> _Answer:
         view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
@@ -1092,7 +1093,7 @@ def _error_of(call: Call) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m tests.fakes.slack_api``."""
+    """Entry point of ``python -m ditbot.playground.slack_api``."""
     parser = argparse.ArgumentParser(description="Fake Slack Web API server")
     parser.add_argument("--port", type=int, default=0, help="port (0 = any free)")
     opts = parser.parse_args(argv)
