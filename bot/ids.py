@@ -35,7 +35,12 @@ class Action(StrEnum):
     DRAFT_RESUME = "draft_resume"  # value = draft id (mail helper)
     DRAFT_DISCARD = "draft_discard"  # value = draft id (mail helper)
     DRAFT_SAVE = "draft_save"  # "keep as draft" button inside the mail form (mail helper)
-    PANEL_PAGE = "panel_page"  # paging of the panel's exchanges; value = page number
+    # Paging of the panel's exchanges; value = page number. Two ids, not one: Slack refuses
+    # two elements with one action_id in a block (invalid_arguments), and both buttons share
+    # the paging block.
+    PANEL_NEWER = "panel_newer"
+    PANEL_OLDER = "panel_older"
+    PANEL_PAGE = "panel_page"  # the single id of before: still routed for panels left open
     SEARCH_MORE = "search_more"  # not used yet; reserved for paging search results
 
 

@@ -49,7 +49,7 @@ def open_panel_clicked(
 def page_clicked(
     body: Body, action: ActionPayload, client: WebClient, deps: Deps, requester: Requester
 ) -> None:
-    """Older / newer exchanges of the panel."""
+    """Older / newer exchanges of the panel (`panel_older`, `panel_newer`: value = page)."""
     meta, ref = panel_of(deps.secret, body.get("view") or {})
     page = int(action_value(action) or 0)
     panel.refresh_panel(deps, client, requester, ref, meta.dit, page)
@@ -112,7 +112,8 @@ def delete_confirmed(
 
 def register(app: App) -> None:
     app.action(Action.OPEN_PANEL, middleware=[ack_at_once])(guarded(open_panel_clicked))
-    app.action(Action.PANEL_PAGE, middleware=[ack_at_once])(guarded(page_clicked))
+    for paging in (Action.PANEL_NEWER, Action.PANEL_OLDER, Action.PANEL_PAGE):
+        app.action(paging, middleware=[ack_at_once])(guarded(page_clicked))
     app.action(Action.ADD_RECEIVED, middleware=[ack_at_once])(guarded(add_received_clicked))
     app.action(Action.ADD_SENT, middleware=[ack_at_once])(guarded(add_sent_clicked))
     app.action(Action.EXCHANGE_MENU, middleware=[ack_at_once])(guarded(menu_chosen))

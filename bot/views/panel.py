@@ -133,9 +133,9 @@ def panel_view(
         blocks.append(ContextBlock(elements=[mrkdwn(shown)]))
         paging = []
         if page > 0:
-            paging.append(_button(t(_("◀ Newer")), Action.PANEL_PAGE, str(page - 1)))
+            paging.append(_button(t(_("◀ Newer")), Action.PANEL_NEWER, str(page - 1)))
         if page + 1 < pages:
-            paging.append(_button(t(_("Older ▶")), Action.PANEL_PAGE, str(page + 1)))
+            paging.append(_button(t(_("Older ▶")), Action.PANEL_OLDER, str(page + 1)))
         blocks.append(ActionsBlock(block_id="panel_paging", elements=paging))
     return View(
         type="modal",
