@@ -4,6 +4,13 @@
 127.0.0.1 that answers ``POST /api/<method>`` like slack.com does, records
 every call, and can inject faults (HTTP errors, 429 rate limits, slowness).
 
+It is a strict judge: what Slack refuses it refuses, with Slack's error code
+(`ditbot.playground.slack_rules` holds the rules and what each rests on): bad
+views and blocks, a trigger_id used late or twice, a stale hash, a fourth
+modal, and more than one chat.postMessage per second in a channel (429 with
+`Retry-After`). Its clock (`clock`) is the real one, moved on by
+`Clock.advance` when a test needs time to pass.
+
 Typical use::
 
     with FakeSlack() as fake:
@@ -23,6 +30,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import math
 import signal
 import threading
 import time
@@ -35,7 +43,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-__all__ = ["BOT_ID", "BOT_USER_ID", "TEAM_ID", "Call", "FakeSlack", "main"]
+from ditbot.playground import slack_rules as rules
+
+__all__ = ["BOT_ID", "BOT_USER_ID", "TEAM_ID", "Call", "Clock", "FakeSlack", "main"]
 
 TEAM_ID = "T0FAKE"
 TEAM_NAME = "Fake Team"
@@ -64,10 +74,15 @@ JSON_FIELDS = frozenset(
 #: Methods that Slack answers without a token.
 NO_TOKEN_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_TEXT_LENGTH = 40_000
 FIRST_TS_SECONDS = 1_700_000_000
+#: A trigger_id works once, within 3 s of the interaction that gave it (views.open docs).
+TRIGGER_SECONDS = 3.0
+#: chat.postMessage: "generally allows posting one message per second per channel"; bursts
+#: "allowed" but with "no guarantee that messages will be delivered" (Slack's rate-limit
+#: page). The fake answers 429 past one per second, so the suite sees what Slack may drop.
+POST_MESSAGE_PER_SECOND = 1.0
+HISTORY_LIMIT = 100  # conversations.history / replies: default page size
+HISTORY_MAX = 999  # and the largest Slack serves
 
 
 @dataclass
@@ -146,10 +161,35 @@ def _short(args: dict[str, Any], limit: int = 100) -> str:
 
 
 def _error(error: str, *messages: str) -> _Answer:
-    body: dict[str, Any] = {"ok": False, "error": error}
-    if messages:
-        body["response_metadata"] = {"messages": list(messages)}
-    return _Answer(200, body)
+    return _refused(rules.Refusal(error, messages))
+
+
+def _refused(refusal: rules.Refusal) -> _Answer:
+    return _Answer(200, refusal.body())
+
+
+class Clock:
+    """The fake's time: the real clocks, moved forward by `advance`.
+
+    Trigger lifetimes, the per-channel post rate and message timestamps read it, so a test
+    expires a trigger_id or lets a rate window pass without sleeping.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's time `seconds` forward."""
+        with self._lock:
+            self._offset += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset
+
+    def time(self) -> float:
+        """Unix time (what message ts are made of)."""
+        return time.time() + self._offset
 
 
 def _ok(**fields: Any) -> _Answer:
@@ -181,10 +221,14 @@ class FakeSlack:
         port: int = 0,
         *,
         on_call: Callable[[Call], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """Create a stopped fake; ``on_call`` is invoked for every recorded call."""
+        """Create a stopped fake; ``on_call`` is invoked for every recorded call, after the
+        fake has acted on it and before the answer goes back (a test may kill the caller
+        there: Slack has the post, the caller never learns it)."""
         self._requested_port = port
         self._on_call = on_call
+        self.clock = clock or Clock()
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -197,7 +241,8 @@ class FakeSlack:
     def _init_state(self) -> None:
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._rate_limits: dict[str, float] = {}
+        # Slack's default: one chat.postMessage per second per channel (see the constant).
+        self._rate_limits: dict[str, float] = {"chat.postMessage": 1.0 / POST_MESSAGE_PER_SECOND}
         self._last_accepted: dict[tuple[str, str], float] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
@@ -205,11 +250,12 @@ class FakeSlack:
         self._external_ids: dict[str, str] = {}
         self._home_views: dict[str, str] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._triggers: dict[str, float] = {}  # trigger_id -> when it was issued
         self._used_triggers: set[str] = set()
         self._trigger_views: dict[str, str] = {}
         self._last_modal_id: str | None = None
         self._ids = itertools.count(1)
-        self._ts_counter = itertools.count(1)
+        self._last_ts = 0.0
 
     # ------------------------------------------------------------------
     # lifecycle
@@ -454,13 +500,16 @@ class FakeSlack:
             return dict(view) if view is not None else None
 
     def new_trigger_id(self, from_view: str | None = None) -> str:
-        """A fresh, never-used trigger id (like the ones in Slack payloads).
+        """A fresh trigger id, as an interaction payload carries: it works once, within
+        `TRIGGER_SECONDS` of now (else `exchanged_trigger_id` / `expired_trigger_id`); one
+        the fake never issued is `invalid_trigger_id`.
 
         `from_view`: the modal the user acted in, the one a `views.push` with it goes on top of
         (the user may have gone back down the stack since the last push).
         """
         with self._cond:
             trigger = f"{next(self._ids)}.{FIRST_TS_SECONDS}.fake{next(self._ids)}"
+            self._triggers[trigger] = self.clock.monotonic()
             if from_view:
                 self._trigger_views[trigger] = from_view
             return trigger
@@ -500,8 +549,11 @@ class FakeSlack:
         """Answer 429 to calls of ``method`` to a channel faster than the rate.
 
         A call within ``1/per_channel_per_second`` s of the previous accepted
-        call to the same channel gets 429 + ``Retry-After: 1`` and is counted
-        in `rate_limited_count`. ``None`` or 0 turns the limit off.
+        call to the same channel gets 429 + ``Retry-After`` (whole seconds until
+        it may post, at least 1) and is counted in `rate_limited_count`. ``None``
+        or 0 turns the limit off. chat.postMessage is limited to one per second
+        from the start, as Slack does: a test that posts faster on purpose turns
+        it off with ``enforce_rate_limit("chat.postMessage", None)``.
         """
         with self._cond:
             if per_channel_per_second:
@@ -534,6 +586,8 @@ class FakeSlack:
             answer = self._take_fault(method) or self._check_rate_limit(method, args)
             if answer is None:
                 answer = self._dispatch(method, args, token)
+                if answer.status == 200 and isinstance(answer.body, dict) and answer.body["ok"]:
+                    self._count_for_rate(method, args)
             if answer.status == 429:
                 self.count_429 += 1
             wait = self._delays.get(method, self._delays.get("*", 0.0))
@@ -584,18 +638,25 @@ class FakeSlack:
         interval = self._rate_limits.get(method)
         if interval is None:
             return None
-        channel = str(args.get("channel", ""))
-        now = time.monotonic()
-        last = self._last_accepted.get((method, channel))
-        if last is not None and now - last < interval:
-            self.rate_limited_count += 1
-            return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
-        self._last_accepted[(method, channel)] = now
-        return None
+        last = self._last_accepted.get((method, str(args.get("channel", ""))))
+        wait = 0.0 if last is None else last + interval - self.clock.monotonic()
+        if wait <= 0:
+            return None
+        self.rate_limited_count += 1
+        retry_after = str(max(1, math.ceil(wait)))
+        return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry_after})
+
+    def _count_for_rate(self, method: str, args: dict[str, Any]) -> None:
+        """An accepted call opens the channel's next rate window."""
+        if method in self._rate_limits:
+            channel = str(args.get("channel", ""))
+            self._last_accepted[(method, channel)] = self.clock.monotonic()
 
     def _dispatch(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
         if method == "response_url":
-            return _Answer(200, "ok")
+            # A refused response_url answers HTTP 400 with the error as a plain-text body.
+            refusal = rules.message_refusal(args, method="response_url")
+            return _Answer(400, refusal.error) if refusal else _Answer(200, "ok")
         if method == "file_upload":
             return _Answer(200, f"OK - {args.get('size', 0)}")
         if token is None and method not in NO_TOKEN_METHODS:
@@ -608,8 +669,9 @@ class FakeSlack:
     # --- ids ----------------------------------------------------------
 
     def _next_ts(self) -> str:
-        micro = next(self._ts_counter) * 100
-        return f"{FIRST_TS_SECONDS + micro // 1_000_000}.{micro % 1_000_000:06d}"
+        """A message ts: the fake's Unix time in microseconds, unique and increasing."""
+        self._last_ts = max(round(self.clock.time(), 6), round(self._last_ts + 0.000001, 6))
+        return f"{self._last_ts:.6f}"
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08d}"
@@ -701,17 +763,9 @@ class FakeSlack:
 
     # --- chat ---------------------------------------------------------
 
-    def _check_content(self, args: dict[str, Any]) -> _Answer | None:
-        text, blocks = args.get("text"), args.get("blocks")
-        if not text and not blocks and not args.get("attachments"):
-            return _error("no_text")
-        if blocks is not None and (
-            not isinstance(blocks, list) or len(blocks) > MAX_MESSAGE_BLOCKS
-        ):
-            return _error("invalid_blocks")
-        if text and len(str(text)) > MAX_TEXT_LENGTH:
-            return _error("msg_too_long")
-        return None
+    def _check_content(self, args: dict[str, Any], method: str) -> _Answer | None:
+        refusal = rules.message_refusal(args, method=method)
+        return _refused(refusal) if refusal else None
 
     def _message_object(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
         msg: dict[str, Any] = {
@@ -726,15 +780,28 @@ class FakeSlack:
         for key in ("blocks", "attachments", "thread_ts", "metadata"):
             if args.get(key) is not None:
                 msg[key] = args[key]
+        if isinstance(msg.get("metadata"), str):
+            msg["metadata"] = json.loads(msg["metadata"])
         return msg
 
     def _chat_post_message(self, args: dict[str, Any], token: str | None) -> _Answer:
         channel, err = self._resolve_channel(args.get("channel"), need_member=True)
-        err = err or self._check_content(args)
+        err = err or self._check_content(args, "chat.postMessage")
         if err:
             return err
         ts = self._next_ts()
         msg = self._message_object(args, ts)
+        thread_ts = str(msg.get("thread_ts") or "")
+        parent = self._messages.get((channel, thread_ts)) if thread_ts else None
+        if parent is not None and parent.get("thread_ts", parent["ts"]) == parent["ts"]:
+            parent["thread_ts"] = parent["ts"]
+            parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
+            parent["latest_reply"] = ts
+            msg["parent_user_id"] = parent.get("user", BOT_USER_ID)
+            if _truthy(args.get("reply_broadcast")):
+                msg["subtype"] = "thread_broadcast"
+        elif thread_ts:
+            msg.pop("thread_ts")  # no such parent: Slack posts it in the channel
         self._messages[(channel, ts)] = msg
         return _ok(channel=channel, ts=ts, message=dict(msg))
 
@@ -745,11 +812,12 @@ class FakeSlack:
         ts = str(args.get("ts", ""))
         if not ts:
             return _error("message_not_found")
-        err = self._check_content(args)
+        err = self._check_content(args, "chat.update")
         if err:
             return err
         msg = self._messages.get((channel, ts)) or {}
-        msg.update(self._message_object(args, ts))
+        kept = {k: msg[k] for k in ("thread_ts", "reply_count", "latest_reply") if k in msg}
+        msg.update(self._message_object(args, ts), **kept)
         self._messages[(channel, ts)] = msg
         return _ok(channel=channel, ts=ts, text=msg.get("text", ""), message=dict(msg))
 
@@ -767,8 +835,87 @@ class FakeSlack:
             return err
         if not args.get("user"):
             return _error("user_not_found")
-        err = self._check_content(args)
+        err = self._check_content(args, "chat.postEphemeral")
         return err or _ok(message_ts=self._next_ts())
+
+    # --- history (conversations.history / conversations.replies) -------
+
+    def _listed(self, msg: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        """A stored message as history shows it: metadata only with include_all_metadata."""
+        shown: dict[str, Any] = json.loads(json.dumps(msg))
+        if not _truthy(args.get("include_all_metadata")):
+            shown.pop("metadata", None)
+        return shown
+
+    @staticmethod
+    def _window(args: dict[str, Any]) -> tuple[float, float, bool, int] | _Answer:
+        """(oldest, latest, inclusive, limit) of a history call, or invalid_arguments."""
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+            limit = int(args.get("limit") or HISTORY_LIMIT)
+        except (TypeError, ValueError):
+            return _error("invalid_arguments", "[ERROR] oldest, latest and limit are numbers")
+        return oldest, latest, _truthy(args.get("inclusive")), max(1, min(limit, HISTORY_MAX))
+
+    @staticmethod
+    def _page(
+        found: list[dict[str, Any]], args: dict[str, Any], limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """One page of `found` from the cursor on: (messages, has_more + next_cursor)."""
+        cursor = str(args.get("cursor") or "")
+        try:
+            start = int(cursor.removeprefix("page:")) if cursor else 0
+        except ValueError:
+            start = len(found)  # an unknown cursor: Slack answers invalid_cursor; we end
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        extra: dict[str, Any] = {"has_more": more}
+        extra["response_metadata"] = {"next_cursor": f"page:{start + limit}" if more else ""}
+        return page, extra
+
+    def _conversations_history(self, args: dict[str, Any], token: str | None) -> _Answer:
+        channel, err = self._resolve_channel(args.get("channel"), need_member=True)
+        if err:
+            return err
+        window = self._window(args)
+        if isinstance(window, _Answer):
+            return window
+        oldest, latest, inclusive, limit = window
+        found = [
+            self._listed(msg, args)
+            for (where, ts), msg in self._messages.items()
+            if where == channel
+            and (msg.get("thread_ts", ts) == ts or msg.get("subtype") == "thread_broadcast")
+            and _within(float(ts), oldest, latest, inclusive)
+        ]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)  # newest first, as Slack
+        page, extra = self._page(found, args, limit)
+        return _ok(messages=page, pin_count=0, **extra)
+
+    def _conversations_replies(self, args: dict[str, Any], token: str | None) -> _Answer:
+        channel, err = self._resolve_channel(args.get("channel"), need_member=True)
+        if err:
+            return err
+        ts = str(args.get("ts") or "")
+        parent = self._messages.get((channel, ts))
+        if parent is None:
+            return _error("thread_not_found")
+        window = self._window(args)
+        if isinstance(window, _Answer):
+            return window
+        oldest, latest, inclusive, limit = window
+        replies = [
+            self._listed(msg, args)
+            for (where, reply_ts), msg in self._messages.items()
+            if where == channel
+            and reply_ts != ts
+            and msg.get("thread_ts") == ts
+            and _within(float(reply_ts), oldest, latest, inclusive)
+        ]
+        replies.sort(key=lambda m: float(m["ts"]))  # oldest first, after the parent
+        page, extra = self._page([self._listed(parent, args), *replies], args, limit)
+        return _ok(messages=page, **extra)
 
     def _chat_get_permalink(self, args: dict[str, Any], token: str | None) -> _Answer:
         channel = str(args.get("channel", ""))
@@ -783,33 +930,28 @@ class FakeSlack:
     # --- views --------------------------------------------------------
 
     def _check_view(self, view: Any, *, types: tuple[str, ...]) -> _Answer | None:
-        if not isinstance(view, dict):
-            return _error("invalid_arguments", "[ERROR] missing required field: view")
-        if view.get("type") not in types:
-            return _error(
-                "invalid_arguments",
-                f"[ERROR] must be one of {list(types)} [json-pointer:/view/type]",
-            )
-        if view.get("type") == "modal" and not view.get("title"):
-            return _error(
-                "invalid_arguments",
-                "[ERROR] missing required field: title [json-pointer:/view]",
-            )
-        blocks = view.get("blocks", [])
-        if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
-            return _error(
-                "invalid_arguments",
-                "[ERROR] must be an array of at most 100 blocks [json-pointer:/view/blocks]",
-            )
-        return None
+        refusal = rules.view_refusal(view, types=types)
+        return _refused(refusal) if refusal else None
 
     def _use_trigger(self, args: dict[str, Any]) -> _Answer | None:
-        trigger = args.get("trigger_id") or args.get("interactivity_pointer")
+        """Exchange the call's trigger_id: once, within TRIGGER_SECONDS of its issue."""
+        trigger = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
         if not trigger:
             return _error("invalid_arguments", "[ERROR] missing required field: trigger_id")
+        issued = self._triggers.get(trigger)
+        if issued is None:
+            return _error("invalid_trigger_id")
         if trigger in self._used_triggers:
+            return _error("exchanged_trigger_id")
+        if self.clock.monotonic() - issued > TRIGGER_SECONDS:
             return _error("expired_trigger_id")
-        self._used_triggers.add(str(trigger))
+        self._used_triggers.add(trigger)
+        return None
+
+    def _external_id_taken(self, view: dict[str, Any]) -> _Answer | None:
+        external_id = view.get("external_id")
+        if external_id and external_id in self._external_ids:
+            return _error("duplicate_external_id")
         return None
 
     def _store_view(
@@ -833,7 +975,7 @@ class FakeSlack:
             "callback_id": view.get("callback_id", ""),
             "external_id": view.get("external_id", ""),
             "state": {"values": {}},
-            "hash": f"{int(time.time())}.{next(self._ids):08x}",
+            "hash": f"{int(self.clock.time())}.{next(self._ids):08x}",
             "clear_on_close": bool(view.get("clear_on_close", False)),
             "notify_on_close": bool(view.get("notify_on_close", False)),
             "root_view_id": root_view_id or view_id,
@@ -851,6 +993,7 @@ class FakeSlack:
     def _views_open(self, args: dict[str, Any], token: str | None) -> _Answer:
         view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
         err = self._check_view(view, types=("modal",)) or self._use_trigger(args)
+        err = err or self._external_id_taken(view)
         if err:
             return err
         stored = self._store_view(view)
@@ -860,6 +1003,7 @@ class FakeSlack:
     def _views_push(self, args: dict[str, Any], token: str | None) -> _Answer:
         view: dict[str, Any] = args.get("view")  # type: ignore[assignment]
         err = self._check_view(view, types=("modal",)) or self._use_trigger(args)
+        err = err or self._external_id_taken(view)
         if err:
             return err
         top = self._trigger_views.get(str(args.get("trigger_id")), self._last_modal_id)
@@ -964,9 +1108,18 @@ _METHODS: dict[str, _Handler] = {
     "users.lookupByEmail": FakeSlack._users_lookup_by_email,
     "conversations.info": FakeSlack._conversations_info,
     "conversations.join": FakeSlack._conversations_join,
+    "conversations.history": FakeSlack._conversations_history,
+    "conversations.replies": FakeSlack._conversations_replies,
     "files.getUploadURLExternal": FakeSlack._files_get_upload_url,
     "files.completeUploadExternal": FakeSlack._files_complete_upload,
 }
+
+
+def _within(ts: float, oldest: float, latest: float, inclusive: bool) -> bool:
+    """Is `ts` inside a history window (bounds excluded unless `inclusive`)?"""
+    if inclusive:
+        return oldest <= ts <= latest
+    return oldest < ts < latest
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:

@@ -28,9 +28,12 @@ MARK = re.compile(r"\[m(\d+)\]")
 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
+    """The fake, with its Slack-like one-post-per-second limit off: these tests run the worker
+    unpaced (pace 0) to be quick; the tests of pacing turn the limit back on."""
     with FakeSlack() as server:
         server.add_channel(PORTAL, name="dispatch")
         server.add_channel(RELANCES, name="relances")
+        server.enforce_rate_limit("chat.postMessage", None)
         yield server
 
 
@@ -50,7 +53,7 @@ def nctx(env: dict[str, str], fake: FakeSlack, db: Database, tmp_path: Path) -> 
 
 @pytest.fixture
 def worker(nctx: Context, seeded: dict[str, Any]) -> NotificationWorker:
-    """A worker with a fast pace (the fake enforces no rate unless a test asks it to)."""
+    """A worker with no pace (the `fake` of these tests enforces no rate unless asked to)."""
     return NotificationWorker(nctx, pace_seconds=0.0, backoff_base=0.05, max_wait=2.0)
 
 

@@ -12,8 +12,9 @@ How it fits together
   `seeded` database; `slack_web`: the Flask app of `ditbot.web.app.create_web_app(ctx, slack_app)`.
 - `driver` (a `SlackDriver`): sends signed requests to POST /slack/events through Flask's test
   client, then waits until every bolt listener (they run after the ack, on the tracked
-  executor) has finished, then checks every new views.* / chat.* / response_url call the fake
-  recorded, and the HTTP answer itself, against Slack's limits (tests/slack/limits.py).
+  executor) has finished, then fails the test if the fake refused any new call the way Slack
+  would (its rules: ditbot/playground/slack_rules.py), and checks the HTTP answer itself, which
+  no fake sees, and ditbot's own rules on messages (tests/slack/limits.py).
   So after `driver.command("DIT-2026-0001")` returns, the fake already holds `views.open`.
 
 Typical test::
@@ -57,7 +58,7 @@ from bot.app import create_app
 from ditbot.core.context import Context
 from ditbot.playground.slack_api import TEAM_ID, Call, FakeSlack
 from ditbot.web.app import create_web_app
-from tests.slack.limits import check_ack, check_call
+from tests.slack.limits import check_ack, check_house_rules, refusal_of
 
 __all__ = [
     "SlackDriver",
@@ -430,7 +431,10 @@ def _message_part(surface: dict[str, Any]) -> dict[str, Any]:
 
 # -- the driver ------------------------------------------------------------------------------
 class SlackDriver:
-    """Plays Slack: signed requests in, waits for the app, checks limits of what came out."""
+    """Plays Slack: signed requests in, waits for the app, fails on what Slack would refuse.
+
+    `check_limits = False` lets a test send what Slack refuses on purpose.
+    """
 
     def __init__(self, web: Flask, fake: FakeSlack, executor: TrackingExecutor) -> None:
         self.http = web.test_client()
@@ -470,16 +474,19 @@ class SlackDriver:
         return self.post(json.dumps(payload).encode(), "application/json", **kwargs)
 
     def settle(self, timeout: float = 10.0) -> None:
-        """Wait for bolt's listeners, then check what they sent to Slack."""
+        """Wait for bolt's listeners, then fail if Slack would have refused what they sent."""
         self.executor.wait_idle(timeout)
-        if self.executor.errors:
-            error = self.executor.errors.pop(0)
-            raise AssertionError(f"a listener raised past bolt: {error!r}") from error
         calls = self.fake.calls
         new, self._checked = calls[self._checked :], len(calls)
         if self.check_limits:
             for call in new:
-                check_call(call.method, call.args)
+                refused = refusal_of(call)
+                if refused:
+                    raise AssertionError(f"Slack refuses {call.method}: {refused}")
+                check_house_rules(call)
+        if self.executor.errors:
+            error = self.executor.errors.pop(0)
+            raise AssertionError(f"a listener raised past bolt: {error!r}") from error
 
     def reset_checked(self) -> None:
         """Call after `fake.reset()`/`clear()` inside a test."""

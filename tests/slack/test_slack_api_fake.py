@@ -111,7 +111,8 @@ def test_views_trigger_id_rules(fake: FakeSlack, client: WebClient) -> None:
     client.views_open(trigger_id=trigger, view=MODAL)
     with pytest.raises(SlackApiError) as info:
         client.views_open(trigger_id=trigger, view=MODAL)
-    assert info.value.response["error"] == "expired_trigger_id"
+    # views.open/push docs: "The trigger_id was already exchanged in a previous call".
+    assert info.value.response["error"] == "exchanged_trigger_id"
     with pytest.raises(SlackApiError) as info:
         client.api_call("views.push", json={"view": MODAL})
     assert info.value.response["error"] == "invalid_arguments"
@@ -166,6 +167,7 @@ def test_views_update_by_external_id_and_publish(fake: FakeSlack, client: WebCli
 def test_post_message_ts_increase_and_blocks_recorded(fake: FakeSlack, client: WebClient) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
     first = client.chat_postMessage(channel="C1", text="hi", blocks=blocks)
+    fake.clock.advance(1.0)  # one post per second per channel
     second = client.chat_postMessage(channel="C1", text="again")
     assert first["channel"] == "C1"
     assert first["message"]["text"] == "hi"
