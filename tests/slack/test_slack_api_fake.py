@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -434,3 +435,367 @@ def test_bolt_app_against_the_fake(fake: FakeSlack, client: WebClient) -> None:
     assert fake.calls_to("views.open")[0].args["team_id"] == "T0FAKE"
     [answer] = fake.responses("cmd")
     assert answer.args == {"text": "done", "response_type": "ephemeral"}
+
+
+# -- the refusals: what Slack refuses, the fake refuses, with Slack's error code ----------------
+# (the rules and what each rests on: ditbot/playground/slack_rules.py)
+def refusal(call: Callable[[], object]) -> dict[str, Any]:
+    """The error body Slack answers to `call` (which must be refused)."""
+    with pytest.raises(SlackApiError) as info:
+        call()
+    answer: dict[str, Any] = info.value.response.data
+    assert answer["ok"] is False
+    return answer
+
+
+def pointers(answer: dict[str, Any]) -> list[str]:
+    """The json-pointers named in response_metadata.messages."""
+    messages = answer.get("response_metadata", {}).get("messages", [])
+    return [m.rsplit("[json-pointer:", 1)[1].rstrip("]") for m in messages if "json-pointer" in m]
+
+
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}, **extra}
+
+
+def button(action_id: str, text: str = "Go", value: str = "v") -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
+def modal(*blocks: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {**MODAL, "blocks": list(blocks) or MODAL["blocks"], **extra}
+
+
+def open_modal(fake: FakeSlack, client: WebClient, view: dict[str, Any]) -> dict[str, Any]:
+    return refusal(lambda: client.views_open(trigger_id=fake.new_trigger_id(), view=view))
+
+
+def post(client: WebClient, *blocks: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return refusal(
+        lambda: client.chat_postMessage(channel="C1", text="t", blocks=list(blocks), **extra)
+    )
+
+
+@pytest.mark.parametrize("key", ["title", "submit", "close"])
+def test_a_modal_title_submit_or_close_over_24_characters_is_invalid_arguments(
+    fake: FakeSlack, client: WebClient, key: str
+) -> None:
+    long = modal(**{key: {"type": "plain_text", "text": "x" * 25}})
+    answer = open_modal(fake, client, long)
+    assert answer["error"] == "invalid_arguments"
+    assert pointers(answer) == [f"/view/{key}/text"]
+    client.views_open(
+        trigger_id=fake.new_trigger_id(),
+        view=modal(**{key: {"type": "plain_text", "text": "x" * 24}}),
+    )
+
+
+def test_more_than_100_blocks_in_a_view_or_50_in_a_message_is_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    divider = {"type": "divider"}
+    answer = open_modal(fake, client, modal(*[divider] * 101))
+    assert answer["error"] == "invalid_arguments" and pointers(answer) == ["/view/blocks"]
+    home = {"type": "home", "blocks": [divider] * 101}
+    assert refusal(lambda: client.views_publish(user_id="U1", view=home))["error"] == (
+        "invalid_arguments"
+    )
+    client.views_open(trigger_id=fake.new_trigger_id(), view=modal(*[divider] * 100))
+    answer = post(client, *[divider] * 51)
+    assert answer["error"] == "invalid_blocks" and pointers(answer) == ["/blocks"]
+    assert client.chat_postMessage(channel="C2", text="t", blocks=[divider] * 50)["ok"]
+
+
+def test_two_elements_with_one_action_id_in_a_block_are_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    twins = {"type": "actions", "elements": [button("page", value="0"), button("page", value="2")]}
+    answer = open_modal(fake, client, modal(twins))
+    assert answer["error"] == "invalid_arguments"
+    assert pointers(answer) == ["/view/blocks/0/elements/1/action_id"]
+    assert post(client, twins)["error"] == "invalid_blocks"
+    # One action_id in two different blocks is fine (ditbot's open_panel on every message).
+    apart = [{"type": "actions", "elements": [button("page")]}] * 2
+    assert client.chat_postMessage(channel="C1", text="t", blocks=apart)["ok"]
+
+
+def test_a_block_id_used_twice_in_one_view_or_message_is_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    same = [section("a", block_id="b1"), section("b", block_id="b1")]
+    answer = open_modal(fake, client, modal(*same))
+    assert answer["error"] == "invalid_arguments"
+    assert pointers(answer) == ["/view/blocks/1/block_id"]
+    assert post(client, *same)["error"] == "invalid_blocks"
+
+
+@pytest.mark.parametrize(
+    ("block", "pointer"),
+    [
+        (section("x" * 3001), "/blocks/0/text/text"),
+        ({"type": "section", "text": {"type": "plain_text", "text": ""}}, "/blocks/0/text/text"),
+        (
+            {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},
+            "/blocks/0/text/text",
+        ),
+        ({"type": "header", "text": {"type": "mrkdwn", "text": "*h*"}}, "/blocks/0/text/type"),
+        (
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11},
+            "/blocks/0/fields",
+        ),
+        (
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]},
+            "/blocks/0/fields/0/text",
+        ),
+        (
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11},
+            "/blocks/0/elements",
+        ),
+        (
+            {"type": "actions", "elements": [button(f"a{i}") for i in range(26)]},
+            "/blocks/0/elements",
+        ),
+        (
+            {"type": "actions", "elements": [button("a", text="b" * 76)]},
+            "/blocks/0/elements/0/text/text",
+        ),
+        (
+            {"type": "actions", "elements": [button("a", value="v" * 2001)]},
+            "/blocks/0/elements/0/value",
+        ),
+        (
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        **button("a"),
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "t" * 101},
+                            "text": {"type": "plain_text", "text": "Sure?"},
+                            "confirm": {"type": "plain_text", "text": "Yes"},
+                            "deny": {"type": "plain_text", "text": "No"},
+                        },
+                    }
+                ],
+            },
+            "/blocks/0/elements/0/confirm/title/text",
+        ),
+        (section("s", block_id="b" * 256), "/blocks/0/block_id"),
+    ],
+)
+def test_text_objects_and_elements_over_their_limits_are_invalid_blocks(
+    client: WebClient, block: dict[str, Any], pointer: str
+) -> None:
+    answer = post(client, block)
+    assert answer["error"] == "invalid_blocks"
+    assert pointers(answer) == [pointer]
+
+
+def test_what_slack_sdk_models_refuse_is_refused_too(client: WebClient) -> None:
+    """A block our rules do not spell out is still judged (slack_sdk's validators)."""
+    image = {"type": "image", "image_url": "https://x.example/a.png", "alt_text": "a" * 2001}
+    answer = post(client, image)
+    assert answer["error"] == "invalid_blocks" and pointers(answer) == ["/blocks/0"]
+
+
+def test_options_over_75_or_150_characters_or_past_100_are_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    def select(*options: dict[str, Any]) -> dict[str, Any]:
+        element = {"type": "static_select", "action_id": "to", "options": list(options)}
+        return {
+            "type": "input",
+            "block_id": "to",
+            "label": {"type": "plain_text", "text": "To"},
+            "element": element,
+        }
+
+    cases = [
+        (select(option("o" * 76, "v")), "/view/blocks/0/element/options/0/text/text"),
+        (select(option("o", "v" * 151)), "/view/blocks/0/element/options/0/value"),
+        (
+            select(*[option(f"o{i}", f"v{i}") for i in range(101)]),
+            "/view/blocks/0/element/options",
+        ),
+    ]
+    submit = {"type": "plain_text", "text": "Send"}
+    for block, pointer in cases:
+        answer = open_modal(fake, client, modal(block, submit=submit))
+        assert answer["error"] == "invalid_arguments"
+        assert pointers(answer) == [pointer]
+    full = select(*[option("o" * 75, f"{i:03d}" + "v" * 147) for i in range(100)])
+    assert client.views_open(trigger_id=fake.new_trigger_id(), view=modal(full, submit=submit))
+    overflow = {
+        "type": "overflow",
+        "action_id": "menu",
+        "options": [option(f"o{i}", f"v{i}") for i in range(6)],
+    }
+    answer = post(client, section("s", accessory=overflow))
+    assert answer["error"] == "invalid_blocks"
+    assert pointers(answer) == ["/blocks/0/accessory/options"]
+
+
+def test_a_modal_with_an_input_needs_a_submit_and_inputs_stay_within_3000(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    text_input = {
+        "type": "input",
+        "block_id": "detail",
+        "label": {"type": "plain_text", "text": "Detail"},
+        "element": {"type": "plain_text_input", "action_id": "detail", "max_length": 3001},
+    }
+    answer = open_modal(fake, client, modal(text_input))
+    assert answer["error"] == "invalid_arguments"
+    assert pointers(answer) == ["/view/blocks/0/element/max_length", "/view/submit"]
+
+
+def test_private_metadata_and_ids_over_their_limits_are_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    answer = open_modal(fake, client, modal(private_metadata="m" * 3001))
+    assert answer["error"] == "invalid_arguments"
+    assert pointers(answer) == ["/view/private_metadata"]
+    answer = open_modal(fake, client, modal(callback_id="c" * 256))
+    assert pointers(answer) == ["/view/callback_id"]
+    client.views_open(trigger_id=fake.new_trigger_id(), view=modal(private_metadata="m" * 3000))
+
+
+def test_a_message_whose_blocks_add_up_past_slacks_limit_is_msg_blocks_too_long(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """Each section is within its 3000, the message is not (bolt-js #2509, #2867)."""
+    answer = post(client, *[section("x" * 2800)] * 4)  # 11,200 characters
+    assert answer["error"] == "msg_blocks_too_long"
+    assert client.chat_postMessage(channel="C2", text="t", blocks=[section("x" * 2500)] * 4)["ok"]
+    posted = client.chat_postMessage(channel="C3", text="t", blocks=[section("y")])
+    update = [section("x" * 2800)] * 4
+    assert refusal(
+        lambda: client.chat_update(channel="C3", ts=posted["ts"], text="t", blocks=update)
+    )["error"] == ("msg_blocks_too_long")
+    # Seen accepted through a response_url (bolt-js #2867): not judged there.
+    assert WebhookClient(fake.response_url("r")).send(text="t", blocks=update).status_code == 200
+
+
+def test_a_top_level_text_past_4000_characters_is_msg_too_long(client: WebClient) -> None:
+    answer = refusal(lambda: client.chat_postMessage(channel="C1", text="x" * 4001))
+    assert answer["error"] == "msg_too_long"
+
+
+def test_a_response_url_refuses_bad_blocks_with_400(fake: FakeSlack) -> None:
+    hook = WebhookClient(fake.response_url("cmd"))
+    twins = {"type": "actions", "elements": [button("a"), button("a")]}
+    answer = hook.send(text="t", blocks=[twins])
+    assert (answer.status_code, answer.body) == (400, "invalid_blocks")
+    assert hook.send(text="t", blocks=[section("fine")]).status_code == 200
+
+
+def test_message_metadata_must_have_an_event_type_and_a_payload(client: WebClient) -> None:
+    answer = refusal(
+        lambda: client.chat_postMessage(channel="C1", text="t", metadata={"event_type": "x"})
+    )
+    assert answer["error"] == "invalid_metadata_format"
+
+
+def test_a_trigger_id_expires_after_3_seconds_works_once_and_must_be_issued(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    late = fake.new_trigger_id()
+    fake.clock.advance(3.1)
+    answer = refusal(lambda: client.views_open(trigger_id=late, view=MODAL))
+    assert answer["error"] == "expired_trigger_id"
+    in_time = fake.new_trigger_id()
+    fake.clock.advance(2.9)
+    client.views_open(trigger_id=in_time, view=MODAL)
+    answer = refusal(lambda: client.views_push(trigger_id=in_time, view=MODAL))
+    assert answer["error"] == "exchanged_trigger_id"
+    answer = refusal(lambda: client.views_open(trigger_id="12345.98765.made-up", view=MODAL))
+    assert answer["error"] == "invalid_trigger_id"
+
+
+def test_a_stale_hash_is_hash_conflict(fake: FakeSlack, client: WebClient) -> None:
+    view = client.views_open(trigger_id=fake.new_trigger_id(), view=MODAL)["view"]
+    client.views_update(view_id=view["id"], hash=view["hash"], view=modal(private_metadata="1"))
+    answer = refusal(lambda: client.views_update(view_id=view["id"], hash=view["hash"], view=MODAL))
+    assert answer["error"] == "hash_conflict"
+
+
+def test_an_external_id_in_use_is_duplicate_external_id(fake: FakeSlack, client: WebClient) -> None:
+    client.views_open(trigger_id=fake.new_trigger_id(), view=modal(external_id="dit-1"))
+    answer = open_modal(fake, client, modal(external_id="dit-1"))
+    assert answer["error"] == "duplicate_external_id"
+
+
+def test_one_post_per_second_per_channel_is_slacks_default(fake: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
+    assert client.chat_postMessage(channel="C1", text="1")["ok"]
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="C1", text="2")
+    assert info.value.response.status_code == 429
+    assert info.value.response["error"] == "ratelimited"
+    assert info.value.response.headers["Retry-After"] == "1"
+    assert client.chat_postMessage(channel="C2", text="another channel")["ok"]
+    fake.clock.advance(1.0)
+    assert client.chat_postMessage(channel="C1", text="a second later")["ok"]
+    assert fake.rate_limited_count == 1
+    # A refused post does not count: the next one may go as soon as the second is over.
+    fake.clock.advance(1.0)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C1", text="t", blocks=[{"type": "divider"}] * 51)
+    assert client.chat_postMessage(channel="C1", text="3")["ok"]
+
+
+# -- history, as Slack serves it: metadata on demand, threads, paging ----------------------------
+def test_conversations_history_and_replies_serve_metadata_threads_and_pages(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.enforce_rate_limit("chat.postMessage", None)
+    fake.add_channel("C1", name="dispatch")
+    mark = {"event_type": "ditbot_notice", "event_payload": {"items": "7"}}
+    parent = client.chat_postMessage(channel="C1", text="parent", metadata=mark)["ts"]
+    replies = [
+        client.chat_postMessage(
+            channel="C1", text=f"reply {n}", thread_ts=parent, reply_broadcast=n == 2
+        )["ts"]
+        for n in range(3)
+    ]
+    later = client.chat_postMessage(channel="C1", text="later")["ts"]
+
+    history = client.conversations_history(channel="C1")
+    # Newest first; thread replies are not in the channel, a broadcast reply is.
+    assert [m["text"] for m in history["messages"]] == ["later", "reply 2", "parent"]
+    assert "metadata" not in history["messages"][-1]  # only with include_all_metadata
+    head = history["messages"][-1]
+    assert head["reply_count"] == 3 and head["thread_ts"] == parent
+    with_metadata = client.conversations_history(channel="C1", include_all_metadata=True)
+    assert with_metadata["messages"][-1]["metadata"] == mark
+
+    first = client.conversations_history(channel="C1", limit=2)
+    assert first["has_more"] is True and len(first["messages"]) == 2
+    cursor = first["response_metadata"]["next_cursor"]
+    rest = client.conversations_history(channel="C1", limit=2, cursor=cursor)
+    assert [m["text"] for m in rest["messages"]] == ["parent"]
+    assert rest["has_more"] is False
+    assert [
+        m["ts"] for m in client.conversations_history(channel="C1", oldest=parent)["messages"]
+    ] == [
+        later,
+        replies[2],
+    ]
+
+    thread = client.conversations_replies(channel="C1", ts=parent, include_all_metadata=True)
+    assert [m["ts"] for m in thread["messages"]] == [parent, *replies]
+    assert thread["messages"][0]["metadata"] == mark
+    pages = client.conversations_replies(channel="C1", ts=parent, limit=3)
+    assert pages["has_more"] is True and len(pages["messages"]) == 3
+    with pytest.raises(SlackApiError) as info:
+        client.conversations_replies(channel="C1", ts="1.000001")
+    assert info.value.response["error"] == "thread_not_found"
