@@ -218,6 +218,24 @@ def claim_ids(
     )
 
 
+def renew(session: Session, item_ids: Sequence[int], owner: str, *, lease_seconds: float) -> int:
+    """Extend `owner`'s leases on these pending items by `lease_seconds` from now (work still in
+    flight); returns how many it still held."""
+    if not item_ids:
+        return 0
+    result = session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id.in_(list(item_ids)),
+            OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.lease_owner == owner,
+        )
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def release(session: Session, item_ids: Sequence[int], *, delay_seconds: float = 0.0) -> None:
     """Give items back untouched (no attempt counted), due again after `delay_seconds`."""
     if not item_ids:
@@ -289,6 +307,17 @@ def acquire_lane(
     if getattr(result, "rowcount", 0) != 1:
         return None
     return session.get(DeliveryLane, lane, populate_existing=True)
+
+
+def renew_lane(session: Session, lane: str, owner: str, *, lease_seconds: float) -> bool:
+    """Extend `owner`'s lease on `lane` by `lease_seconds` from now; False if it lost it."""
+    result = session.execute(
+        update(DeliveryLane)
+        .where(DeliveryLane.lane == lane, DeliveryLane.lease_owner == owner)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
 
 
 def lane_wait_seconds(session: Session, lane: str) -> float | None:

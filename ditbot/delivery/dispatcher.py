@@ -9,6 +9,9 @@ A worker that raises (a database outage, a bug) does not end delivery: its loop 
 with a growing pause (up to `max_backoff`), and logs without flooding (see `_Streak`): one
 warning line when the database stops answering, a reminder now and then, one line when the
 worker works again. Delivery resumes on its own once the database is back.
+
+A worker keeps the leases of work in flight alive with `LeaseKeeper`, so leases can be short:
+a process killed mid-delivery holds its items for seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -43,20 +47,92 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class LeaseKeeper:
+    """Renews the leases of work in flight, on a thread of its own, while it is open.
+
+    `renew` extends the leases (one unit of work); it is called every `every` seconds (a third
+    of the lease by default) from `start` until `close`. A failed renewal (the database does not
+    answer) is logged at debug level only and tried again at the next beat: the worker itself
+    reports outages. `until()` is the time.monotonic up to which the leases are known to hold
+    (the last renewal that went through, plus `margin` of the lease), for
+    `record_despite_outage`.
+
+        with LeaseKeeper(renew, lease_seconds=10, what="notification to C1"):
+            post()  # however long it takes, no one else takes the items meanwhile
+    """
+
+    def __init__(
+        self,
+        renew: Callable[[], object],
+        *,
+        lease_seconds: float,
+        every: float | None = None,
+        margin: float = 0.8,
+        what: str = "leases",
+    ) -> None:
+        self.renew = renew
+        self.lease_seconds = lease_seconds
+        self.every = every if every is not None else lease_seconds / 3
+        self.margin = margin
+        self.what = what
+        self.renewals = 0
+        self._held_since = time.monotonic()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def until(self) -> float:
+        return self._held_since + self.lease_seconds * self.margin
+
+    def start(self) -> LeaseKeeper:
+        """Start renewing; the leases were taken (or renewed) just before."""
+        self._held_since = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{self.what}", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(self.every + 5.0)
+
+    def __enter__(self) -> LeaseKeeper:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while not self._closed.wait(self.every):
+            began = time.monotonic()
+            try:
+                self.renew()
+            except Exception as error:  # an outage: the worker says so, and we try again
+                log.debug("%s: lease not renewed (%r)", self.what, error)
+                continue
+            self._held_since = began
+            self.renewals += 1
+
+
 def record_despite_outage(
     write: Callable[[], T],
     *,
-    until: float,
+    until: float | Callable[[], float],
     stopped: threading.Event | None = None,
     what: str = "delivery outcome",
 ) -> T:
     """Run `write`, a unit of work that records something already done outside (a mail the
     SMTP server accepted, a Slack post), again and again while the database does not answer.
 
-    `until` (time.monotonic) must fall within the lease of the items concerned: while it
-    holds, no one delivers them again, so recording late avoids a second mail or post. Past
-    it, on stop, or for any other error, the error is raised: the lease then expires and the
-    item is delivered again (twice rather than never).
+    `until` (time.monotonic, or a callable giving it, such as `LeaseKeeper.until`) must fall
+    within the lease of the items concerned: while it holds, no one delivers them again, so
+    recording late avoids a second mail or post. Past it, on stop, or for any other error, the
+    error is raised: the lease then expires and the item is delivered again (and a worker that
+    marks its posts, as the notifications do, finds it posted and does not post it twice).
     """
     pause = 0.05
     warned = False
@@ -64,7 +140,8 @@ def record_despite_outage(
         try:
             result = write()
         except (DBAPIError, PoolTimeout) as error:
-            late = time.monotonic() + pause >= until
+            deadline = until() if callable(until) else until
+            late = time.monotonic() + pause >= deadline
             if not database_unavailable(error) or late or (stopped and stopped.is_set()):
                 raise
             if not warned:
