@@ -6,6 +6,13 @@ Two kinds, both with a fallback `text` naming the DIT and an `open_panel` button
   with chat.update;
 - a reply: one or several new messages of the same DIT (a burst is grouped, never dropped).
 
+Each message stays within what Slack accepts: at most 50 blocks, and at most
+`BLOCKS_TEXT_BUDGET` characters of text in its blocks (Slack refuses a message whose blocks
+add up to about 11,000-12,000 characters with `msg_blocks_too_long`; ../shared/SLACK.md). A
+note longer than one section (3000) goes on in the next sections. `notes_per_reply` says how
+many notes of a burst fit in one reply; the worker posts the others in the next replies, so
+every note is shown whole.
+
 Client text (names, subjects, details, titles) is escaped (& < >) and only ever put in
 plain_text objects, so it can never ping (`<!channel>`, `@here`), link or format.
 """
@@ -39,8 +46,11 @@ from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
 from storage.vocabulary import DitState, Source
 
-FALLBACK_MAX = 3000  # the top-level text: well under Slack's 40,000 and readable in a push
-NOTES_PER_REPLY = 40  # one section each, + context and actions: within 50 blocks
+FALLBACK_MAX = 3000  # the top-level text: under Slack's msg_too_long (~4,000), readable in a push
+NOTES_PER_REPLY = 40  # the most notes one burst groups (each reply shows as many as fit)
+MESSAGE_BLOCKS = 50  # Slack's limit per message
+BLOCKS_TEXT_BUDGET = 10_000  # the text of one message's blocks, added up (msg_blocks_too_long)
+NOTE_SECTIONS = 3  # a note goes on over at most 3 sections (9,000 characters, once escaped)
 RED = "\U0001f534"  # the red marker of a DIT with a relance (a character: never an emoji code)
 DISPLAY_ZONE = "Europe/Paris"
 
@@ -102,16 +112,44 @@ def title_line(card: DitCard) -> str:
     return f"{marker}{card.number} · {card.client}"
 
 
-def note_text(note: Note, t: Translator, locale: str, limit: int = TEXT_MAX) -> PlainTextObject:
-    """One message, all plain text: who, when, how, then the subject and the detail."""
+def note_head(note: Note, t: Translator, locale: str) -> str:
+    """Who, when, how: the first line of a note."""
     tags = [t(labels.SOURCE[note.source])]
     if note.relance:
         tags.insert(0, f"{RED} " + t(_("RELANCE")))
-    head = (
+    return (
         f"{note.sender} → {note.receiver} · {when(note.occurred_at, locale)} · {' · '.join(tags)}"
     )
+
+
+def _cut_at(text: str, limit: int) -> int:
+    """Where to end a piece of at most `limit` characters of escaped `text`: after a line
+    break or a space near the end when there is one, never inside an entity (`&amp;`)."""
+    if len(text) <= limit:
+        return len(text)
+    for mark in ("\n", " "):
+        at = text.rfind(mark, limit * 3 // 4, limit)
+        if at != -1:
+            return at + 1
+    amp = text.rfind("&", max(limit - 5, 0), limit)
+    return amp if amp > 0 and ";" not in text[amp:limit] else limit
+
+
+def note_blocks(note: Note, t: Translator, locale: str) -> list[SectionBlock]:
+    """One note, all plain text (who, when, how, then the subject and the detail), over as
+    many sections as it needs (at most NOTE_SECTIONS; a longer one is clipped)."""
     body = f"{note.subject}\n{note.detail}" if note.subject else note.detail
-    return plain(f"{head}\n{body}", limit)
+    rest = escape(f"{note_head(note, t, locale)}\n{body}")
+    pieces: list[str] = []
+    while rest and len(pieces) < NOTE_SECTIONS - 1 and len(rest) > TEXT_MAX:
+        cut = _cut_at(rest, TEXT_MAX)
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    pieces.append(clip(rest, TEXT_MAX))
+    return [
+        SectionBlock(text=PlainTextObject(text=piece.strip() or " ", emoji=False))
+        for piece in pieces
+    ]
 
 
 def open_button(number: str, t: Translator) -> ActionsBlock:
@@ -153,12 +191,28 @@ def _message(text: str, blocks: Sequence[Block]) -> dict[str, Any]:
     }
 
 
+def blocks_text(blocks: Sequence[Block]) -> int:
+    """The characters of text of `blocks`, added up (what msg_blocks_too_long counts)."""
+
+    def count(node: Any) -> int:
+        if isinstance(node, dict):
+            return sum(
+                len(value) if key == "text" and isinstance(value, str) else count(value)
+                for key, value in node.items()
+            )
+        if isinstance(node, list):
+            return sum(count(item) for item in node)
+        return 0
+
+    return count([block.to_dict() for block in blocks])
+
+
 def parent_message(card: DitCard, root: Note | None, locale: str) -> dict[str, Any]:
     """The parent of a DIT's thread: the card, the opening message, the open button."""
     t = Translator(locale)
     blocks = card_blocks(card, t)
     if root is not None:
-        blocks.append(SectionBlock(text=note_text(root, t, locale)))
+        blocks.extend(note_blocks(root, t, locale))
     blocks.append(open_button(card.number, t))
     fallback = t(
         _("{marker}DIT {number} · {client}: {counter}"),
@@ -172,16 +226,31 @@ def parent_message(card: DitCard, root: Note | None, locale: str) -> dict[str, A
     return _message(fallback, blocks)
 
 
+def notes_per_reply(card: DitCard, notes: Sequence[Note], locale: str) -> int:
+    """How many of `notes`, oldest first, one reply carries within Slack's limits (at least
+    one: a single note always fits, see NOTE_SECTIONS)."""
+    t = Translator(locale)
+    fixed = [open_button(card.number, t)]
+    blocks, text = len(fixed), blocks_text(fixed)
+    fit = 0
+    for note in notes[:NOTES_PER_REPLY]:
+        sections = note_blocks(note, t, locale)
+        blocks += len(sections)
+        text += blocks_text(sections)
+        if fit and (blocks > MESSAGE_BLOCKS or text > BLOCKS_TEXT_BUDGET):
+            break
+        fit += 1
+    return max(fit, 1)
+
+
 def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str, Any]:
-    """A reply in the DIT's thread with one or more new messages (at most NOTES_PER_REPLY)."""
-    if not notes or len(notes) > NOTES_PER_REPLY:
-        raise ValueError(f"a reply carries 1 to {NOTES_PER_REPLY} notes, not {len(notes)}")
+    """A reply in the DIT's thread with one or more new messages, all shown whole: give it
+    at most `notes_per_reply(card, notes, locale)` notes."""
+    if not notes or len(notes) > notes_per_reply(card, notes, locale):
+        raise ValueError(f"{len(notes)} notes do not fit in one reply")
     t = Translator(locale)
     relance = any(note.relance for note in notes)
-    # Share the room of one message among its notes (a burst of long messages stays under
-    # Slack's limits; the whole text is always in the DIT's panel).
-    each = max(300, min(TEXT_MAX, 36_000 // len(notes)))
-    blocks: list[Block] = [SectionBlock(text=note_text(note, t, locale, each)) for note in notes]
+    blocks: list[Block] = [block for note in notes for block in note_blocks(note, t, locale)]
     blocks.append(open_button(card.number, t))
     if len(notes) == 1:
         fallback = t(

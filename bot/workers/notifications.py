@@ -18,15 +18,31 @@ where `ditbot doctor` shows it. Items are claimed with leases: two `ditbot serve
 one PostgreSQL post each notification once. If the database stops answering right after a
 post, what was posted is recorded again and again while the leases hold
 (ditbot.delivery.dispatcher.record_despite_outage), so it is not posted twice.
+
+Size: a reply carries as many notes of a burst as fit in one Slack message
+(bot.views.notifications.notes_per_reply); the others go in the next replies, each note whole.
+Should Slack still refuse a reply for its size or content, the group is split (half as many
+notes at the next slot) down to one note: only a single note Slack refuses is failed, loudly.
+
+Posting once: every post carries message metadata (event_type `ditbot_notice`) naming the DIT
+and the outbox items it announces. An item whose outcome is unknown (claimed before by a
+process that died in flight: its lease expired with an owner still on it; or tried before
+and failed with a transient error that may have come after Slack took the post) is first
+looked for in the channel's history (conversations.history, or conversations.replies of the
+DIT's thread, with include_all_metadata): found, it is marked done and its thread recorded,
+not posted again. This needs the channels:history (groups:history) scope; without it the
+item is posted again, with a warning. Leases are short (10 s) and renewed while a post is
+in flight (ditbot.delivery.dispatcher.LeaseKeeper), so a killed process delays its
+notifications by seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -36,13 +52,14 @@ from bot.views.notifications import (
     NOTES_PER_REPLY,
     DitCard,
     Note,
+    notes_per_reply,
     parent_message,
     reply_message,
 )
 from ditbot.core.context import Context
 from ditbot.core.settings import Settings
 from ditbot.delivery.backoff import Backoff
-from ditbot.delivery.dispatcher import owner_id, record_despite_outage
+from ditbot.delivery.dispatcher import LeaseKeeper, owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread
@@ -74,6 +91,26 @@ TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
 THREAD_GONE = frozenset({"message_not_found", "thread_not_found", "cant_update_message"})
+# Slack refuses the message itself: retrying the same one cannot help, a smaller one may.
+PAYLOAD_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "no_text",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+    }
+)
+
+NOTICE_EVENT = "ditbot_notice"  # the metadata event_type of every notification post
+# How far before an item was written its post is looked for (clocks of two hosts differ).
+LOOKBACK_SECONDS = 300.0
+HISTORY_PAGE = 200  # messages per conversations.history / replies call
+HISTORY_PAGES = 10  # pages looked through at most (a busy channel: 2,000 messages)
 
 
 def lane_key(channel: str) -> str:
@@ -89,6 +126,47 @@ def notification_client(settings: Settings) -> WebClient:
         timeout=10,
         retry_handlers=[],
     )
+
+
+def notice_mark(number: str, role: str, items: Iterable[int]) -> dict[str, Any]:
+    """The message metadata of a post: the DIT, parent or reply, the outbox items it tells."""
+    return {
+        "event_type": NOTICE_EVENT,
+        "event_payload": {
+            "dit": number,
+            "role": role,
+            "items": ",".join(str(item) for item in sorted(items)),
+        },
+    }
+
+
+def marked_items(message: dict[str, Any], number: str) -> tuple[set[int], bool] | None:
+    """(outbox items, is a parent) of one of our posts about DIT `number`, else None."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != NOTICE_EVENT or payload.get("dit") != number:
+        return None
+    items = {int(x) for x in str(payload.get("items") or "").split(",") if x.strip().isdigit()}
+    return items, payload.get("role") == "parent"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claimed outbox item of a group."""
+
+    item: int
+    exchange: int
+    attempts: int
+    in_doubt: bool  # it may already be in Slack (see the module docstring)
+    created_at: datetime
+
+
+@dataclass
+class Found:
+    """What a look through Slack's history found of our earlier posts."""
+
+    items: set[int] = field(default_factory=set)
+    parent_ts: str | None = None
 
 
 @dataclass
@@ -157,7 +235,7 @@ class NotificationWorker:
         backoff_max: float = 300.0,
         max_attempts: int = 12,
         permanent_pause: float = 30.0,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = 10.0,
         max_wait: float = 1.5,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
@@ -171,6 +249,8 @@ class NotificationWorker:
         self.max_wait = max_wait
         self._stopped = threading.Event()
         self._sleep = sleep or self._stopped.wait
+        # channel -> most notes in the next reply, after Slack refused a bigger one
+        self._max_notes: dict[str, int] = {}
 
     # -- the loop ---------------------------------------------------------------------------
     def routes(self) -> dict[str, list[str]]:
@@ -216,8 +296,6 @@ class NotificationWorker:
     def _serve(self, channel: str, lanes: list[str]) -> tuple[bool, float | None]:
         """Send the next message of `channel`; (did work, seconds until it may send again)."""
         key = lane_key(channel)
-        # The lane and the items are leased for lease_seconds: record what was posted before.
-        until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
             if not outbox.pending_in_lanes(session, self.kind, lanes, limit=1):
                 return False, None
@@ -235,33 +313,52 @@ class NotificationWorker:
         try:
             with self.ctx.db.session() as session:
                 items = self._claim_group(session, lanes)
-            if not items:
-                with self.ctx.db.session() as session:
-                    outbox.release_lane(session, key, self.owner)
-                return False, None
-            outcome = self._deliver(channel, lanes, items, until=until)
         except BaseException:
-            with self.ctx.db.session() as session:
-                outbox.release_lane(session, key, self.owner)
+            self._release_lane(key)
             raise
-        record_despite_outage(
-            lambda: self._record(key, outcome, items),
-            until=until,
-            stopped=self._stopped,
+        if not items:
+            self._release_lane(key)
+            return False, None
+        ids = [claim.item for claim in items]
+        # The lane and the items stay leased while Slack is slow to answer: a process killed
+        # here leaves short leases that expire in seconds.
+        keeper = LeaseKeeper(
+            lambda: self._renew(key, ids),
+            lease_seconds=self.lease_seconds,
             what=f"notification to {channel}",
         )
+        with keeper:
+            try:
+                outcome = self._deliver(channel, lanes, items, until=keeper.until)
+            except BaseException:
+                self._release_lane(key)
+                raise
+            record_despite_outage(
+                lambda: self._record(key, outcome, items),
+                until=keeper.until,
+                stopped=self._stopped,
+                what=f"notification to {channel}",
+            )
         return True, outcome.wait
 
-    def _claim_group(self, session: Any, lanes: list[str]) -> list[tuple[int, int, int]]:
-        """Claim the oldest item and the pending items of its DIT: (item, exchange, attempts)."""
+    def _release_lane(self, key: str) -> None:
+        with self.ctx.db.session() as session:
+            outbox.release_lane(session, key, self.owner)
+
+    def _renew(self, key: str, ids: list[int]) -> None:
+        with self.ctx.db.session() as session:
+            outbox.renew(session, ids, self.owner, lease_seconds=self.lease_seconds)
+            outbox.renew_lane(session, key, self.owner, lease_seconds=self.lease_seconds)
+
+    def _claim_group(self, session: Any, lanes: list[str]) -> list[Claim]:
+        """Claim the oldest item and the pending items of its DIT."""
         pending = outbox.load_or_fail(
             session, outbox.pending_in_lanes(session, self.kind, lanes), ChannelNotice
         )
         if not pending:
             return []
         dit = pending[0][1].dit
-        exchange_of = {item.id: notice.exchange_id for item, notice in pending}
-        chosen: list[int] = []
+        chosen: dict[int, Claim] = {}
         exchanges: set[int] = set()
         for item, notice in pending:
             if notice.dit != dit:
@@ -269,18 +366,31 @@ class NotificationWorker:
             if notice.exchange_id not in exchanges and len(exchanges) >= NOTES_PER_REPLY:
                 break
             exchanges.add(notice.exchange_id)
-            chosen.append(item.id)
-        claimed = outbox.claim_ids(session, chosen, self.owner, lease_seconds=self.lease_seconds)
-        return [(i.id, exchange_of[i.id], i.attempts) for i in claimed]
+            # Still leased to someone (expired: pending_in_lanes skips live leases), or tried
+            # before: Slack may have it already.
+            doubt = item.lease_owner is not None or item.attempts > 0
+            chosen[item.id] = Claim(item.id, notice.exchange_id, 0, doubt, item.created_at)
+        claimed = outbox.claim_ids(
+            session, list(chosen), self.owner, lease_seconds=self.lease_seconds
+        )
+        return [
+            Claim(i.id, chosen[i.id].exchange, i.attempts, chosen[i.id].in_doubt, i.created_at)
+            for i in claimed
+        ]
 
     def _deliver(
-        self, channel: str, lanes: list[str], items: list[tuple[int, int, int]], *, until: float
+        self,
+        channel: str,
+        lanes: list[str],
+        items: list[Claim],
+        *,
+        until: Callable[[], float],
     ) -> Outcome:
-        ids = [item_id for item_id, _e, _a in items]
+        ids = [claim.item for claim in items]
         with self.ctx.db.session() as session:
             exchanges = {
                 e.id: e
-                for e in (repo.exchange_by_id(session, x) for _i, x, _a in items)
+                for e in (repo.exchange_by_id(session, c.exchange) for c in items)
                 if e is not None and e.deleted_at is None
             }
             if not exchanges:
@@ -297,69 +407,216 @@ class NotificationWorker:
             ]
             thread_ts = thread.ts if thread else None
             dit_id = dit.id
-        locale = self.ctx.settings.locale
+        already: list[int] = []
+        doubt = [claim for claim in items if claim.in_doubt]
+        if doubt:
+            try:
+                found = self._find_posted(channel, thread_ts, card.number, doubt)
+            except (SlackApiError, SlackClientError, OSError) as error:
+                failure = classify(error, "conversations.history", channel)
+                if failure.kind != "permanent":
+                    return self._failed(failure, items, channel, dit_id)
+                # Cannot look (no channels:history scope, say): post again, maybe twice.
+                log.warning(
+                    "notification to %s: cannot look for outbox items %s already posted (%s); "
+                    "posting them again (give the app channels:history and groups:history)",
+                    channel,
+                    [claim.item for claim in doubt],
+                    failure.error,
+                )
+                found = Found()
+            already = [claim.item for claim in items if claim.item in found.items]
+            if found.parent_ts and thread_ts is None:
+                thread_ts = found.parent_ts
+                self._remember_despite_outage(channel, dit_id, thread_ts, card, until)
+            if already:
+                log.info(
+                    "notification to %s: outbox items %s were already posted; not again",
+                    channel,
+                    already,
+                )
+        left = [claim for claim in items if claim.item not in already]
+        if not left:
+            return Outcome(done=ids)
         try:
-            if thread_ts is None:
-                message = parent_message(card, root_note, locale)
+            outcome = self._post(
+                channel, left, exchanges, card, root_note, notes, thread_ts, dit_id, until
+            )
+        except (SlackApiError, SlackClientError, OSError) as error:
+            outcome = self._failed(
+                classify(error, "chat.postMessage", channel), left, channel, dit_id
+            )
+        outcome.done = already + outcome.done
+        return outcome
+
+    def _post(
+        self,
+        channel: str,
+        items: list[Claim],
+        exchanges: dict[int, Exchange],
+        card: DitCard,
+        root_note: Note,
+        notes: list[Note],
+        thread_ts: str | None,
+        dit_id: int,
+        until: Callable[[], float],
+    ) -> Outcome:
+        """Post the parent (no thread yet) or a reply with as many notes as fit."""
+        locale = self.ctx.settings.locale
+        if thread_ts is None:
+            # The parent shows the opening message; the others of the group follow as a
+            # reply at the next slot.
+            opened = [
+                c.item
+                for c in items
+                if c.exchange == root_note.exchange_id or c.exchange not in exchanges
+            ]
+            message = parent_message(card, root_note, locale)
+            try:
                 answer = self.client.chat_postMessage(
                     channel=channel,
                     parse="none",
                     unfurl_links=False,
                     unfurl_media=False,
+                    metadata=notice_mark(card.number, "parent", opened),
                     **message,
                 )
-                ts = str(answer["ts"])
-                record_despite_outage(
-                    lambda: self._remember(channel, dit_id, ts),
-                    until=until,
-                    stopped=self._stopped,
-                    what=f"thread of {card.number} in {channel}",
-                )
-                # The parent shows the opening message; the others of the group follow as a
-                # reply at the next slot.
-                opened = [
-                    i for i, x, _a in items if x == root_note.exchange_id or x not in exchanges
-                ]
-                rest = [i for i in ids if i not in opened]
-                return Outcome(done=opened, release=rest, wait=self.pace_seconds, posted=True)
-            try:
-                self.client.chat_update(
-                    channel=channel,
-                    ts=thread_ts,
-                    parse="none",
-                    **parent_message(card, root_note, locale),
-                )
             except SlackApiError as error:
-                failure = classify(error, "chat.update", channel)
-                if failure.kind != "permanent":
-                    raise
-                # The parent could not be refreshed (edited elsewhere, say): the news still
-                # goes out in the thread.
-                log.warning("parent of %s in %s not updated: %s", card.number, channel, failure)
-            reply = reply_message(card, notes[:NOTES_PER_REPLY], locale)
+                failure = classify(error, "chat.postMessage", channel)
+                if _payload_refused(error):
+                    # The opening message itself is refused: no thread can start.
+                    return self._refused(failure, [c.item for c in items], [], channel)
+                raise
+            ts = str(answer["ts"])
+            self._remember_despite_outage(channel, dit_id, ts, card, until)
+            self._max_notes.pop(channel, None)
+            rest = [c.item for c in items if c.item not in opened]
+            return Outcome(done=opened, release=rest, wait=self.pace_seconds, posted=True)
+        try:
+            self.client.chat_update(
+                channel=channel,
+                ts=thread_ts,
+                parse="none",
+                **parent_message(card, root_note, locale),  # its metadata stays as posted
+            )
+        except SlackApiError as error:
+            failure = classify(error, "chat.update", channel)
+            if failure.kind != "permanent":
+                raise
+            # The parent could not be refreshed (edited elsewhere, say): the news still
+            # goes out in the thread.
+            log.warning("parent of %s in %s not updated: %s", card.number, channel, failure)
+        mine = {c.exchange for c in items}
+        waiting = [note for note in notes if note.exchange_id in mine]
+        fit = min(
+            notes_per_reply(card, waiting, locale), self._max_notes.get(channel, len(waiting))
+        )
+        told = {note.exchange_id for note in waiting[:fit]}
+        posted = [c.item for c in items if c.exchange in told or c.exchange not in exchanges]
+        rest = [c.item for c in items if c.item not in posted]
+        try:
             self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
-                reply_broadcast=any(note.relance for note in notes),
+                reply_broadcast=any(note.relance for note in waiting[:fit]),
                 parse="none",
                 unfurl_links=False,
                 unfurl_media=False,
-                **reply,
+                metadata=notice_mark(card.number, "reply", posted),
+                **reply_message(card, waiting[:fit], locale),
             )
-            return Outcome(done=ids, wait=self.pace_seconds, posted=True)
-        except (SlackApiError, SlackClientError, OSError) as error:
-            method = "chat.postMessage"
-            return self._failed(classify(error, method, channel), items, channel, dit_id)
+        except SlackApiError as error:
+            if not _payload_refused(error):
+                raise
+            failure = classify(error, "chat.postMessage", channel)
+            if fit > 1:
+                # Too big or refused for one of its notes: half as many at the next slot.
+                self._max_notes[channel] = max(1, fit // 2)
+                log.warning(
+                    "reply of %s notes in %s refused (%s): sending fewer at a time",
+                    fit,
+                    channel,
+                    failure.error,
+                )
+                return Outcome(release=[c.item for c in items], wait=self.pace_seconds)
+            return self._refused(failure, posted, rest, channel)
+        if len(rest) == 0:
+            self._max_notes.pop(channel, None)
+        return Outcome(done=posted, release=rest, wait=self.pace_seconds, posted=True)
+
+    def _refused(
+        self, failure: _Failure, failed: list[int], rest: list[int], channel: str
+    ) -> Outcome:
+        """Slack refuses this very message: its items fail, said loudly; the rest go on."""
+        log.error(
+            "notification to %s refused by Slack (%s): outbox items %s failed, not posted",
+            channel,
+            failure.error,
+            failed,
+        )
+        return Outcome(failed=failed, release=rest, error=failure.error, wait=self.pace_seconds)
+
+    def _find_posted(
+        self, channel: str, thread_ts: str | None, number: str, doubt: list[Claim]
+    ) -> Found:
+        """Our earlier posts about DIT `number` that name outbox items, looked for in the
+        thread (or the channel when there is no thread yet)."""
+        oldest = min(claim.created_at for claim in doubt).timestamp() - LOOKBACK_SECONDS
+        found = Found()
+        for message in self._history(channel, thread_ts, oldest):
+            marked = marked_items(message, number)
+            if marked is None:
+                continue
+            items, is_parent = marked
+            found.items |= items
+            if is_parent and thread_ts is None:
+                found.parent_ts = str(message["ts"])  # newest first: the oldest parent wins
+        return found
+
+    def _history(self, channel: str, thread_ts: str | None, oldest: float) -> Iterator[Any]:
+        """The messages of the thread `thread_ts` (or of the channel) since `oldest`."""
+        cursor = None
+        for _page in range(HISTORY_PAGES):
+            if thread_ts is None:
+                answer = self.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE,
+                    cursor=cursor,
+                )
+            else:
+                answer = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE,
+                    cursor=cursor,
+                )
+            yield from answer.get("messages") or []
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not answer.get("has_more") or not cursor:
+                return
+        log.warning("history of %s: more than %s pages, looked no further", channel, HISTORY_PAGES)
+
+    def _remember_despite_outage(
+        self, channel: str, dit_id: int, ts: str, card: DitCard, until: Callable[[], float]
+    ) -> None:
+        record_despite_outage(
+            lambda: self._remember(channel, dit_id, ts),
+            until=until,
+            stopped=self._stopped,
+            what=f"thread of {card.number} in {channel}",
+        )
 
     def _remember(self, channel: str, dit_id: int, ts: str) -> None:
         """Record the parent message of a DIT's thread in `channel`."""
         with self.ctx.db.session() as session:
             session.add(SlackThread(channel=channel, dit_id=dit_id, ts=ts))
 
-    def _failed(
-        self, failure: _Failure, items: list[tuple[int, int, int]], channel: str, dit_id: int
-    ) -> Outcome:
-        ids = [item_id for item_id, _e, _a in items]
+    def _failed(self, failure: _Failure, items: list[Claim], channel: str, dit_id: int) -> Outcome:
+        ids = [claim.item for claim in items]
         log.warning("notification to %s not delivered: %s", channel, failure.error)
         if failure.kind == "rate":
             return Outcome(release=ids, wait=max(failure.retry_after, self.pace_seconds))
@@ -371,13 +628,21 @@ class NotificationWorker:
                     session.delete(thread)
             return Outcome(release=ids, wait=self.pace_seconds)
         if failure.kind == "transient":
-            attempts = max(a for _i, _e, a in items) + 1
+            attempts = max(claim.attempts for claim in items) + 1
             if self.backoff.exhausted(attempts):
                 return Outcome(failed=ids, error=failure.error, wait=self.pace_seconds)
             return Outcome(retry=ids, wait=self.backoff.delay(attempts), error=failure.error)
+        # The channel itself is unusable (not found, bot not in it, token revoked...): every
+        # item fails with the reason, kept on the lane for `ditbot doctor`.
+        log.error(
+            "notification to %s failed for good (%s): outbox items %s not posted",
+            channel,
+            failure.error,
+            ids,
+        )
         return Outcome(failed=ids, error=failure.error, wait=self.permanent_pause)
 
-    def _record(self, key: str, outcome: Outcome, items: list[tuple[int, int, int]]) -> None:
+    def _record(self, key: str, outcome: Outcome, items: list[Claim]) -> None:
         with self.ctx.db.session() as session:
             for item_id in outcome.done:
                 outbox.mark_done(session, item_id)
@@ -395,6 +660,11 @@ class NotificationWorker:
                 error=outcome.error if (outcome.failed or transient) else None,
                 clear_error=outcome.posted,
             )
+
+
+def _payload_refused(error: SlackApiError) -> bool:
+    data = error.response.data if isinstance(error.response.data, dict) else {}
+    return str(data.get("error") or "") in PAYLOAD_ERRORS
 
 
 def routed(lanes: list[str]) -> list[Any]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 from sqlalchemy import delete, select
 
+from bot.views.notifications import BLOCKS_TEXT_BUDGET
 from bot.workers.notifications import NotificationWorker, lane_key
 from ditbot.core.context import Context
 from ditbot.playground.slack_api import FakeSlack
+from ditbot.playground.slack_rules import blocks_text_length
 from storage.db import Database
 from storage.models import DeliveryLane, OutboxItem, SlackThread
 from tests.factories import raw_outbox_row
@@ -284,3 +287,91 @@ def test_an_unreadable_notice_is_failed_with_the_reason_and_the_next_one_is_post
         assert "not a notify payload (exchange_id: Field required; reason: Field required)" in (
             bad.last_error
         )
+
+
+# -- a burst of long messages: split over replies that Slack accepts, nothing cut or lost -----
+def test_a_burst_of_long_messages_is_split_so_that_slack_takes_every_reply_whole(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    long = "Le copieur & le scanner " + "x" * 2940
+    for n in range(1, 13):  # ~36,000 characters for one DIT
+        portal(nctx, n, text=f"{long} fin{n}.")
+    drain(worker, nctx.db)
+    calls = fake.calls_to("chat.postMessage")
+    assert all(call.ok for call in calls), [c.response for c in calls if not c.ok]
+    parent, *replies = calls
+    assert marks(parent) == [1] and len(replies) >= 4  # 11 notes, about three per reply
+    assert sorted(m for c in replies for m in marks(c)) == list(range(2, 13))
+    for call in calls:
+        shown = "".join(t["text"] for t in texts(call.args["blocks"]))
+        assert blocks_text_length(call.args["blocks"]) <= BLOCKS_TEXT_BUDGET
+        for n in marks(call):
+            assert f"fin{n}." in shown  # each message whole, over two sections
+    with nctx.db.session() as session:
+        assert set(session.scalars(select(OutboxItem.status))) == {"done"}
+
+
+def test_a_grouped_reply_slack_refuses_is_split_and_nothing_is_dropped(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    portal(nctx, 1)
+    drain(worker, nctx.db)
+    for n in range(2, 6):
+        portal(nctx, n)
+    refused = {"ok": False, "error": "msg_blocks_too_long"}
+    fake.fail_next("chat.postMessage", status=200, body=refused)
+    drain(worker, nctx.db)
+    replies = posts(fake, PORTAL)[1:]
+    assert [marks(c) for c in replies] == [[2, 3], [4, 5]]  # half as many, then the rest
+    with nctx.db.session() as session:
+        assert set(session.scalars(select(OutboxItem.status))) == {"done"}
+
+
+def test_only_a_single_note_slack_refuses_is_failed_and_said_loudly(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack, caplog: Any
+) -> None:
+    portal(nctx, 1)
+    drain(worker, nctx.db)
+    refused_id = portal(nctx, 2)
+    fake.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "invalid_blocks"})
+    drain(worker, nctx.db)
+    portal(nctx, 3)
+    drain(worker, nctx.db)
+    assert [marks(c) for c in posts(fake, PORTAL)] == [[1], [3]]
+    with nctx.db.session() as session:
+        rows = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
+        [failed] = [row for row in rows if row.status == "failed"]
+        assert failed.payload["exchange_id"] == refused_id
+        assert "invalid_blocks" in (failed.last_error or "")
+    [line] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "invalid_blocks" in line.getMessage() and str(failed.id) in line.getMessage()
+
+
+def test_a_slow_post_keeps_its_lease_so_no_other_process_posts_it_too(
+    nctx: Context, fake: FakeSlack, seeded: dict[str, Any]
+) -> None:
+    """Leases are short (a killed process's work is taken up in seconds) and renewed while a
+    post is in flight, however slowly Slack answers."""
+    slow, other = (
+        NotificationWorker(nctx, owner=name, lease_seconds=1.0, pace_seconds=0.0)
+        for name in ("slow", "other")
+    )
+    portal(nctx, 1)
+    fake.delay("chat.postMessage", 3.0)  # three leases long
+    first = threading.Thread(target=slow.run_once)
+    first.start()
+    while owners(nctx.db) != {"slow"}:  # claimed: its post is in flight
+        time.sleep(0.01)
+    deadline = time.monotonic() + 3.5
+    while first.is_alive() and time.monotonic() < deadline:
+        other.run_once()  # sees the items and the lane leased, renewed, all along
+        time.sleep(0.05)
+    first.join(10)
+    fake.delay("chat.postMessage", 0)
+    drain(other, nctx.db)
+    assert [marks(c) for c in posts(fake, PORTAL)] == [[1]]
+
+
+def owners(db: Database) -> set[str | None]:
+    with db.session() as session:
+        return set(session.scalars(select(OutboxItem.lease_owner)))
