@@ -45,6 +45,9 @@ def test_manifest_declares_what_the_app_handles() -> None:
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "users:read", "users:read.email", "im:write"} <= scopes
     assert {"channels:read", "groups:read"} <= scopes  # `ditbot doctor` checks channels
+    # A notification whose outcome is unknown is looked for in the channel's history before
+    # it is posted again (bot/workers/notifications.py).
+    assert {"channels:history", "groups:history"} <= scopes
     for url in (
         features["slash_commands"][0]["url"],
         settings["event_subscriptions"]["request_url"],
