@@ -192,11 +192,13 @@ _EACH = {"authorizations": _OBJECT, "actions": _OBJECT, "response_urls": _OBJECT
 
 
 def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
-    """The body as bolt will parse it (`slack_bolt.request.internals.parse_body`), strictly.
+    """The body as bolt parses it (`slack_bolt.request.internals.parse_body`), strictly.
 
-    bolt reads JSON when the content type says so or the body starts with `{`; else a form,
-    whose `payload` field (interactivity) is JSON; else the form itself (slash commands).
-    Here a form must really be urlencoded and JSON must really parse, into an object.
+    JSON when the content type says so or the body starts with `{`; else a form, whose
+    `payload` field (interactivity) is JSON; else the form itself (slash commands). Here a
+    form must really be urlencoded and JSON must really parse, into an object. (bolt takes
+    any form that merely contains the word "payload", say `/dit payload`, for an interactive
+    payload and reads it as {}: the route hands bolt this body instead.)
     """
     if not raw:
         raise Refused(400, "empty body")
@@ -206,15 +208,13 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise Refused(400, "the body is not UTF-8") from None
     if content_type == "application/json" or text.startswith("{"):
         data = _json(text, "the body")
-    elif "payload" in text:
-        form = _form(text)
-        payload = form.get("payload")
-        if payload is None:
-            raise Refused(400, "a form without its payload field")
-        data = _json(payload, "the payload field")
     else:
-        data = _form(text)
-        if "command" not in data and "ssl_check" not in data:
+        form = _form(text)
+        if "payload" in form:
+            data = _json(form["payload"], "the payload field")
+        elif "command" in form or "ssl_check" in form:
+            data = form
+        else:
             raise Refused(400, "a form that is neither a slash command nor a payload")
     if not isinstance(data, dict):
         raise Refused(400, "the payload is not a JSON object")
@@ -320,14 +320,17 @@ def check_request(
     headers: Mapping[str, str | None],
     raw: bytes,
     content_type: str | None,
-) -> None:
-    """Everything a request to POST /slack/events must be before bolt sees it (Refused).
+) -> dict[str, Any]:
+    """Everything a request to POST /slack/events must be before bolt sees it (Refused);
+    returns its parsed body.
 
     `headers`: the request's, looked up as given (Flask's are case-insensitive)."""
     check.verify(headers.get("X-Slack-Request-Timestamp"), headers.get("X-Slack-Signature"), raw)
-    problem = shape_problem(parse_body(raw, content_type))
+    body = parse_body(raw, content_type)
+    problem = shape_problem(body)
     if problem:
         raise Refused(400, problem)
+    return body
 
 
 # -- response_url --------------------------------------------------------------------------

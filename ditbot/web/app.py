@@ -110,7 +110,9 @@ def create_web_app(
 
 def mount_slack_events(app: Flask, link: SlackLink, signature: SignatureCheck) -> None:
     """POST /slack/events: checked here (401 / 400, one log line), then handed to bolt."""
+    from slack_bolt import BoltContext
     from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
+    from slack_bolt.request.internals import build_context
 
     @app.post("/slack/events")
     def slack_events() -> ResponseReturnValue:
@@ -119,7 +121,7 @@ def mount_slack_events(app: Flask, link: SlackLink, signature: SignatureCheck) -
         content_type = request.headers.get("Content-Type", "").split(";")[0] or None
         try:
             headers = {name: request.headers.get(name) for name in SIGNATURE_HEADERS}
-            check_request(signature, headers, request.get_data(), content_type)
+            body = check_request(signature, headers, request.get_data(), content_type)
         except Refused as refusal:
             log.info("Slack request refused (%s): %s", refusal.status, refusal.reason)
             return jsonify({"error": refusal.reason}), refusal.status
@@ -128,4 +130,8 @@ def mount_slack_events(app: Flask, link: SlackLink, signature: SignatureCheck) -
             log.info("Slack request answered 503: ditbot is not connected to Slack yet")
             answer = jsonify({"error": "ditbot is not connected to Slack yet, retry later"})
             return answer, 503, {"Retry-After": str(SLACK_RETRY_AFTER)}
-        return to_flask_response(bolt.dispatch(to_bolt_request(request)))
+        bolt_request = to_bolt_request(request)
+        if bolt_request.body != body:  # a form that contains "payload": bolt reads {} (inbound.py)
+            bolt_request.body = body
+            bolt_request.context = build_context(BoltContext(), body)
+        return to_flask_response(bolt.dispatch(bolt_request))

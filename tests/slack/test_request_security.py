@@ -465,3 +465,14 @@ def test_a_well_formed_request_still_goes_through(
     answer = driver.command("DIT-2026-0001")
     assert answer.status_code == 200 and len(dispatched) == 1
     assert driver.last_view("views.open")["callback_id"] == "exchanges_panel"
+
+
+def test_a_slash_command_that_mentions_payload_is_read_as_a_command(
+    driver: SlackDriver, dispatched: list[BoltRequest]
+) -> None:
+    """bolt reads any form containing the word "payload" as an (empty) interactive payload."""
+    answer = driver.command("payload")
+    assert answer.status_code == 200
+    assert dispatched[0].body["command"] == "/dit" and dispatched[0].body["text"] == "payload"
+    reply = driver.last_response()
+    assert reply["response_type"] == "ephemeral" and "payload" in reply["text"]
