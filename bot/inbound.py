@@ -235,7 +235,7 @@ def _form(text: str) -> dict[str, str]:
             errors="strict",
             max_num_fields=MAX_FORM_FIELDS,
         )
-    except (ValueError, UnicodeDecodeError):  # not name=value pairs, bad %-escapes, too many
+    except (ValueError, UnicodeDecodeError):  # not name=value pairs, not UTF-8, too many fields
         raise Refused(400, "the body is not an urlencoded form") from None
     return dict(fields)
 
