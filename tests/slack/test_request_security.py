@@ -179,14 +179,19 @@ def test_a_request_whose_signature_does_not_verify_gets_401_and_nothing_runs(
     attacker: FakeSlack,
     dispatched: list[BoltRequest],
     calls_before: int,
+    caplog: pytest.LogCaptureFixture,
     variant: str,
 ) -> None:
     body, content_type = message_click(slack, attacker.response_url("leak"))
+    caplog.set_level(logging.INFO)
     answer = driver.post(body, content_type, signed=False, headers=forged(variant, body))
     assert answer.status_code == 401
     assert dispatched == []  # bolt never saw it: no listener, no error handler
     assert attacker.calls == []
     assert new_calls(slack, calls_before) == []
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert line.startswith("Slack request refused (401): ") and len(line) < 200
+    assert "leak" not in line  # one bounded line of ours, not the body
 
 
 @pytest.mark.parametrize("kind", sorted(REQUESTS))
