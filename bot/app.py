@@ -33,7 +33,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.deps import Deps
 from bot.errors import handle_error
 from bot.handlers import commands, forms, home, mail, panel, shortcuts
-from bot.middleware import EventDeduplicator, with_deps
+from bot.inbound import signing_secret
+from bot.middleware import EventDeduplicator, checked_requests, with_deps
 from ditbot.core.context import Context
 
 LISTENER_THREADS = 16
@@ -67,21 +68,30 @@ def create_app(
     ctx: Context,
     client: WebClient | None = None,
     *,
+    socket_mode: bool = False,
     listener_executor: Executor | None = None,
 ) -> App:
-    """Build the bolt App (calls auth.test once to learn the bot's identity)."""
+    """Build the bolt App (calls auth.test once to learn the bot's identity).
+
+    For HTTP (the default) it verifies every request and refuses to be built without
+    SLACK_SIGNING_SECRET. With `socket_mode` requests come over the socket, which Slack
+    authenticates (they carry no signature); such an app must never be served over HTTP.
+    """
     settings = ctx.settings
+    secret = "" if socket_mode else signing_secret(settings.slack_signing_secret)
     deps = Deps(ctx=ctx)
     app = App(
         client=client or web_client(ctx),
-        signing_secret=settings.slack_signing_secret,
-        # Socket Mode has no signature (the socket is authenticated); HTTP always verifies.
-        request_verification_enabled=bool(settings.slack_signing_secret),
+        signing_secret=secret,
+        request_verification_enabled=not socket_mode,
         process_before_response=False,
         listener_executor=listener_executor
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt"),
-        name="ditbot",
+        # bolt (re)sets the level of the logger named after the app at each request, to the
+        # root's: "ditbot" would be the parent of every ditbot.* logger.
+        name="ditbot.bolt",
     )
+    app.use(checked_requests(deps))  # first: nothing of ditbot runs for a request it drops
     app.use(EventDeduplicator(deps).middleware())
     app.use(with_deps(deps))
     app.error(handle_error)

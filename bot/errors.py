@@ -6,6 +6,11 @@
 - a button inside a modal: a small notice modal pushed on top (a DM if Slack refuses);
 - anything else (App Home, events): a direct message from the app.
 
+Only a request that passed bolt's checks and ditbot's first middleware (`CHECKED`,
+bot/inbound.py) is answered: an exception in bolt's own middleware (its signature check raises
+on a timestamp `abc`) reaches this handler too, for a request nobody verified; it gets 401 and
+nothing else (no listener, no Web API call, no response_url POST).
+
 DomainError says what to do in the user's language. A database that does not answer
 (`ditbot.web.problems.database_unavailable`: down, restarting, unreachable) says
 "briefly unavailable, try again in a moment" (a form stays open with what was typed, nothing
@@ -29,6 +34,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.deps import Deps
 from bot.ids import field_of
+from bot.inbound import CHECKED, GuardedRespond
 from bot.parsing import Body, ViewPayload, user_id_of
 from bot.requester import PROFILE, REQUESTER, TRANSLATOR, Requester, SlackProfile, identify
 from bot.requester import slack_profile as look_up_profile
@@ -99,8 +105,9 @@ def errors_response(errors: dict[str, str]) -> BoltResponse:
 def tell(client: WebClient, body: Body, context: BoltContext, text: str, t: Translator) -> None:
     """Show `text` to the acting user where they are (see the module docstring)."""
     user_id = user_id_of(body) or context.user_id
-    if context.respond is not None and body.get("response_url"):
-        context.respond(text=text, response_type="ephemeral", replace_original=False)
+    respond = context.get("respond")  # set by bot/middleware.py `checked_requests`
+    if isinstance(respond, GuardedRespond) and body.get("response_url"):
+        respond(text=text, response_type="ephemeral", replace_original=False)
         return
     view = body.get("view") or {}
     trigger = body.get("trigger_id")
@@ -122,7 +129,16 @@ def handle_error(
     context: BoltContext,
 ) -> BoltResponse | None:
     """bolt's global error handler (`app.error`): `response` is None once acked."""
+    if not context.get(CHECKED):
+        log.warning("Slack request refused (401): bolt's checks failed: %s", _summary(error))
+        return BoltResponse(status=401, body="")
     return report(error, body, client, context, not_acked=response is not None)
+
+
+def _summary(error: Exception) -> str:
+    """The error's type and the first line of its message, bounded (it may quote the input)."""
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text[:120]!r}"
 
 
 def report(

@@ -1,4 +1,4 @@
-"""bolt middleware: the app's dependencies in every context, early acks, events handled once.
+"""bolt middleware: checked requests, the app's dependencies, early acks, events handled once.
 
 Nothing here touches the database or Slack before the ack, except the deduplication of
 Events API retries (one insert). Who is acting is resolved after the ack: bot/requester.py.
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
+from bot.inbound import CHECKED, GuardedRespond, response_url_allowed
 from bot.parsing import Body
 from storage.models import ProcessedEvent
 from storage.types import utcnow
@@ -38,6 +39,33 @@ def ack_at_once(ack: Ack, next: Next) -> BoltResponse | None:
     """
     ack()
     return next()
+
+
+def checked_requests(deps: Deps) -> Middleware:
+    """Global middleware, the first of ditbot's: the request passed bolt's own checks; its
+    `response_url` is Slack's, or the request is dropped before any listener runs.
+
+    `respond()` is then one that can only POST to Slack (bot/inbound.py `GuardedRespond`):
+    listeners and the error handler reach the response_url through it and nothing else.
+    """
+    bases = deps.settings.response_url_bases
+
+    def middleware(context: BoltContext, next: Next) -> BoltResponse | None:
+        url = context.response_url
+        if url is not None and not response_url_allowed(url, bases):
+            log.warning("Slack request dropped: its response_url is not on %s", " or ".join(bases))
+            return BoltResponse(status=400, body="")
+        client = context.client
+        context["respond"] = GuardedRespond(
+            response_url=url,
+            bases=bases,
+            proxy=client.proxy if client else None,
+            ssl=client.ssl if client else None,
+        )
+        context[CHECKED] = True
+        return next()
+
+    return middleware
 
 
 def with_deps(deps: Deps) -> Middleware:

@@ -151,6 +151,20 @@ def slack_client(settings: Settings) -> Any:
     )
 
 
+# What Slack answers when the token itself is refused (anything else is Slack not answering).
+TOKEN_REFUSED = {
+    "account_inactive",
+    "invalid_auth",
+    "not_allowed_token_type",
+    "not_authed",
+    "token_expired",
+    "token_revoked",
+}
+STILL_STARTS = (
+    "`ditbot serve` still starts (portal, REST API, mail) and connects to Slack when it answers"
+)
+
+
 def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Finding]:
     from slack_sdk.errors import SlackApiError
 
@@ -161,31 +175,68 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
         identity = client.auth_test()
     except SlackApiError as error:
         code = error.response.get("error", "error")
-        yield Finding(
-            "fail",
-            "slack",
-            f"Slack refused the bot token ({code}): copy the Bot User OAuth Token again "
-            "(OAuth & Permissions) into SLACK_BOT_TOKEN; reinstall the app if it was revoked.",
-        )
+        if code in TOKEN_REFUSED:
+            yield Finding(
+                "fail",
+                "slack",
+                f"Slack refused the bot token ({code}): copy the Bot User OAuth Token again "
+                "(OAuth & Permissions) into SLACK_BOT_TOKEN; reinstall the app if it was "
+                "revoked.",
+            )
+        else:
+            yield _slack_down(settings, f"{code}, HTTP {error.response.status_code}")
         return
     except OSError as error:
-        yield Finding(
-            "fail",
-            "slack",
-            f"Cannot reach Slack at {settings.slack_api_url} ({_first_line(error)}).",
-        )
+        yield _slack_down(settings, _first_line(getattr(error, "reason", None) or error))
         return
     yield Finding(
         "ok",
         "slack",
         f"Slack token works: bot {identity.get('user')} in workspace {identity.get('team')}.",
     )
+    if settings.slack_app_token:
+        yield check_socket_mode(client, settings)
     for name, channel in (
         ("DITBOT_CHANNEL_PORTAL", settings.channel_portal),
         ("DITBOT_CHANNEL_RELANCES", settings.channel_relances),
     ):
         if channel:
             yield check_channel(client, name, channel)
+
+
+def _slack_down(settings: Settings, reason: str) -> Finding:
+    return Finding(
+        "fail",
+        "slack",
+        f"Slack does not answer at {settings.slack_api_url} ({reason}): {STILL_STARTS}; "
+        "check this machine's way out to Slack (proxy, firewall, DNS).",
+    )
+
+
+def check_socket_mode(client: Any, settings: Settings) -> Finding:
+    """SLACK_APP_TOKEN opens Socket Mode connections (apps.connections.open issues a URL)."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        client.apps_connections_open(app_token=settings.slack_app_token)
+    except SlackApiError as error:
+        code = error.response.get("error", "error")
+        if code in TOKEN_REFUSED:
+            return Finding(
+                "fail",
+                "slack",
+                f"Slack refused SLACK_APP_TOKEN ({code}): create an App-Level Token with "
+                "connections:write (Basic Information) and enable Socket Mode.",
+            )
+        return Finding(
+            "fail",
+            "slack",
+            f"Slack does not open Socket Mode connections ({code}, HTTP "
+            f"{error.response.status_code}): {STILL_STARTS}.",
+        )
+    except OSError as error:
+        return _slack_down(settings, _first_line(getattr(error, "reason", None) or error))
+    return Finding("ok", "slack", "SLACK_APP_TOKEN opens Socket Mode connections.")
 
 
 def check_channel(client: Any, name: str, channel: str) -> Finding:

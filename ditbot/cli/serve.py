@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 
+from ditbot.cli.slack_link import RETRY, SlackLink
 from ditbot.core.context import Context
 from ditbot.core.settings import Settings
+from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import Dispatcher
 from ditbot.delivery.registry import Registry
 from ditbot.web.app import create_web_app
@@ -25,13 +27,13 @@ class Runtime:
     """Everything `serve` runs, built without side effects so tests can start and stop it."""
 
     ctx: Context
-    slack_app: Any
+    slack: SlackLink
     web: Flask
     dispatcher: Dispatcher
     workers: Registry
 
 
-def workers(ctx: Context, slack_app: Any) -> Registry:
+def workers(ctx: Context, slack_client: Any) -> Registry:
     """The outbox workers of this process, one for each kind of outbox item."""
     from bot.workers.author_dm import SlackDmWorker
     from bot.workers.notifications import NotificationWorker
@@ -42,24 +44,82 @@ def workers(ctx: Context, slack_app: Any) -> Registry:
             OutboxKind.MAIL: MailWorker(ctx),
             # Its own client: it paces and retries itself.
             OutboxKind.NOTIFY: NotificationWorker(ctx),
-            OutboxKind.SLACK_DM: SlackDmWorker(ctx, slack_app.client),
+            OutboxKind.SLACK_DM: SlackDmWorker(ctx, slack_client),
         }
     )
 
 
-def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
+def slack_link(
+    ctx: Context,
+    client: Any,
+    *,
+    socket_mode: bool,
+    backoff: Backoff = RETRY,
+    wait: Callable[[float], bool] | None = None,
+) -> SlackLink:
+    """Slack for this process: the bolt App, and in Socket Mode its socket, connected when
+    Slack answers (ditbot/cli/slack_link.py)."""
     from bot.app import create_app
+
+    probe = quiet_client(ctx.settings)
+
+    def connect() -> Any:
+        probe.auth_test()  # one quiet try: while Slack is away the link says so, in one line
+        return create_app(ctx, client=client, socket_mode=socket_mode)
+
+    def socket(app: Any) -> Any:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        return SocketModeHandler(app, ctx.settings.slack_app_token)
+
+    return SlackLink(
+        connect,
+        socket=socket if socket_mode else None,
+        backoff=backoff,
+        wait=wait,
+    )
+
+
+def quiet_client(settings: Settings) -> Any:
+    """A WebClient that tries once and logs nothing (the app's retries, and logs, each call)."""
+    from slack_sdk import WebClient
+
+    logger = logging.getLogger(f"{__name__}.slack_probe")
+    logger.setLevel(logging.CRITICAL)
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        logger=logger,
+        retry_handlers=[],
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    socket_mode: bool = False,
+    slack_client: Any | None = None,
+    slack_backoff: Backoff = RETRY,
+    slack_wait: Callable[[float], bool] | None = None,
+) -> Runtime:
+    """Everything `serve` runs. Over HTTP, Slack is tried once here (auth.test): when it does
+    not answer, the rest is built anyway and `runtime.slack.start()` keeps trying."""
+    from bot.app import web_client
 
     ctx = Context.from_settings(settings)
     ctx.db.upgrade()
-    slack_app = create_app(ctx, client=slack_client)
-    registry = workers(ctx, slack_app)
+    client = slack_client or web_client(ctx)
+    slack = slack_link(ctx, client, socket_mode=socket_mode, backoff=slack_backoff, wait=slack_wait)
+    if not socket_mode:  # Socket Mode opens its socket in `start()`, not while building
+        slack.attempt()
+    registry = workers(ctx, client)
     dispatcher = Dispatcher(list(registry.values()))
     ctx.wake_delivery = dispatcher.wake
     return Runtime(
         ctx=ctx,
-        slack_app=slack_app,
-        web=create_web_app(ctx, slack_app),
+        slack=slack,
+        web=create_web_app(ctx, slack, slack_events=not socket_mode),
         dispatcher=dispatcher,
         workers=registry,
     )
@@ -85,20 +145,16 @@ def http_server(web: Flask, settings: Settings) -> Any:
 
 
 def serve(settings: Settings, *, socket_mode: bool = False) -> None:
-    runtime = build(settings)
+    runtime = build(settings, socket_mode=socket_mode)
     server = http_server(runtime.web, settings)
     runtime.dispatcher.start()
+    runtime.slack.start()  # Socket Mode connects; a Slack that did not answer is retried
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            threading.Thread(target=server.run, daemon=True, name="http").start()
-            log.info("Slack Socket Mode connecting; HTTP (API, portal) on %s", settings.port)
-            handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)
-            handler.start()  # type: ignore[no-untyped-call]  # slack-bolt leaves it untyped
-        else:
-            log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
-            server.run()
+        where = f"http://{settings.host}:{settings.port}"
+        how = "Slack over Socket Mode; " if socket_mode else ""
+        log.info("ditbot listening on %s (%sAPI, portal)", where, how)
+        server.run()
     finally:
+        runtime.slack.stop()
         runtime.dispatcher.stop()
         runtime.ctx.db.dispose()

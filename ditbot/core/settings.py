@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 _DOTENV = Path(".env")
+SLACK_HOOKS = "https://hooks.slack.com/"
 
 
 class SettingsError(Exception):
@@ -284,6 +285,13 @@ class Settings(BaseSettings):
         if problems:
             raise SettingsError(problems)
         return settings
+
+    @property
+    def response_url_bases(self) -> tuple[str, ...]:
+        """Where a Slack `response_url` may point for ditbot to POST to it: Slack's
+        `https://hooks.slack.com/`, or the host of SLACK_API_URL (a local fake in tests)."""
+        api = urlparse(self.slack_api_url)
+        return (SLACK_HOOKS, f"{api.scheme}://{api.netloc}/")
 
     def require(self, *names: str) -> None:
         """Raise SettingsError naming each variable of `names` that is unset, and how to get it."""

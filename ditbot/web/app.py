@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+from slack_bolt import App
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from bot.inbound import Refused, SignatureCheck, check_request
 from ditbot.core.context import Context
 from ditbot.web.api import api, current_locale
 from ditbot.web.portal_page import portal_page, unavailable_page
@@ -20,8 +24,41 @@ from storage.db import database_unavailable, outage_summary
 log = logging.getLogger(__name__)
 
 
-def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
-    """Wire the routes; `slack_app` is the bolt App served at POST /slack/events."""
+SIGNATURE_HEADERS = ("X-Slack-Request-Timestamp", "X-Slack-Signature")
+SLACK_RETRY_AFTER = 10  # seconds, in the 503 of POST /slack/events while Slack is not connected
+
+
+class SlackLink(Protocol):
+    """Slack as the server holds it (ditbot/cli/slack_link.py): the bolt App once connected
+    (None until then) and what /healthz says of the connection."""
+
+    @property
+    def app(self) -> App | None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Connected:
+    """A bolt App that is connected already (tests): a SlackLink that is always up."""
+
+    app: App
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "up"}
+
+
+def create_web_app(
+    ctx: Context, slack: App | SlackLink | None = None, *, slack_events: bool = True
+) -> Flask:
+    """Wire the routes. `slack`: the bolt App (or the link that connects it) served at
+    POST /slack/events, whose state /healthz shows. In Socket Mode (`slack_events=False`)
+    Slack's requests come over the socket: the route does not exist.
+
+    The route checks each request before bolt (bot/inbound.py: signature, freshness, replay,
+    shape) and refuses to exist without SLACK_SIGNING_SECRET (UnverifiedApp).
+    """
+    link: SlackLink | None = Connected(slack) if isinstance(slack, App) else slack
     app = Flask("ditbot")
     app.config["DITBOT"] = ctx
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
@@ -32,20 +69,18 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
+        """200 while the database answers (the portal and the API work), whatever Slack does;
+        `slack` says whether Slack is connected (`up`), being connected, or `down` and why."""
+        slack_state = {"slack": link.health()} if link is not None else {}
         try:
             ctx.db.ping()
         except Exception as error:  # any driver error means "not healthy"
-            return jsonify({"status": "unavailable", "detail": type(error).__name__}), 503
-        return jsonify({"status": "ok"}), 200
+            answer = {"status": "unavailable", "detail": type(error).__name__, **slack_state}
+            return jsonify(answer), 503
+        return jsonify({"status": "ok", **slack_state}), 200
 
-    if slack_app is not None:
-        from slack_bolt.adapter.flask import SlackRequestHandler
-
-        handler = SlackRequestHandler(slack_app)
-
-        @app.post("/slack/events")
-        def slack_events() -> Response:
-            return handler.handle(request)
+    if link is not None and slack_events:
+        mount_slack_events(app, link, SignatureCheck(ctx.settings.slack_signing_secret))
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)
@@ -71,3 +106,32 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
         return error
 
     return app
+
+
+def mount_slack_events(app: Flask, link: SlackLink, signature: SignatureCheck) -> None:
+    """POST /slack/events: checked here (401 / 400, one log line), then handed to bolt."""
+    from slack_bolt import BoltContext
+    from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
+    from slack_bolt.request.internals import build_context
+
+    @app.post("/slack/events")
+    def slack_events() -> ResponseReturnValue:
+        # The content type as bolt reads it (slack_bolt/request/internals.py), so that the
+        # body checked here is the one bolt parses.
+        content_type = request.headers.get("Content-Type", "").split(";")[0] or None
+        try:
+            headers = {name: request.headers.get(name) for name in SIGNATURE_HEADERS}
+            body = check_request(signature, headers, request.get_data(), content_type)
+        except Refused as refusal:
+            log.info("Slack request refused (%s): %s", refusal.status, refusal.reason)
+            return jsonify({"error": refusal.reason}), refusal.status
+        bolt = link.app
+        if bolt is None:
+            log.info("Slack request answered 503: ditbot is not connected to Slack yet")
+            answer = jsonify({"error": "ditbot is not connected to Slack yet, retry later"})
+            return answer, 503, {"Retry-After": str(SLACK_RETRY_AFTER)}
+        bolt_request = to_bolt_request(request)
+        if bolt_request.body != body:  # a form that contains "payload": bolt reads {} (inbound.py)
+            bolt_request.body = body
+            bolt_request.context = build_context(BoltContext(), body)
+        return to_flask_response(bolt.dispatch(bolt_request))
