@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from ditbot.core import credentials
 from ditbot.core.context import Context
 from ditbot.core.i18n import _, gettext, normalize_locale
 from ditbot.domain import exchanges as service
@@ -58,7 +58,7 @@ def authenticate() -> Response | None:
         )
     header = request.headers.get("Authorization", "")
     scheme, _sep, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+    if scheme.lower() != "bearer" or not credentials.same(given.strip(), token):
         return problem(
             401,
             gettext(

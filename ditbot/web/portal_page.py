@@ -28,6 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ditbot.core.context import Context
+from ditbot.core.credentials import same
 from ditbot.core.i18n import LOCALES, Translator
 from ditbot.domain import labels
 from ditbot.domain import portal as rules
@@ -94,7 +95,7 @@ def csrf_valid(secret: str, portal_token: str, given: str | None) -> bool:
         return False
     if not 0 <= time.time() - int(stamp) <= CSRF_MAX_AGE:
         return False
-    return hmac.compare_digest(csrf_token(secret, portal_token, int(stamp)), given)
+    return same(given, csrf_token(secret, portal_token, int(stamp)))
 
 
 def _secure(response: Response, nonce: str) -> Response:

@@ -20,10 +20,11 @@ from ditbot.portal.tokens import make_token
 from ditbot.web.app import create_web_app
 from storage.db import Database
 from storage.models import Exchange
+from tests.credentials import API_TOKEN, PORTAL_SECRET
 from tests.outages.outage import Outage
 from tests.portal.conftest import signed_post
 
-API = {"Authorization": "Bearer test-api-token"}
+API = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def textarea(html: str) -> str:
 def test_the_portal_page_keeps_the_typed_message_while_the_database_is_down(
     client: FlaskClient, db: Database, outage: Outage, language: str, says: str
 ) -> None:
-    url = "/portal/" + make_token("test-portal-secret", "DIT-2026-0001", "ACME-PM")
+    url = "/portal/" + make_token(PORTAL_SECRET, "DIT-2026-0001", "ACME-PM")
     headers = {"Accept-Language": language}
     fields = hidden_fields(client.get(url, headers=headers).get_data(as_text=True))
     typed = 'Toujours en panne <script>alert("x")</script> & le voyant clignote.'
