@@ -19,7 +19,8 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 from waitress.server import create_server
 
-from ditbot.cli.serve import HTTP_THREADS, build
+from ditbot.cli.http_server import HTTP_THREADS
+from ditbot.cli.serve import build
 from ditbot.core.settings import Settings
 
 # Fixed, not drawn at random: spawned children import this module again. Slack's format.

@@ -23,6 +23,7 @@ from ditbot.domain.reference import (
     upsert_collaborator,
     upsert_dit,
 )
+from ditbot.web.limits import loggable_path, refusal
 from ditbot.web.openapi import ROUTES, document
 from ditbot.web.problems import from_domain, from_http, problem, unavailable
 from ditbot.web.schemas import IDEMPOTENCY_KEY_MAX, ExchangeIn, ExchangeListOut, ExchangeOut
@@ -59,6 +60,7 @@ def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, given = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.same(given.strip(), token):
+        refusal("bearer token missing or wrong")
         return problem(
             401,
             gettext(
@@ -122,11 +124,11 @@ def unexpected_error(error: Exception) -> Response:
         log.warning(
             "REST API %s %s: database unavailable: %s",
             request.method,
-            request.path,
+            loggable_path(request.path),
             outage_summary(error),
         )
         return unavailable(locale())
-    log.exception("REST API error on %s %s", request.method, request.path)
+    log.exception("REST API error on %s %s", request.method, loggable_path(request.path))
     return problem(
         500, gettext(locale(), _("Internal error: it was logged. Try again, or tell the admin."))
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -12,19 +13,40 @@ from werkzeug.exceptions import HTTPException
 
 from ditbot.core.context import Context
 from ditbot.web.api import api, current_locale
+from ditbot.web.limits import API_MAX_BODY, Guard, loggable_path, refusal
 from ditbot.web.portal_page import portal_page, unavailable_page
 from ditbot.web.portal_webhook import portal_webhook
 from ditbot.web.problems import from_http, unavailable
 from storage.db import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
+# bolt logs each request whose signature fails with its whole body, at INFO (its
+# RequestVerification middleware); limits.Guard logs one bounded line for it instead.
+BOLT_REFUSAL_LOGGER = "slack_bolt.RequestVerification"
+
+
+class _NoRequestBody(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+class _Flask(Flask):
+    def log_exception(
+        self,
+        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        """Flask's line for a 500, with the path as a log may show it (no portal token)."""
+        self.logger.error(
+            "Exception on %s [%s]", loggable_path(request.path), request.method, exc_info=exc_info
+        )
 
 
 def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
     """Wire the routes; `slack_app` is the bolt App served at POST /slack/events."""
-    app = Flask("ditbot")
+    app = _Flask("ditbot")
     app.config["DITBOT"] = ctx
-    app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = API_MAX_BODY
+    app.wsgi_app = Guard(app.wsgi_app, ctx.settings.locale)  # type: ignore[method-assign]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.register_blueprint(api)
     app.register_blueprint(portal_webhook)
@@ -42,10 +64,16 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
         from slack_bolt.adapter.flask import SlackRequestHandler
 
         handler = SlackRequestHandler(slack_app)
+        bolt_log = logging.getLogger(BOLT_REFUSAL_LOGGER)
+        if not any(isinstance(f, _NoRequestBody) for f in bolt_log.filters):
+            bolt_log.addFilter(_NoRequestBody())
 
         @app.post("/slack/events")
         def slack_events() -> Response:
-            return handler.handle(request)
+            response = handler.handle(request)
+            if response.status_code == 401:
+                refusal("Slack signature does not verify")
+            return response
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)
@@ -58,7 +86,10 @@ def create_web_app(ctx: Context, slack_app: Any | None = None) -> Flask:
         if not database_unavailable(error):
             raise error  # a bug: Flask logs it and answers 500
         log.warning(
-            "%s %s: database unavailable: %s", request.method, request.path, outage_summary(error)
+            "%s %s: database unavailable: %s",
+            request.method,
+            loggable_path(request.path),
+            outage_summary(error),
         )
         if request.path.startswith("/portal/"):
             return unavailable_page()

@@ -35,11 +35,11 @@ from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError, NotFound, ValidationFailed
 from ditbot.domain.validation import DETAIL_MAX
 from ditbot.portal.tokens import PortalToken, read_token
+from ditbot.web.limits import FORM_MAX_BYTES
 from ditbot.web.problems import RETRY_AFTER
 from storage.models import Contact, Dit, Exchange
 from storage.vocabulary import Direction
 
-FORM_MAX_BYTES = 64 * 1024  # 3000 characters of 4-byte UTF-8, percent-encoded, fit easily
 CSRF_MAX_AGE = 12 * 3600
 CSRF_PURPOSE = b"ditbot-portal-form.v1:"
 NONCE = re.compile(r"^[0-9a-f]{32}$")
