@@ -26,6 +26,8 @@ BOLT_REFUSAL_LOGGER = "slack_bolt.RequestVerification"
 
 
 class _NoRequestBody(logging.Filter):
+    """Drops bolt's line for a badly signed request (it is the whole body, any size)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         return False
 
