@@ -136,7 +136,7 @@ def run(mails: int, database_url: str | None) -> int:
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.base_url,
-            "DITBOT_PORTAL_SECRET": "bench-portal-secret",
+            "DITBOT_PORTAL_SECRET": "bench-portal-secret-ZmC4o0v7Xq2yT9kLwR5a",
             "DITBOT_MAIL_FROM": "DIT SAV <sav@sav.example>",
             "SMTP_HOST": smtp.host,
             "SMTP_PORT": str(smtp.port),

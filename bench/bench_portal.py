@@ -48,7 +48,7 @@ from ditbot.playground.slack_api import Call, FakeSlack  # noqa: E402
 from ditbot.portal.signing import signed_headers  # noqa: E402
 from storage.models import Exchange, OutboxItem  # noqa: E402
 
-SECRET = "bench-portal-secret"
+SECRET = "bench-portal-secret-ZmC4o0v7Xq2yT9kLwR5a"
 PORTAL, RELANCES = "CPORTAL", "CRELANCES"
 MARK = re.compile(r"\[b(\d+)\]")
 DEADLINE_SECONDS = 180
@@ -207,7 +207,7 @@ def main() -> int:
         {
             "DATABASE_URL": database_url,
             "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": "bench-signing-secret",
+            "SLACK_SIGNING_SECRET": "6265e6368a1c4f1b9d0e2a7c5b3f8d41",
             "SLACK_API_URL": fake.base_url,
             "DITBOT_PORTAL_SECRET": SECRET,
             "DITBOT_CHANNEL_PORTAL": PORTAL,

@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.base_url,
-            "DITBOT_PORTAL_SECRET": "bench",
+            "DITBOT_PORTAL_SECRET": "bench-portal-secret-ZmC4o0v7Xq2yT9kLwR5a",
             "DITBOT_LOCALE": "fr",
         }
         dotenv = Path(workdir.name) / "none.env"

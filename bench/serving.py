@@ -19,10 +19,12 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 from waitress.server import create_server
 
-from ditbot.cli.serve import HTTP_THREADS, build
+from ditbot.cli.http_server import HTTP_THREADS
+from ditbot.cli.serve import build
 from ditbot.core.settings import Settings
 
-SECRET = "bench-signing-secret"
+# Fixed, not drawn at random: spawned children import this module again. Slack's format.
+SECRET = "6265e6368a1c4f1b9d0e2a7c5b3f8d41"
 
 
 @dataclass

@@ -21,6 +21,7 @@ from ditbot.core.context import Context
 from ditbot.core.settings import Settings
 from storage.db import Database
 from storage.models import Base
+from tests.credentials import API_TOKEN, PORTAL_SECRET, SIGNING_SECRET
 from tests.factories import seed_reference
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -109,9 +110,9 @@ def env(db_url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": db_url,
         "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "DITBOT_PORTAL_SECRET": "test-portal-secret",
-        "DITBOT_API_TOKEN": "test-api-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DITBOT_PORTAL_SECRET": PORTAL_SECRET,
+        "DITBOT_API_TOKEN": API_TOKEN,
         "DITBOT_MAIL_FROM": "DIT SAV <sav@sav.example>",
         "DITBOT_PUBLIC_URL": "http://localhost:3000",
         "DITBOT_LOCALE": "fr",

@@ -101,7 +101,12 @@ def check_database(settings: Settings) -> Iterator[Finding]:
 
 
 def check_smtp(settings: Settings, timeout: float = TIMEOUT) -> Iterator[Finding]:
+    from ditbot.mail.smtp import cleartext_login
+
     where = f"{settings.smtp_host}:{settings.smtp_port}"
+    plain = cleartext_login(settings)
+    if plain is not None:
+        yield Finding("warn", "smtp", plain)
     try:
         server: smtplib.SMTP
         if settings.smtp_security == "tls":

@@ -27,7 +27,8 @@ def serve_requires(socket_mode: bool) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ditbot.cli.serve import CannotListen, serve
+    from ditbot.cli.http_server import CannotListen
+    from ditbot.cli.serve import serve
 
     settings: Settings = args.settings
     settings.require(*serve_requires(args.socket_mode))

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from ditbot.cli.http_server import http_server
 from ditbot.cli.slack_link import RETRY, SlackLink
 from ditbot.core.context import Context
 from ditbot.core.settings import Settings
@@ -19,7 +20,6 @@ from ditbot.web.app import create_web_app
 from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
-HTTP_THREADS = 16
 
 
 @dataclass
@@ -125,26 +125,11 @@ def build(
     )
 
 
-class CannotListen(Exception):
-    """The HTTP address is taken or not ours to use."""
-
-
-def http_server(web: Flask, settings: Settings) -> Any:
-    """Bind the HTTP server now, so a taken port is reported before anything starts."""
-    from waitress.server import create_server
-
-    try:
-        return create_server(
-            web, host=settings.host, port=settings.port, threads=HTTP_THREADS, ident="ditbot"
-        )
-    except OSError as error:
-        raise CannotListen(
-            f"cannot listen on {settings.host}:{settings.port} ({error.strerror or error}): "
-            "stop what uses that port, or set DITBOT_PORT / DITBOT_HOST."
-        ) from None
-
-
 def serve(settings: Settings, *, socket_mode: bool = False) -> None:
+    from ditbot.mail.smtp import cleartext_login
+
+    if (plain := cleartext_login(settings)) is not None:
+        log.warning(plain)
     runtime = build(settings, socket_mode=socket_mode)
     server = http_server(runtime.web, settings)
     runtime.dispatcher.start()

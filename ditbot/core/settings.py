@@ -26,6 +26,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ditbot.core.credentials import GENERATE, MIN_SECRET_LENGTH, published
+
 _DOTENV = Path(".env")
 SLACK_HOOKS = "https://hooks.slack.com/"
 
@@ -53,6 +55,32 @@ def _prefixed(prefix: str, what: str) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def _secret(how: str, *, key: str | None = None) -> AfterValidator:
+    """A secret that is not an example published with ditbot; a `key` (an API token, an HMAC
+    key) also has at least MIN_SECRET_LENGTH characters. `how` says how to get a good one."""
+
+    def check(value: str | None) -> str | None:
+        if not value:
+            return value
+        where = published(value)
+        if where is not None:
+            raise _invalid(
+                f"is the example value of {where}, which anyone can read: {how}", secret=True
+            )
+        if key is not None and len(value) < MIN_SECRET_LENGTH:
+            raise _invalid(
+                f"is too short: {len(value)} characters, where {key} needs at least "
+                f"{MIN_SECRET_LENGTH}: {how}",
+                secret=True,
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+_GENERATE_ONE = f"generate one with `{GENERATE}`"
 
 
 def _whole(low: int, high: int) -> BeforeValidator:
@@ -139,19 +167,34 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    slack_bot_token: Annotated[str | None, _prefixed("xoxb-", "the Bot User OAuth Token")] = Field(
+    slack_bot_token: Annotated[
+        str | None,
+        _prefixed("xoxb-", "the Bot User OAuth Token"),
+        _secret("copy the Bot User OAuth Token under OAuth & Permissions of your Slack app"),
+    ] = Field(
         None,
         validation_alias="SLACK_BOT_TOKEN",
         description=(
             "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions of your Slack app"
         ),
     )
-    slack_signing_secret: str | None = Field(
+    slack_signing_secret: Annotated[
+        str | None,
+        _secret(
+            "copy the Signing Secret under Basic Information of your Slack app "
+            "(32 hexadecimal characters)",
+            key="a signing secret",
+        ),
+    ] = Field(
         None,
         validation_alias="SLACK_SIGNING_SECRET",
         description="the Signing Secret under Basic Information of your Slack app",
     )
-    slack_app_token: Annotated[str | None, _prefixed("xapp-", "an App-Level Token")] = Field(
+    slack_app_token: Annotated[
+        str | None,
+        _prefixed("xapp-", "an App-Level Token"),
+        _secret("create an App-Level Token with connections:write under Basic Information"),
+    ] = Field(
         None,
         validation_alias="SLACK_APP_TOKEN",
         description="an App-Level Token (xapp-...) with connections:write, under Basic Information",
@@ -179,18 +222,18 @@ class Settings(BaseSettings):
         validation_alias="DITBOT_PUBLIC_URL",
         description="the address clients reach ditbot at: the base of the portal links in mails",
     )
-    api_token: str | None = Field(
+    api_token: Annotated[str | None, _secret(_GENERATE_ONE, key="an API token")] = Field(
         None,
         validation_alias="DITBOT_API_TOKEN",
-        description="the bearer token of the REST API (`/api/v1/*`), off while this is unset",
+        description=(
+            "the bearer token of the REST API (`/api/v1/*`), off while this is unset; "
+            + _GENERATE_ONE
+        ),
     )
-    portal_secret: str | None = Field(
+    portal_secret: Annotated[str | None, _secret(_GENERATE_ONE, key="an HMAC key")] = Field(
         None,
         validation_alias="DITBOT_PORTAL_SECRET",
-        description=(
-            "any long random string, "
-            "e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
-        ),
+        description="a random key that signs portal links and webhooks; " + _GENERATE_ONE,
     )
     channel_portal: _ChannelId = Field(
         None,
@@ -219,7 +262,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(
         None, validation_alias="SMTP_USERNAME", description="the SMTP login, if any"
     )
-    smtp_password: str | None = Field(
+    smtp_password: Annotated[str | None, _secret("set the password of SMTP_USERNAME")] = Field(
         None, validation_alias="SMTP_PASSWORD", description="the SMTP password, if any"
     )
     smtp_security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_lower)] = Field(

@@ -19,6 +19,21 @@ DEFAULT_TIMEOUT = 30.0
 CONFIGURATION_CODES = {530, 534, 535, 538}
 
 
+def cleartext_login(settings: Settings) -> str | None:
+    """The warning to give when SMTP AUTH would run without TLS, or None.
+
+    smtplib logs in over a plain connection as readily as over TLS: with SMTP_SECURITY=none
+    the login and the password cross the network readable by anyone on the way.
+    """
+    if not settings.smtp_username or settings.smtp_security != "none":
+        return None
+    return (
+        f"SMTP_USERNAME is set with SMTP_SECURITY=none: ditbot logs in to "
+        f"{settings.smtp_host}:{settings.smtp_port} without TLS, so the SMTP password crosses "
+        "the network in clear. Set SMTP_SECURITY=starttls (usually port 587) or tls (port 465)."
+    )
+
+
 class DeliveryFailed(Exception):
     """The server did not take the message; `reason` is what it said (or what went wrong)."""
 

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import time
 
+from ditbot.core.credentials import same
+
 TIMESTAMP_HEADER = "X-Ditbot-Timestamp"
 SIGNATURE_HEADER = "X-Ditbot-Signature"
 VERSION = "v1"
@@ -56,8 +58,4 @@ def verify(
     if abs(current - int(stamp)) > TOLERANCE_SECONDS:
         return False
     expected = signature(secret, stamp, body)
-    return any(
-        hmac.compare_digest(candidate.strip().encode(), expected.encode())
-        for candidate in header.split(",")
-        if candidate.strip().isascii()
-    )
+    return any(same(candidate.strip(), expected) for candidate in header.split(","))

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
+from ditbot.core.credentials import same
 from storage.types import utcnow
 
 SALT = "ditbot.portal.link.v2"
@@ -125,7 +126,7 @@ def _read_legacy(secret: str, token: str, now: datetime) -> PortalToken | None:
     payload, signature = token.split(".")
     digest = hmac.new(secret.encode(), LEGACY_PURPOSE + payload.encode(), hashlib.sha256)
     expected = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
-    if not hmac.compare_digest(expected, signature):
+    if not same(signature, expected):
         return None
     try:
         body: Any = json.loads(_b64decode(payload))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from ditbot.core import credentials
 from ditbot.core.context import Context
 from ditbot.core.i18n import _, gettext, normalize_locale
 from ditbot.domain import exchanges as service
@@ -23,6 +23,7 @@ from ditbot.domain.reference import (
     upsert_collaborator,
     upsert_dit,
 )
+from ditbot.web.limits import loggable_path, refusal
 from ditbot.web.openapi import ROUTES, document
 from ditbot.web.problems import from_domain, from_http, problem, unavailable
 from ditbot.web.schemas import IDEMPOTENCY_KEY_MAX, ExchangeIn, ExchangeListOut, ExchangeOut
@@ -58,7 +59,8 @@ def authenticate() -> Response | None:
         )
     header = request.headers.get("Authorization", "")
     scheme, _sep, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+    if scheme.lower() != "bearer" or not credentials.same(given.strip(), token):
+        refusal("bearer token missing or wrong")
         return problem(
             401,
             gettext(
@@ -122,11 +124,11 @@ def unexpected_error(error: Exception) -> Response:
         log.warning(
             "REST API %s %s: database unavailable: %s",
             request.method,
-            request.path,
+            loggable_path(request.path),
             outage_summary(error),
         )
         return unavailable(locale())
-    log.exception("REST API error on %s %s", request.method, request.path)
+    log.exception("REST API error on %s %s", request.method, loggable_path(request.path))
     return problem(
         500, gettext(locale(), _("Internal error: it was logged. Try again, or tell the admin."))
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
@@ -16,12 +17,24 @@ from werkzeug.exceptions import HTTPException
 from bot.inbound import Refused, SignatureCheck, check_request
 from ditbot.core.context import Context
 from ditbot.web.api import api, current_locale
+from ditbot.web.limits import API_MAX_BODY, Guard, loggable_path, refusal
 from ditbot.web.portal_page import portal_page, unavailable_page
 from ditbot.web.portal_webhook import portal_webhook
 from ditbot.web.problems import from_http, unavailable
 from storage.db import database_unavailable, outage_summary
 
 log = logging.getLogger(__name__)
+
+
+class _Flask(Flask):
+    def log_exception(
+        self,
+        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        """Flask's line for a 500, with the path as a log may show it (no portal token)."""
+        self.logger.error(
+            "Exception on %s [%s]", loggable_path(request.path), request.method, exc_info=exc_info
+        )
 
 
 SIGNATURE_HEADERS = ("X-Slack-Request-Timestamp", "X-Slack-Signature")
@@ -59,9 +72,10 @@ def create_web_app(
     shape) and refuses to exist without SLACK_SIGNING_SECRET (UnverifiedApp).
     """
     link: SlackLink | None = Connected(slack) if isinstance(slack, App) else slack
-    app = Flask("ditbot")
+    app = _Flask("ditbot")
     app.config["DITBOT"] = ctx
-    app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = API_MAX_BODY
+    app.wsgi_app = Guard(app.wsgi_app, ctx.settings.locale)  # type: ignore[method-assign]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.register_blueprint(api)
     app.register_blueprint(portal_webhook)
@@ -93,7 +107,10 @@ def create_web_app(
         if not database_unavailable(error):
             raise error  # a bug: Flask logs it and answers 500
         log.warning(
-            "%s %s: database unavailable: %s", request.method, request.path, outage_summary(error)
+            "%s %s: database unavailable: %s",
+            request.method,
+            loggable_path(request.path),
+            outage_summary(error),
         )
         if request.path.startswith("/portal/"):
             return unavailable_page()
@@ -122,9 +139,9 @@ def mount_slack_events(app: Flask, link: SlackLink, signature: SignatureCheck) -
         try:
             headers = {name: request.headers.get(name) for name in SIGNATURE_HEADERS}
             body = check_request(signature, headers, request.get_data(), content_type)
-        except Refused as refusal:
-            log.info("Slack request refused (%s): %s", refusal.status, refusal.reason)
-            return jsonify({"error": refusal.reason}), refusal.status
+        except Refused as refused:
+            refusal(f"Slack request refused ({refused.status}): {refused.reason}")  # Guard logs it
+            return jsonify({"error": refused.reason}), refused.status
         bolt = link.app
         if bolt is None:
             log.info("Slack request answered 503: ditbot is not connected to Slack yet")

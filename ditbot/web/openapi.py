@@ -18,6 +18,7 @@ from pydantic_core import core_schema
 
 from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord
 from ditbot.portal.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_SECONDS
+from ditbot.web.limits import API_MAX_BODY
 from ditbot.web.schemas import (
     IDEMPOTENCY_KEY_MAX,
     PORTAL_MAX_BODY,
@@ -108,7 +109,7 @@ UNAUTHORIZED = Answer(
 DISABLED = "the REST API is disabled (DITBOT_API_TOKEN is not set)"
 INVALID = Answer("invalid body or path value: `errors` names each field at fault", ProblemOut)
 NOT_TEXT = Answer("a path value is not text (it holds a NUL character)", ProblemOut)
-TOO_LARGE = Answer("the body is too large", ProblemOut)
+TOO_LARGE = Answer(f"the body is over {API_MAX_BODY} bytes (8 MiB)", ProblemOut)
 
 
 def _upsert(

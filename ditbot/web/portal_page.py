@@ -28,17 +28,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ditbot.core.context import Context
+from ditbot.core.credentials import same
 from ditbot.core.i18n import LOCALES, Translator
 from ditbot.domain import labels
 from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError, NotFound, ValidationFailed
 from ditbot.domain.validation import DETAIL_MAX
 from ditbot.portal.tokens import PortalToken, read_token
+from ditbot.web.limits import FORM_MAX_BYTES
 from ditbot.web.problems import RETRY_AFTER
 from storage.models import Contact, Dit, Exchange
 from storage.vocabulary import Direction
 
-FORM_MAX_BYTES = 64 * 1024  # 3000 characters of 4-byte UTF-8, percent-encoded, fit easily
 CSRF_MAX_AGE = 12 * 3600
 CSRF_PURPOSE = b"ditbot-portal-form.v1:"
 NONCE = re.compile(r"^[0-9a-f]{32}$")
@@ -94,7 +95,7 @@ def csrf_valid(secret: str, portal_token: str, given: str | None) -> bool:
         return False
     if not 0 <= time.time() - int(stamp) <= CSRF_MAX_AGE:
         return False
-    return hmac.compare_digest(csrf_token(secret, portal_token, int(stamp)), given)
+    return same(given, csrf_token(secret, portal_token, int(stamp)))
 
 
 def _secure(response: Response, nonce: str) -> Response:

@@ -23,6 +23,7 @@ from ditbot.domain.errors import DomainError
 from ditbot.domain.reference import parse_records
 from ditbot.portal import signing
 from ditbot.web.api import current_locale, refuse_nul
+from ditbot.web.limits import refusal
 from ditbot.web.problems import from_domain, problem
 from ditbot.web.schemas import PORTAL_MAX_BODY as MAX_BODY
 from ditbot.web.schemas import ExchangeOut, PortalMessageIn
@@ -66,6 +67,7 @@ def receive() -> tuple[Response, int] | Response:
         request.headers.get(signing.SIGNATURE_HEADER),
         raw,
     ):
+        refusal("portal webhook signature does not verify")
         response = _refuse(
             401,
             _(

@@ -13,8 +13,6 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Base, Dit
 
-API_TOKEN = "test-api-token"
-
 
 def staff(session: Session, code: str, source: str = "slack") -> Actor:
     """The Actor of collaborateur `code` acting from `source`."""

@@ -27,8 +27,9 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit
 from storage.types import utcnow
+from tests.credentials import API_TOKEN
 from tests.foundation import openapi_check
-from tests.foundation.helpers import API_TOKEN, collaborator, log, row_counts, staff
+from tests.foundation.helpers import collaborator, log, row_counts, staff
 from tests.foundation.openapi_check import CheckedClient
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -561,6 +562,7 @@ def test_post_on_unknown_dit_is_404(seeded_client: FlaskClient, db: Database) ->
         {"Authorization": f"Basic {API_TOKEN}"},
         {"Authorization": API_TOKEN},
         {"Authorization": "Bearer "},
+        {"Authorization": "Bearer \u00e9" + API_TOKEN[1:]},  # a non-ASCII byte: 401, not 500
     ],
 )
 def test_bad_token_is_401(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from ditbot.cli import main as cli
+from ditbot.core import credentials
+from ditbot.core.credentials import GENERATE
 from ditbot.core.settings import Settings, SettingsError
+from tests.credentials import API_TOKEN, PORTAL_SECRET, SIGNING_SECRET
 
 DITBOT = Path(sys.executable).with_name("ditbot")
 
@@ -114,7 +120,7 @@ def test_required_variables_are_named_with_how_to_get_them(tmp_path: Path) -> No
     text = "\n".join(problems)
     assert "SLACK_BOT_TOKEN is not set" in text and "OAuth & Permissions" in text
     assert "SLACK_SIGNING_SECRET is not set" in text and "Basic Information" in text
-    assert "DITBOT_PORTAL_SECRET is not set" in text and "secrets.token_hex" in text
+    assert "DITBOT_PORTAL_SECRET is not set" in text and GENERATE in text
     assert "DITBOT_LOCALE" in text  # the invalid one is named in the same run
 
 
@@ -123,8 +129,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
     dotenv.write_text(
         "# ditbot settings\n"
         "export SLACK_BOT_TOKEN=xoxb-from-dotenv\n"
-        "DITBOT_PORTAL_SECRET='quoted secret'\n"
-        'DITBOT_API_TOKEN="api token"\n'
+        f"DITBOT_PORTAL_SECRET='{PORTAL_SECRET} #quoted'\n"
+        f'DITBOT_API_TOKEN="{API_TOKEN} with spaces"\n'
         "DITBOT_PORT=4000  # the port\n"
         "DITBOT_LOCALE=en\n"
         "\n"
@@ -133,8 +139,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
     )
     settings = Settings.from_env({"DITBOT_LOCALE": "fr"}, dotenv=dotenv)
     assert settings.slack_bot_token == "xoxb-from-dotenv"
-    assert settings.portal_secret == "quoted secret"
-    assert settings.api_token == "api token"
+    assert settings.portal_secret == f"{PORTAL_SECRET} #quoted"
+    assert settings.api_token == f"{API_TOKEN} with spaces"
     assert settings.port == 4000
     assert settings.locale == "fr"
 
@@ -178,7 +184,7 @@ def test_serve_with_nothing_set_exits_2_naming_each_variable(tmp_path: Path) -> 
     for name, how in (
         ("SLACK_BOT_TOKEN", "Bot User OAuth Token"),
         ("SLACK_SIGNING_SECRET", "Signing Secret under Basic Information"),
-        ("DITBOT_PORTAL_SECRET", "secrets.token_hex"),
+        ("DITBOT_PORTAL_SECRET", GENERATE),
     ):
         line = next(line for line in result.stderr.splitlines() if name in line)
         assert how in line, line
@@ -224,8 +230,8 @@ def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
             tmp_path,
             {
                 "SLACK_BOT_TOKEN": "xoxb-test",
-                "SLACK_SIGNING_SECRET": "secret",
-                "DITBOT_PORTAL_SECRET": "portal",
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "DITBOT_PORTAL_SECRET": PORTAL_SECRET,
                 "SLACK_API_URL": fake.base_url,
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'ditbot.db'}",
                 "DITBOT_PORT": str(port),
@@ -240,7 +246,131 @@ def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
 def test_dotenv_values_are_taken_as_written(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text(
-        'SMTP_PASSWORD=pa${HOME}ss\nDITBOT_API_TOKEN="to${HOME}ken"\n', encoding="utf-8"
+        'SMTP_PASSWORD=pa${HOME}ss\nDITBOT_API_TOKEN="to${HOME}ken-of-the-rest-api-0123456789"\n',
+        encoding="utf-8",
     )
     settings = Settings.from_env({}, dotenv=dotenv)
-    assert (settings.smtp_password, settings.api_token) == ("pa${HOME}ss", "to${HOME}ken")
+    assert settings.smtp_password == "pa${HOME}ss"
+    assert settings.api_token == "to${HOME}ken-of-the-rest-api-0123456789"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ("SLACK_SIGNING_SECRET", "DITBOT_PORTAL_SECRET", "DITBOT_API_TOKEN")
+
+
+def test_serve_with_the_secrets_of_env_example_exits_2_naming_each(tmp_path: Path) -> None:
+    """`cp .env.example .env && ditbot serve`, as the README says, must not start anything."""
+    (tmp_path / ".env").write_bytes((ROOT / ".env.example").read_bytes())
+    with socket.socket() as closed:  # a Slack API that does not answer: nothing may call it
+        closed.bind(("127.0.0.1", 0))
+        slack = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
+    result = run_ditbot(["serve"], tmp_path, {"SLACK_API_URL": slack})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    for name in (*KEYS, "SLACK_BOT_TOKEN"):
+        (line,) = [line for line in lines if line.startswith(f"  - {name} ")]
+        assert "is the example value of .env.example, which anyone can read" in line, line
+    example = dotenv_values(ROOT / ".env.example")
+    for name in ("DITBOT_PORTAL_SECRET", "DITBOT_API_TOKEN"):
+        assert f"{name} is the example value" in result.stderr
+        assert str(example[name]) not in result.stderr  # a secret is never printed
+    assert GENERATE in result.stderr
+    assert "Signing Secret under Basic Information" in result.stderr
+    assert not (tmp_path / "ditbot.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "how"),
+    [
+        ("DITBOT_API_TOKEN", "x" * 31, GENERATE),
+        ("DITBOT_PORTAL_SECRET", "abc", GENERATE),
+        ("SLACK_SIGNING_SECRET", "a1b2c3d4e5f6a7b8c9d0e1f2", "Basic Information"),
+    ],
+)
+def test_a_key_under_32_characters_is_refused_with_how_to_get_one(
+    tmp_path: Path, name: str, value: str, how: str
+) -> None:
+    (problem,) = problems_of({name: value}, tmp_path)
+    assert problem.startswith(f"{name} is too short: {len(value)} characters"), problem
+    assert "at least 32" in problem and how in problem
+    assert value not in problem
+
+
+def test_keys_of_32_characters_are_accepted(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5"[:32],
+            "DITBOT_PORTAL_SECRET": "p" * 32,
+            "DITBOT_API_TOKEN": API_TOKEN,
+            "SMTP_PASSWORD": "short",  # not a key: the SMTP server decides what it accepts
+        },
+        dotenv=tmp_path / "absent.env",
+    )
+    assert settings.portal_secret == "p" * 32 and settings.api_token == API_TOKEN
+
+
+def test_an_example_value_is_refused_for_any_secret_in_any_case(tmp_path: Path) -> None:
+    example = dotenv_values(ROOT / ".env.example")
+    portal_example = str(example["DITBOT_PORTAL_SECRET"])
+    problems = problems_of(
+        {
+            "DITBOT_API_TOKEN": portal_example.upper(),
+            "SMTP_PASSWORD": f" {example['DITBOT_API_TOKEN']} ",
+        },
+        tmp_path,
+    )
+    assert [p.split(" ")[0] for p in problems] == ["DITBOT_API_TOKEN", "SMTP_PASSWORD"]
+    assert all("example value of .env.example" in p for p in problems)
+
+
+def test_the_published_values_are_those_of_the_files(tmp_path: Path) -> None:
+    """ditbot/core/published.py is what the files publish today: regenerate it when they change."""
+    from ditbot.core.published import PUBLISHED
+
+    assert credentials.published_in(ROOT) == PUBLISHED, (
+        "the example secrets of .env.example, README.md or the packages changed: "
+        "run `python -m ditbot.core.credentials` and commit ditbot/core/published.py"
+    )
+    example = dotenv_values(ROOT / ".env.example")
+    for name in (*KEYS, "SLACK_BOT_TOKEN"):
+        assert credentials.published(str(example[name])) == ".env.example", name
+
+
+def test_an_example_in_the_readme_or_a_package_document_is_found(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text("# DITBOT_API_TOKEN=\nSLACK_APP_TOKEN=xapp-...\n")
+    (tmp_path / "README.md").write_text(
+        "```sh\nexport DITBOT_PORTAL_SECRET='from-the-readme'\n```\n"
+        'curl -H "Authorization: Bearer $DITBOT_API_TOKEN" # a reference, not a value\n'
+        "DITBOT_API_TOKEN=<your token>\n"
+    )
+    (tmp_path / "ditbot" / "docs").mkdir(parents=True)
+    (tmp_path / "ditbot" / "docs" / "proxy.md").write_text('SLACK_SIGNING_SECRET="0123abcd"\n')
+    assert credentials.published_in(tmp_path) == {
+        "0123abcd": "ditbot/docs/proxy.md",
+        "from-the-readme": "README.md",
+        "xapp-...": ".env.example",
+    }
+
+
+def test_secrets_are_compared_as_bytes_in_constant_time() -> None:
+    assert credentials.same("abc", "abc") and credentials.same(b"abc", "abc")
+    assert not credentials.same("abc", "abd") and not credentials.same(None, "abc")
+    assert not credentials.same("clé\udcff", "cle")  # no TypeError on non-ASCII text
+
+
+def test_no_token_or_signature_is_compared_with_equals() -> None:
+    """`==` on a secret leaks, through its timing, how much of it a guess got right."""
+    secretive = re.compile(r"token|secret|signature|digest|mac\b|csrf|password", re.I)
+    values = (ast.Name, ast.Attribute, ast.Subscript)  # len(token), token.count(".") are not
+    found = []
+    for path in [*ROOT.glob("ditbot/**/*.py"), *ROOT.glob("bot/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare) and any(
+                isinstance(op, ast.Eq | ast.NotEq) for op in node.ops
+            ):
+                operands = [node.left, *node.comparators]
+                names = [ast.unparse(o) for o in operands if isinstance(o, values)]
+                if any(secretive.search(name) for name in names):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert found == [], "compare secrets with ditbot.core.credentials.same:\n" + "\n".join(found)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.credentials import PORTAL_SECRET, SIGNING_SECRET
+
 
 @pytest.mark.parametrize(
     ("url", "check"),
@@ -32,8 +34,8 @@ def test_serve_says_the_database_does_not_answer_in_one_line(
         "HOME": str(tmp_path),
         "DATABASE_URL": url.format(tmp=tmp_path),
         "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "DITBOT_PORTAL_SECRET": "test-portal-secret",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DITBOT_PORTAL_SECRET": PORTAL_SECRET,
     }
     done = subprocess.run(
         [sys.executable, "-m", "ditbot.cli.main", "serve"],

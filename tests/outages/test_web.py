@@ -7,6 +7,7 @@ Then the database comes back and the same requests succeed, once.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -16,14 +17,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from ditbot.core.context import Context
+from ditbot.core.credentials import fingerprint
 from ditbot.portal.tokens import make_token
 from ditbot.web.app import create_web_app
 from storage.db import Database
 from storage.models import Exchange
+from tests.credentials import API_TOKEN, PORTAL_SECRET
 from tests.outages.outage import Outage
 from tests.portal.conftest import signed_post
 
-API = {"Authorization": "Bearer test-api-token"}
+API = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture
@@ -125,7 +128,7 @@ def textarea(html: str) -> str:
 def test_the_portal_page_keeps_the_typed_message_while_the_database_is_down(
     client: FlaskClient, db: Database, outage: Outage, language: str, says: str
 ) -> None:
-    url = "/portal/" + make_token("test-portal-secret", "DIT-2026-0001", "ACME-PM")
+    url = "/portal/" + make_token(PORTAL_SECRET, "DIT-2026-0001", "ACME-PM")
     headers = {"Accept-Language": language}
     fields = hidden_fields(client.get(url, headers=headers).get_data(as_text=True))
     typed = 'Toujours en panne <script>alert("x")</script> & le voyant clignote.'
@@ -155,3 +158,18 @@ def test_the_portal_page_keeps_the_typed_message_while_the_database_is_down(
     again = client.post(url, data={**kept, "detail": typed, "relance": "on"}, headers=headers)
     assert again.status_code == 303  # a double submit records one message
     assert count(db, source="portal", detail=typed) == 1
+
+
+def test_the_outage_warning_names_a_portal_link_by_a_fingerprint_not_its_token(
+    client: FlaskClient, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = make_token(PORTAL_SECRET, "DIT-2026-0001", "ACME-PM")
+    caplog.set_level(logging.INFO)
+    outage.cut()
+    assert client.get(f"/portal/{token}").status_code == 503
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        w.startswith(f"GET /portal/[token {fingerprint(token)}]: database unavailable")
+        for w in warnings
+    ), warnings
+    assert token not in caplog.text

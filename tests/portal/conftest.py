@@ -23,6 +23,7 @@ from ditbot.portal import signing
 from ditbot.web.app import create_web_app
 from storage.db import Database
 from storage.models import Exchange, OutboxItem
+from tests.credentials import PORTAL_SECRET
 
 WEBHOOK = "/api/v1/portal/messages"
 
@@ -45,7 +46,7 @@ def signed_post(
     client: FlaskClient,
     message: dict[str, Any] | bytes,
     *,
-    secret: str = "test-portal-secret",
+    secret: str = PORTAL_SECRET,
     timestamp: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Any:

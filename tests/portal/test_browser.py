@@ -17,6 +17,7 @@ import pytest
 from ditbot.portal.tokens import make_token
 from storage.db import Database
 from storage.types import utcnow
+from tests.credentials import PORTAL_SECRET
 from tests.portal.conftest import LiveServer, stored
 
 pytestmark = pytest.mark.browser
@@ -30,7 +31,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SECRET = "test-portal-secret"
+SECRET = PORTAL_SECRET
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pytest
 
 from ditbot.cli.main import main
 from ditbot.portal.tokens import read_token
+from tests.credentials import PORTAL_SECRET
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_the_link_names_the_dits_interlocuteur_by_default(
     code, url, _err = link_of(capsys, "DIT-2026-0001")
     assert code == 0
     assert url.startswith("https://dit.example/portal/")
-    token = read_token("test-portal-secret", url.rsplit("/", 1)[1])
+    token = read_token(PORTAL_SECRET, url.rsplit("/", 1)[1])
     assert token is not None and (token.dit, token.contact) == ("DIT-2026-0001", "ACME-PM")
 
 
@@ -40,7 +41,7 @@ def test_another_contact_of_the_client_can_be_named(
     cli_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, url, _err = link_of(capsys, "DIT-2026-0001", "--contact", "ACME-CL")
-    token = read_token("test-portal-secret", url.rsplit("/", 1)[1])
+    token = read_token(PORTAL_SECRET, url.rsplit("/", 1)[1])
     assert code == 0 and token is not None and token.contact == "ACME-CL"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,9 +20,10 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit
 from storage.types import utcnow
+from tests.credentials import API_TOKEN, PORTAL_SECRET
 from tests.portal.conftest import legacy_token, signed_post, stored
 
-SECRET = "test-portal-secret"
+SECRET = PORTAL_SECRET
 
 
 def link(dit: str = "DIT-2026-0001", contact: str = "ACME-PM", **kwargs: Any) -> str:
@@ -74,7 +76,7 @@ def test_posting_records_the_message_and_redirects_to_the_page(
     assert stored(db).exchanges == 1
     assert stored(db).outbox == 2  # the dispatch channel and, as a relance, the managers'
     exchanges = client.get(
-        "/api/v1/dits/DIT-2026-0001/exchanges", headers={"Authorization": "Bearer test-api-token"}
+        "/api/v1/dits/DIT-2026-0001/exchanges", headers={"Authorization": f"Bearer {API_TOKEN}"}
     ).get_json()["exchanges"]
     assert [(e["source"], e["type"], e["sent_by"]["code"]) for e in exchanges] == [
         ("portal", "relance", "ACME-PM")
@@ -96,7 +98,14 @@ def test_a_post_without_a_valid_csrf_token_stores_nothing(
     url = link()
     token = url.rsplit("/", 1)[1]
     other = make_token(SECRET, "DIT-2026-0002", "ACME-CL")
-    for csrf in ("", "123.abc", csrf_token(SECRET, other), csrf_token(SECRET, token, 1000)):
+    now = int(time.time())
+    for csrf in (
+        "",
+        "123.abc",
+        csrf_token(SECRET, other),
+        csrf_token(SECRET, token, 1000),
+        f"{now}.\u00e9{csrf_token(SECRET, token, now)[len(str(now)) + 2 :]}",  # non-ASCII: 400
+    ):
         answer = client.post(url, data={"detail": "Forgé", "csrf": csrf})
         assert answer.status_code == 400
         html = answer.get_data(as_text=True)

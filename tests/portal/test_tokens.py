@@ -12,9 +12,10 @@ from itsdangerous import URLSafeTimedSerializer
 
 from ditbot.core.settings import Settings
 from ditbot.portal.tokens import make_token, portal_url, read_token
+from tests.credentials import PORTAL_SECRET
 from tests.portal.conftest import legacy_token
 
-SECRET = "s3cret"
+SECRET = PORTAL_SECRET
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 

@@ -21,6 +21,7 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Dit, OutboxItem
 from storage.types import utcnow
+from tests.credentials import API_TOKEN, PORTAL_SECRET
 from tests.foundation.openapi_check import CheckedClient
 from tests.portal.conftest import WEBHOOK, LiveServer, signed_post, stored
 
@@ -99,7 +100,7 @@ def test_a_message_marked_relance_is_a_relance_for_both_channels(
     assert body["occurred_at"] == "2026-11-25T09:00:00Z"
     assert [lane for _k, lane, _p in outbox_lanes(db)] == ["portal", "relances"]
     dit = client.get(
-        "/api/v1/dits/DIT-2026-0001", headers={"Authorization": "Bearer test-api-token"}
+        "/api/v1/dits/DIT-2026-0001", headers={"Authorization": f"Bearer {API_TOKEN}"}
     ).get_json()
     assert dit["exchanges"] == {
         "count": 1,
@@ -189,17 +190,17 @@ def test_bad_signatures_answer_401_and_store_nothing(client: FlaskClient, db: Da
     other = json.dumps(message(detail="Autre chose")).encode()
     attempts = {
         "wrong secret": signing.signed_headers("not-the-secret", raw),
-        "old timestamp (replay)": signing.signed_headers("test-portal-secret", raw, now - 301),
-        "far future timestamp": signing.signed_headers("test-portal-secret", raw, now + 301),
-        "signature over a different body": signing.signed_headers("test-portal-secret", other),
+        "old timestamp (replay)": signing.signed_headers(PORTAL_SECRET, raw, now - 301),
+        "far future timestamp": signing.signed_headers(PORTAL_SECRET, raw, now + 301),
+        "signature over a different body": signing.signed_headers(PORTAL_SECRET, other),
         "no signature": {"Content-Type": "application/json"},
         "not v1": {
             signing.TIMESTAMP_HEADER: str(now),
-            signing.SIGNATURE_HEADER: signing.signature("test-portal-secret", now, raw)[3:],
+            signing.SIGNATURE_HEADER: signing.signature(PORTAL_SECRET, now, raw)[3:],
         },
         "timestamp not a number": {
             signing.TIMESTAMP_HEADER: "now",
-            signing.SIGNATURE_HEADER: signing.signature("test-portal-secret", "now", raw),
+            signing.SIGNATURE_HEADER: signing.signature(PORTAL_SECRET, "now", raw),
         },
     }
     before = stored(db)
@@ -211,7 +212,7 @@ def test_bad_signatures_answer_401_and_store_nothing(client: FlaskClient, db: Da
     # The same body, signed now with the right secret, goes through: the refusals were real.
     assert (
         client.post(
-            WEBHOOK, data=raw, headers=signing.signed_headers("test-portal-secret", raw, now)
+            WEBHOOK, data=raw, headers=signing.signed_headers(PORTAL_SECRET, raw, now)
         ).status_code
         == 201
     )
@@ -279,7 +280,7 @@ def test_a_body_over_64_kib_answers_413_and_stores_nothing(
 
 def test_a_chunked_body_over_64_kib_is_refused_too(live_server: LiveServer, db: Database) -> None:
     raw = json.dumps(message(padding="p" * LIMIT)).encode()
-    headers = signing.signed_headers("test-portal-secret", raw)
+    headers = signing.signed_headers(PORTAL_SECRET, raw)
 
     def chunks() -> Any:  # no Content-Length: the server must count what it reads
         for start in range(0, len(raw), 8192):
@@ -306,7 +307,7 @@ def test_the_same_message_sent_twice_at_once_is_stored_once(
     answers: list[tuple[int, int]] = []
 
     def send() -> None:
-        headers = signing.signed_headers("test-portal-secret", raw)
+        headers = signing.signed_headers(PORTAL_SECRET, raw)
         barrier.wait(5)
         answer = requests.post(live_server.url + WEBHOOK, data=raw, headers=headers, timeout=10)
         answers.append((answer.status_code, answer.json()["id"]))

@@ -59,6 +59,7 @@ from bot.app import create_app
 from ditbot.core.context import Context
 from ditbot.playground.slack_api import TEAM_ID, Call, FakeSlack
 from ditbot.web.app import create_web_app
+from tests.credentials import SIGNING_SECRET
 from tests.slack.limits import check_ack, check_house_rules, refusal_of
 
 __all__ = [
@@ -82,7 +83,7 @@ __all__ = [
     "view_submission_payload",
 ]
 
-SIGNING_SECRET = "test-signing-secret"  # tests/conftest.py `env`
+
 USERS: dict[str, dict[str, Any]] = {
     "UJDU": {"email": "j.dupuis@sav.example", "locale": "fr-FR", "real_name": "Jeanne Dupuis"},
     "UMLE": {"email": "marc@sav.example", "locale": "en-US", "real_name": "Marc Lefèvre"},

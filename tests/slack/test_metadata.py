@@ -16,8 +16,9 @@ from bot.metadata import (
     unseal,
 )
 from storage.vocabulary import Direction
+from tests.credentials import SIGNING_SECRET
 
-SECRET = "test-signing-secret"
+SECRET = SIGNING_SECRET
 PANEL = PanelRef("V0PANEL", "1700000000.abc")
 METAS = [
     PanelMeta(dit="DIT-2026-0001", page=2),
