@@ -140,7 +140,9 @@ def mount_slack_events(app: Flask, link: SlackLink, signature: SignatureCheck) -
             headers = {name: request.headers.get(name) for name in SIGNATURE_HEADERS}
             body = check_request(signature, headers, request.get_data(), content_type)
         except Refused as refused:
-            refusal(f"Slack request refused ({refused.status}): {refused.reason}")  # Guard logs it
+            refusal(
+                f"Slack request refused: {refused.reason}"
+            )  # the Guard logs it, with the status
             return jsonify({"error": refused.reason}), refused.status
         bolt = link.app
         if bolt is None:

@@ -37,11 +37,12 @@ from ditbot.playground.slack_api import FakeSlack
 from ditbot.portal.signing import signed_headers
 from storage import repositories as repo
 from storage.models import Exchange
+from tests.credentials import API_TOKEN, PORTAL_SECRET, SIGNING_SECRET
 from tests.mail.smtp_server import SmtpServer
 from tests.outages.conftest import wait_until
 from tests.slack.harness import command_payload, sign
 
-API = {"Authorization": "Bearer test-api-token"}
+API = {"Authorization": f"Bearer {API_TOKEN}"}
 LINK_LOG = "ditbot.cli.slack_link"
 
 
@@ -286,8 +287,8 @@ def test_ditbot_serve_starts_with_slack_unreachable(tmp_path: Path) -> None:
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'ditbot.db'}",
         "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "DITBOT_PORTAL_SECRET": "test-portal-secret",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DITBOT_PORTAL_SECRET": PORTAL_SECRET,
         "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # nothing listens there
         "DITBOT_PORT": str(port),
     }

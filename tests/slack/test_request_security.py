@@ -190,7 +190,7 @@ def test_a_request_whose_signature_does_not_verify_gets_401_and_nothing_runs(
     assert attacker.calls == []
     assert new_calls(slack, calls_before) == []
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
-    assert "Slack request refused (401): " in line and len(line) < 200
+    assert ": 401 Slack request refused: " in line and len(line) < 200
     assert "leak" not in line  # one bounded line of ours, not the body
 
 

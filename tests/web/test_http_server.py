@@ -50,7 +50,7 @@ def test_110_idle_half_open_connections_do_not_keep_healthz_waiting(served: Serv
         connection = http.client.HTTPConnection(served.host, served.port, timeout=1)
         connection.request("GET", "/healthz")
         answer = connection.getresponse()
-        assert (answer.status, json.loads(answer.read())) == (200, {"status": "ok"})
+        assert (answer.status, json.loads(answer.read())["status"]) == (200, "ok")
         connection.close()
         # They were all accepted before it (a listen queue is served in order) and still are.
         assert served.open_connections() >= len(idle)

@@ -55,7 +55,8 @@ def test_an_unsigned_slack_request_is_logged_as_one_line_without_its_body(
     refused = [r for r in logs.records if r.name == LIMITS_LOGGER]
     assert [r.levelno for r in refused] == [logging.INFO] * 3
     assert refused[0].getMessage() == (
-        f"refused POST /slack/events: 401 Slack signature does not verify (body: {len(body)} bytes)"
+        "refused POST /slack/events: 401 Slack request refused: bad signature: it does not "
+        f"match SLACK_SIGNING_SECRET (body: {len(body)} bytes)"
     )
 
 
