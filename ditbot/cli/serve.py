@@ -29,6 +29,7 @@ class Runtime:
     web: Flask
     dispatcher: Dispatcher
     workers: Registry
+    collector: Any | None = None  # the IMAP collector (ditbot.mail.collector), when IMAP_HOST
 
 
 def workers(ctx: Context, slack_app: Any) -> Registry:
@@ -56,12 +57,18 @@ def build(settings: Settings, *, slack_client: Any | None = None) -> Runtime:
     registry = workers(ctx, slack_app)
     dispatcher = Dispatcher(list(registry.values()))
     ctx.wake_delivery = dispatcher.wake
+    collector = None
+    if settings.imap_host:
+        from ditbot.mail.collector import MailCollector
+
+        collector = MailCollector(ctx)
     return Runtime(
         ctx=ctx,
         slack_app=slack_app,
         web=create_web_app(ctx, slack_app),
         dispatcher=dispatcher,
         workers=registry,
+        collector=collector,
     )
 
 
@@ -88,6 +95,9 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
     runtime = build(settings)
     server = http_server(runtime.web, settings)
     runtime.dispatcher.start()
+    if runtime.collector is not None:
+        runtime.collector.start()
+        log.info("reading mail from %s", runtime.collector.mailbox.where)
     try:
         if socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -100,5 +110,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
             log.info("ditbot listening on http://%s:%s", settings.host, settings.port)
             server.run()
     finally:
+        if runtime.collector is not None:
+            runtime.collector.stop()
         runtime.dispatcher.stop()
         runtime.ctx.db.dispose()
