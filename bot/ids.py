@@ -22,6 +22,7 @@ class Callback(StrEnum):
     EXCHANGE_DETAIL = "exchange_detail"  # read-only view of one exchange
     EXCHANGE_DELETE = "exchange_delete"  # confirm dialog of a delete
     NOTICE = "ditbot_notice"  # a modal that only tells something (errors inside modals)
+    INBOUND_ATTACH = "inbound_attach"  # attach an unmatched mail to a DIT (bot/handlers/inbound)
 
 
 class Action(StrEnum):
@@ -37,6 +38,8 @@ class Action(StrEnum):
     DRAFT_SAVE = "draft_save"  # "keep as draft" button inside the mail form (mail helper)
     PANEL_PAGE = "panel_page"  # paging of the panel's exchanges; value = page number
     SEARCH_MORE = "search_more"  # not used yet; reserved for paging search results
+    INBOUND_ATTACH = "inbound_attach"  # on an unmatched mail's post; value = inbound mail id
+    INBOUND_DISMISS = "inbound_dismiss"  # on an unmatched mail's post; value = inbound mail id
 
 
 class Field(StrEnum):

@@ -91,6 +91,7 @@ class OutboxKind(StrEnum):
     MAIL = "mail"
     NOTIFY = "notify"
     SLACK_DM = "slack_dm"
+    UNMATCHED_MAIL = "unmatched_mail"  # a mail no DIT was found for, posted for triage
 
 
 class Lane(StrEnum):

@@ -35,6 +35,7 @@ class Runtime:
 def workers(ctx: Context, slack_app: Any) -> Registry:
     """The outbox workers of this process, one for each kind of outbox item."""
     from bot.workers.author_dm import SlackDmWorker
+    from bot.workers.inbound import UnmatchedMailWorker
     from bot.workers.notifications import NotificationWorker
     from ditbot.mail.worker import MailWorker
 
@@ -44,6 +45,7 @@ def workers(ctx: Context, slack_app: Any) -> Registry:
             # Its own client: it paces and retries itself.
             OutboxKind.NOTIFY: NotificationWorker(ctx),
             OutboxKind.SLACK_DM: SlackDmWorker(ctx, slack_app.client),
+            OutboxKind.UNMATCHED_MAIL: UnmatchedMailWorker(ctx, slack_app.client),
         }
     )
 

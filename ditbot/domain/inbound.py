@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _, gettext
 from ditbot.domain import exchanges as service
+from ditbot.domain.errors import Conflict, NotAllowed, NotFound
 from ditbot.domain.mail import MAIL_TYPE, failure_notice
 from ditbot.domain.portal import (
     client_is_waiting,
@@ -39,6 +40,8 @@ from ditbot.domain.portal import (
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage import repositories as repo
 from storage.models import Contact, Dit, Exchange, InboundMail
+from storage.outbox import enqueue
+from storage.outbox_payloads import UnmatchedMail
 from storage.types import utcnow
 from storage.vocabulary import Direction, InboundStatus, MailStatus, PartyKind, Source
 
@@ -170,15 +173,18 @@ def record_reply(
     relance_after_hours: float,
     locale: str,
     now: datetime | None = None,
+    existing: InboundMail | None = None,
 ) -> InboundMail:
-    """Record a client's mail as a received exchange of `dit` sent by `contact`.
+    """Record a client's mail as a received exchange of `dit` sent by `contact` (`existing`:
+    the kept row of an unmatched mail a collaborateur attaches).
 
     Raises Conflict when the DIT no longer accepts client messages (the caller keeps the mail
     for triage instead).
     """
-    moment = now or utcnow()
-    ensure_accepts_messages(dit, window_days, moment)
-    when = min(facts.sent_at, moment) if facts.sent_at is not None else moment
+    # The exchange happened when the mail arrived: its Date header is the sender's clock (often
+    # off, sometimes before the very mail it answers), kept on the inbound mail row.
+    when = now or utcnow()
+    ensure_accepts_messages(dit, window_days, when)
     relance_code, plain_code = types_for_client_messages(session)
     mail_type = repo.exchange_type(session, MAIL_TYPE)
     plain = MAIL_TYPE if mail_type is not None and mail_type.active else plain_code
@@ -200,14 +206,17 @@ def record_reply(
         allow_closed=True,
         dit=dit,
     )
-    row = _row(
-        facts,
-        InboundStatus.RECORDED,
-        dit_id=dit.id,
-        contact_id=contact.id,
-        exchange_id=exchange.id,
-        unknown_sender=unknown_sender,
-    )
+    values: dict[str, Any] = {
+        "dit_id": dit.id,
+        "contact_id": contact.id,
+        "exchange_id": exchange.id,
+        "unknown_sender": unknown_sender,
+    }
+    row = existing or _row(facts, InboundStatus.RECORDED, **values)
+    if existing is not None:
+        row.status = InboundStatus.RECORDED
+        for name, value in values.items():
+            setattr(row, name, value)
     session.add(row)
     session.flush()
     return row
@@ -220,6 +229,7 @@ def keep_unmatched(
     row = _row(facts, InboundStatus.UNMATCHED, reason=reason, dit_id=dit.id if dit else None)
     session.add(row)
     session.flush()
+    enqueue(session, UnmatchedMail(inbound_id=row.id))  # posted for a collaborateur to sort
     return row
 
 
@@ -281,3 +291,89 @@ def attachments_of(session: Session, exchange_id: int) -> list[dict[str, Any]]:
     """The attachments of a received mail exchange (empty for any other exchange)."""
     row = session.scalar(select(InboundMail).where(InboundMail.exchange_id == exchange_id))
     return list(row.attachments) if row is not None else []
+
+
+def unmatched(session: Session, inbound_id: int) -> InboundMail:
+    """An unmatched mail still waiting for triage; NotFound or Conflict otherwise."""
+    row = session.get(InboundMail, inbound_id)
+    if row is None:
+        raise NotFound(_("This mail is no longer kept."), "mail")
+    if row.status != InboundStatus.UNMATCHED:
+        raise Conflict(_("This mail was already attached to a DIT or dismissed."), "mail")
+    return row
+
+
+def facts_of(row: InboundMail) -> InboundFacts:
+    return InboundFacts(
+        key=row.key,
+        message_id=row.message_id,
+        from_address=row.from_address or "",
+        from_name=row.from_name or "",
+        subject=row.subject,
+        sent_at=row.sent_at,
+        text=row.text or "",
+        attachments=list(row.attachments or []),
+        raw_path=row.raw_path,
+    )
+
+
+def attach(
+    session: Session,
+    inbound_id: int,
+    dit_number: str,
+    actor: service.Actor,
+    *,
+    window_days: int,
+    relance_after_hours: float,
+    locale: str,
+) -> InboundMail:
+    """A collaborateur attaches an unmatched mail to a DIT: it becomes the client's exchange
+    there, from the contact whose address it came from, else flagged as the DIT's contact."""
+    if actor.collaborator is None:
+        raise NotAllowed(_("Only a collaborateur can attach a mail to a DIT."), "user")
+    row = unmatched(session, inbound_id)
+    dit = service.get_dit(session, dit_number)
+    sender = next(
+        (
+            c
+            for c in contacts_with_address(session, row.from_address or "")
+            if c.client_id == dit.client_id
+        ),
+        None,
+    )
+    contact = sender or dit.contact
+    if contact is None:
+        raise Conflict(
+            _("DIT {number} has no interlocuteur and {address} is not a contact of {client}."),
+            "dit",
+            number=dit.number,
+            address=row.from_address or "?",
+            client=dit.client.name,
+        )
+    recorded = record_reply(
+        session,
+        facts_of(row),
+        dit,
+        contact,
+        unknown_sender=sender is None,
+        window_days=window_days,
+        relance_after_hours=relance_after_hours,
+        locale=locale,
+        now=row.received_at,
+        existing=row,
+    )
+    recorded.handled_by_id = actor.collaborator.id
+    recorded.handled_at = utcnow()
+    return recorded
+
+
+def dismiss(session: Session, inbound_id: int, actor: service.Actor) -> InboundMail:
+    """A collaborateur sets an unmatched mail aside (spam, not for us): kept, never shown again."""
+    if actor.collaborator is None:
+        raise NotAllowed(_("Only a collaborateur can dismiss a mail."), "user")
+    row = unmatched(session, inbound_id)
+    row.status = InboundStatus.DISMISSED
+    row.handled_by_id = actor.collaborator.id
+    row.handled_at = utcnow()
+    session.flush()
+    return row

@@ -70,7 +70,7 @@ def dit_row(ctx: Context, number: str) -> Dit:
 def test_a_thunderbird_reply_becomes_the_clients_exchange_on_its_dit(
     mail_ctx: Context, raw: Raw, sent: SentMail
 ) -> None:
-    outcome = receive(mail_ctx, raw("thunderbird_reply.eml"))
+    outcome = receive(mail_ctx, raw("thunderbird_reply.eml"))  # its Date may be before "now"
     reply = received(mail_ctx, outcome)
 
     assert outcome.dit == "DIT-2026-0001"
@@ -288,10 +288,11 @@ def test_a_second_mail_while_the_first_waits_unanswered_is_a_relance(
         assert mail is not None
         mail.occurred_at = now - timedelta(days=4)
         refresh_indicators(session, mail.dit)
-    first = _mail(in_reply_to=sent.message_id, text="Des nouvelles ?", at=now - timedelta(days=3))
-    second = _mail(in_reply_to=sent.message_id, text="Toujours rien ?", at=now - timedelta(hours=1))
-    assert received(mail_ctx, receive(mail_ctx, first)).type_code == "courriel"
-    relance = received(mail_ctx, receive(mail_ctx, second))
+    first = _mail(in_reply_to=sent.message_id, text="Des nouvelles ?")
+    second = _mail(in_reply_to=sent.message_id, text="Toujours rien ?")
+    earlier = receive(mail_ctx, first, now=now - timedelta(days=3))
+    assert received(mail_ctx, earlier).type_code == "courriel"
+    relance = received(mail_ctx, receive(mail_ctx, second, now=now - timedelta(hours=1)))
     assert relance.type_code == "relance"
     assert {n.reason for n in notices(mail_ctx) if n.exchange_id == relance.id} == {
         "portal",
@@ -389,3 +390,12 @@ def _mail(
         message["References"] = in_reply_to
     message.set_content(text)
     return message.as_bytes()
+
+
+def test_a_reply_dated_before_the_mail_it_answers_still_makes_the_client_speak_last(
+    mail_ctx: Context, sent: SentMail
+) -> None:
+    skewed = _mail(in_reply_to=sent.message_id, text="Bien reçu.", at=utcnow() - timedelta(hours=5))
+    reply = received(mail_ctx, receive(mail_ctx, skewed))
+    assert reply.occurred_at > exchange(mail_ctx, sent.exchange_id).occurred_at
+    assert dit_row(mail_ctx, "DIT-2026-0001").last_direction == "received"
