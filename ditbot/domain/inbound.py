@@ -69,8 +69,28 @@ def exchange_key(key: str) -> str:
     return KEY_PREFIX + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
 
 
-def already_received(session: Session, key: str) -> InboundMail | None:
-    return session.scalar(select(InboundMail).where(InboundMail.key == key))
+@dataclass(frozen=True)
+class Received:
+    """A mail already taken: its row, and the exchange it became (if any)."""
+
+    inbound_id: int
+    exchange_id: int | None
+
+
+def already_received(session: Session, key: str) -> Received | None:
+    row = session.execute(
+        select(InboundMail.id, InboundMail.exchange_id).where(InboundMail.key == key)
+    ).first()
+    return None if row is None else Received(row.id, row.exchange_id)
+
+
+@dataclass(frozen=True)
+class MailRef:
+    """Where a Message-ID ditbot knows belongs: the DIT, the contact, the mail sent (if ours)."""
+
+    dit_id: int
+    contact_id: int | None
+    sent_exchange_id: int | None
 
 
 def contacts_with_address(session: Session, address: str) -> Sequence[Contact]:
@@ -85,20 +105,33 @@ def contacts_with_address(session: Session, address: str) -> Sequence[Contact]:
 
 def sent_mail_by_message_id(session: Session, message_id: str) -> Exchange | None:
     """The mail ditbot sent with this Message-ID."""
-    return session.scalar(
-        select(Exchange)
+    ref = mail_ref(session, message_id)
+    if ref is None or ref.sent_exchange_id is None:
+        return None
+    return session.get(Exchange, ref.sent_exchange_id)
+
+
+def mail_ref(session: Session, message_id: str) -> MailRef | None:
+    """The mail ditbot sent with this Message-ID, else a mail it recorded on a DIT with it.
+
+    Reads ids only (a matched mail loads its DIT once, later): this runs for each id of a
+    mail's References.
+    """
+    sent = session.execute(
+        select(Exchange.id, Exchange.dit_id, Exchange.received_by_contact_id)
         .where(Exchange.mail_message_id == message_id, Exchange.direction == Direction.SENT)
         .limit(1)
-    )
-
-
-def received_mail_by_message_id(session: Session, message_id: str) -> InboundMail | None:
-    """A mail that came in with this Message-ID and was recorded on a DIT."""
-    return session.scalar(
-        select(InboundMail)
+    ).first()
+    if sent is not None:
+        return MailRef(sent.dit_id, sent.received_by_contact_id, sent.id)
+    received = session.execute(
+        select(InboundMail.dit_id, InboundMail.contact_id)
         .where(InboundMail.message_id == message_id, InboundMail.dit_id.is_not(None))
         .limit(1)
-    )
+    ).first()
+    if received is not None and received.dit_id is not None:
+        return MailRef(received.dit_id, received.contact_id, None)
+    return None
 
 
 def _row(facts: InboundFacts, status: InboundStatus, **values: Any) -> InboundMail:

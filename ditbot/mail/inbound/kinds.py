@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import message_from_bytes
 from email.message import Message
 
 AUTO_PRECEDENCE = {"auto_reply", "bulk", "list", "junk"}
@@ -114,5 +114,5 @@ def _original_headers(part: Message) -> Message | None:
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return payload[0]
     if isinstance(payload, str):
-        return message_from_bytes(payload.encode("utf-8", "replace"), policy=policy.default)
+        return message_from_bytes(payload.encode("utf-8", "surrogateescape"))
     return None

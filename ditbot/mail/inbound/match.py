@@ -21,11 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ditbot.core.settings import Settings
-from ditbot.domain.inbound import (
-    contacts_with_address,
-    received_mail_by_message_id,
-    sent_mail_by_message_id,
-)
+from ditbot.domain.inbound import contacts_with_address, mail_ref, sent_mail_by_message_id
 from ditbot.mail.inbound.parse import ParsedMail
 from ditbot.mail.reply_address import exchange_named_by
 from storage import repositories as repo
@@ -41,7 +37,7 @@ class Match:
     dit: Dit
     contact: Contact  # who wrote, or the contact of the conversation when unknown_sender
     unknown_sender: bool
-    answers: Exchange | None  # the mail ditbot sent that this one answers
+    answers: int | None  # the exchange id of the mail ditbot sent that this one answers
     how: str  # "thread", "token" or "subject"
 
 
@@ -75,17 +71,19 @@ def answered_mail(session: Session, mail: ParsedMail, settings: Settings) -> Exc
 
 def find_dit(session: Session, mail: ParsedMail, settings: Settings) -> Match | NoMatch:
     for message_id in thread_ids(mail):
-        sent = sent_mail_by_message_id(session, message_id)
-        if sent is not None:
-            return _with_sender(session, mail, sent.dit, sent.received_by_contact, sent, "thread")
-        received = received_mail_by_message_id(session, message_id)
-        if received is not None and received.dit is not None:
-            return _with_sender(session, mail, received.dit, received.contact, None, "thread")
+        ref = mail_ref(session, message_id)
+        if ref is not None:
+            dit = session.get(Dit, ref.dit_id)
+            contact = session.get(Contact, ref.contact_id) if ref.contact_id else None
+            if dit is not None:
+                return _with_sender(session, mail, dit, contact, ref.sent_exchange_id, "thread")
     exchange_id = exchange_named_by(settings, mail.recipients)
     if exchange_id is not None:
         named = repo.exchange_by_id(session, exchange_id)
         if named is not None and named.direction == Direction.SENT:
-            return _with_sender(session, mail, named.dit, named.received_by_contact, named, "token")
+            return _with_sender(
+                session, mail, named.dit, named.received_by_contact, named.id, "token"
+            )
     return _by_subject(session, mail)
 
 
@@ -94,7 +92,7 @@ def _with_sender(
     mail: ParsedMail,
     dit: Dit,
     conversation_contact: Contact | None,
-    answers: Exchange | None,
+    answers: int | None,
     how: str,
 ) -> Match | NoMatch:
     for contact in contacts_with_address(session, mail.from_address):

@@ -87,7 +87,7 @@ def _receive(ctx: Context, store: MailStore, raw: bytes, now: datetime | None) -
     with ctx.db.session() as session:
         earlier = domain.already_received(session, mail.key)
         if earlier is not None:
-            return _duplicate(earlier.id, earlier.exchange_id)
+            return _duplicate(earlier.inbound_id, earlier.exchange_id)
     facts = _facts(mail)
     bounce = bounce_of(mail.message)
     auto = None if bounce is not None else _automatic(mail)
@@ -129,7 +129,7 @@ def _receive(ctx: Context, store: MailStore, raw: bytes, now: datetime | None) -
             earlier = domain.already_received(session, mail.key)
             if earlier is None:
                 raise
-            return _duplicate(earlier.id, earlier.exchange_id)
+            return _duplicate(earlier.inbound_id, earlier.exchange_id)
     ctx.wake_delivery()
     log.info(
         "mail %s from %s: %s%s",
@@ -203,7 +203,7 @@ def _set_aside(ctx: Context, store: MailStore, raw: bytes, reason: str) -> Outco
     with ctx.db.session() as session:
         earlier = domain.already_received(session, key)
         if earlier is not None:
-            return _duplicate(earlier.id, None)
+            return _duplicate(earlier.inbound_id, None)
     path = store.set_aside(key, raw)
     facts = domain.InboundFacts(
         key=key,
