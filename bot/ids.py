@@ -22,6 +22,7 @@ class Callback(StrEnum):
     EXCHANGE_DETAIL = "exchange_detail"  # read-only view of one exchange
     EXCHANGE_DELETE = "exchange_delete"  # confirm dialog of a delete
     NOTICE = "ditbot_notice"  # a modal that only tells something (errors inside modals)
+    INBOUND_ATTACH = "inbound_attach"  # attach an unmatched mail to a DIT (bot/handlers/inbound)
 
 
 class Action(StrEnum):
@@ -42,6 +43,8 @@ class Action(StrEnum):
     PANEL_OLDER = "panel_older"
     PANEL_PAGE = "panel_page"  # the single id of before: still routed for panels left open
     SEARCH_MORE = "search_more"  # not used yet; reserved for paging search results
+    INBOUND_ATTACH = "inbound_attach"  # on an unmatched mail's post; value = inbound mail id
+    INBOUND_DISMISS = "inbound_dismiss"  # on an unmatched mail's post; value = inbound mail id
 
 
 class Field(StrEnum):

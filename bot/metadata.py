@@ -169,13 +169,32 @@ class MailFormMeta:
         return cls(dit=_text(data, "dit"), panel=PanelRef.of(data))
 
 
+@dataclass(frozen=True)
+class InboundAttachMeta:
+    """The "attach to a DIT" modal of an unmatched mail, and the post it came from."""
+
+    KIND: ClassVar[str] = "inbound_attach"
+    inbound: int
+    channel: str
+    ts: str
+
+    def to_json(self) -> Json:
+        return {"inbound": self.inbound, "channel": self.channel, "ts": self.ts}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Self:
+        return cls(
+            inbound=_int(data, "inbound"), channel=_text(data, "channel"), ts=_text(data, "ts")
+        )
+
+
 class Meta(Protocol):
     KIND: ClassVar[str]
 
     def to_json(self) -> Json: ...
 
 
-M = TypeVar("M", PanelMeta, ExchangeFormMeta, DeleteMeta, MailFormMeta)
+M = TypeVar("M", PanelMeta, ExchangeFormMeta, DeleteMeta, MailFormMeta, InboundAttachMeta)
 
 
 def _mac(secret: str, kind: str, text: str) -> str:

@@ -22,6 +22,7 @@ from storage.types import EnumText, UTCDateTime, utcnow
 from storage.vocabulary import (
     Direction,
     DitState,
+    InboundStatus,
     MailStatus,
     OutboxKind,
     OutboxStatus,
@@ -153,7 +154,10 @@ class Exchange(Timestamped, Base):
     external_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     mail_status: Mapped[MailStatus | None] = mapped_column(EnumText(MailStatus, 10))
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    mail_message_id: Mapped[str | None] = mapped_column(String(300))
+    mail_message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    # A sent mail's place in its thread, fixed when it is queued: the Message-IDs of the
+    # earlier mails of the DIT with that contact, oldest first, space-separated (References).
+    mail_references: Mapped[str | None] = mapped_column(Text)
     mail_error: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column()
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
@@ -266,3 +270,42 @@ class ProcessedEvent(Base):
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMail(Base):
+    """A mail that came in (IMAP or `ditbot mail receive`), whatever became of it.
+
+    `key` (the Message-ID, else a digest of the raw message) makes a mail fetched twice, or by
+    two processes at once, count once. `exchange_id` is the received exchange it became;
+    `answers_exchange_id` the sent mail an auto-reply or a bounce is about.
+    """
+
+    __tablename__ = "inbound_mails"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    status: Mapped[InboundStatus] = mapped_column(EnumText(InboundStatus, 12))
+    dit_id: Mapped[int | None] = mapped_column(ForeignKey("dits.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    exchange_id: Mapped[int | None] = mapped_column(ForeignKey("exchanges.id"), index=True)
+    answers_exchange_id: Mapped[int | None] = mapped_column(ForeignKey("exchanges.id"), index=True)
+    from_address: Mapped[str | None] = mapped_column(String(254))
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    unknown_sender: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The new text (quotes and signature stripped), whole even beyond the exchange's limit.
+    text: Mapped[str | None] = mapped_column(Text)
+    # Why it is unmatched or rejected, a bounce's remote reason, an auto-reply's note.
+    reason: Mapped[str | None] = mapped_column(Text)
+    # [{"filename", "content_type", "size", "path"}]; `path` is relative to DITBOT_MAIL_STORE.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    raw_path: Mapped[str | None] = mapped_column(String(500))
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    handled_at: Mapped[datetime | None] = mapped_column()
+
+    dit: Mapped[Dit | None] = relationship(lazy="joined")
+    contact: Mapped[Contact | None] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_inbound_mails_status", "status", "received_at"),)

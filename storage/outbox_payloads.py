@@ -73,7 +73,14 @@ class DraftKept(AuthorDm):
     reason: Literal["draft_kept"] = "draft_kept"
 
 
-Payload: TypeAlias = MailDelivery | ChannelNotice | MailFailed | DraftKept
+class UnmatchedMail(OutboxPayload):
+    """Post the mail kept as `inbound_id` (no DIT found) in the dispatch channel, for triage."""
+
+    kind = OutboxKind.UNMATCHED_MAIL
+    inbound_id: int
+
+
+Payload: TypeAlias = MailDelivery | ChannelNotice | MailFailed | DraftKept | UnmatchedMail
 
 _author_dm: TypeAdapter[MailFailed | DraftKept] = TypeAdapter(
     Annotated[MailFailed | DraftKept, Field(discriminator="reason")]
@@ -82,6 +89,7 @@ _PARSERS: dict[OutboxKind, Callable[[Any], Payload]] = {
     OutboxKind.MAIL: MailDelivery.model_validate,
     OutboxKind.NOTIFY: ChannelNotice.model_validate,
     OutboxKind.SLACK_DM: _author_dm.validate_python,
+    OutboxKind.UNMATCHED_MAIL: UnmatchedMail.model_validate,
 }
 
 

@@ -91,6 +91,7 @@ class OutboxKind(StrEnum):
     MAIL = "mail"
     NOTIFY = "notify"
     SLACK_DM = "slack_dm"
+    UNMATCHED_MAIL = "unmatched_mail"  # a mail no DIT was found for, posted for triage
 
 
 class Lane(StrEnum):
@@ -110,3 +111,14 @@ class NoticeReason(StrEnum):
     def lane(self) -> Lane:
         """The outbox lane of notices given for this reason."""
         return Lane.PORTAL if self is NoticeReason.PORTAL else Lane.RELANCES
+
+
+class InboundStatus(StrEnum):
+    """What became of a mail that came in (ditbot/mail/inbound)."""
+
+    RECORDED = "recorded"  # it is a received exchange of a DIT
+    UNMATCHED = "unmatched"  # no DIT found: kept until a collaborateur attaches or dismisses it
+    AUTO_REPLY = "auto_reply"  # an out-of-office or other automatic answer: a note, no exchange
+    BOUNCE = "bounce"  # a delivery status notification: the mail it names is failed
+    REJECTED = "rejected"  # not a readable mail: set aside with its reason
+    DISMISSED = "dismissed"  # an unmatched mail a collaborateur set aside

@@ -60,11 +60,12 @@ from ditbot.core.context import Context
 from ditbot.core.settings import Settings
 from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import LeaseKeeper, owner_id, record_despite_outage
+from ditbot.domain.exchanges import CLIENT_SOURCES
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread
 from storage.outbox_payloads import ChannelNotice
-from storage.vocabulary import Lane, OutboxKind, Source
+from storage.vocabulary import Lane, OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -671,7 +672,7 @@ def routed(lanes: list[str]) -> list[Any]:
     """Which exchanges a channel is told of: portal messages, relances, or both."""
     conditions: list[Any] = []
     if Lane.PORTAL in lanes:
-        conditions.append(Exchange.source == Source.PORTAL)
+        conditions.append(Exchange.source.in_(CLIENT_SOURCES))  # portal messages, mail replies
     if Lane.RELANCES in lanes:
         conditions.append(ExchangeType.is_relance.is_(True))
     return conditions

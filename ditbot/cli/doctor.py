@@ -100,6 +100,49 @@ def check_database(settings: Settings) -> Iterator[Finding]:
         database.dispose()
 
 
+def check_mailbox(
+    settings: Settings, timeout: float = TIMEOUT, ssl_context: ssl.SSLContext | None = None
+) -> Iterator[Finding]:
+    """The IMAP mailbox `ditbot serve` reads: login, folder, how many messages wait."""
+    if not settings.imap_host:
+        if settings.mail_reply_to:
+            yield Finding(
+                "warn",
+                "mail",
+                "DITBOT_MAIL_REPLY_TO is set but IMAP_HOST is not: replies come back only if "
+                "your mail server pipes them to `ditbot mail receive`.",
+            )
+        return
+    from ditbot.mail.collector import NETWORK_ERRORS, Mailbox, MailboxProblem, count_waiting
+
+    mailbox = Mailbox.from_settings(settings)
+    try:
+        waiting = count_waiting(mailbox, ssl_context=ssl_context, timeout=timeout)
+    except MailboxProblem as problem:
+        yield Finding("fail", "mail", f"Mailbox {mailbox.where}: {problem}.")
+        return
+    except NETWORK_ERRORS as error:
+        yield Finding(
+            "fail",
+            "mail",
+            f"Mailbox {mailbox.where} does not answer ({_first_line(error)}): check IMAP_HOST, "
+            "IMAP_PORT and IMAP_SECURITY.",
+        )
+        return
+    handled = f"moved to {mailbox.move_to}" if mailbox.move_to else "flagged as seen"
+    yield Finding(
+        "ok",
+        "mail",
+        f"Mailbox {mailbox.where} read: {waiting} message(s) waiting; handled ones are {handled}.",
+    )
+    if settings.imap_security == "none":
+        yield Finding(
+            "warn",
+            "mail",
+            "IMAP_SECURITY=none: the mailbox password and the mails travel in clear.",
+        )
+
+
 def check_smtp(settings: Settings, timeout: float = TIMEOUT) -> Iterator[Finding]:
     from ditbot.mail.smtp import cleartext_login
 
@@ -313,6 +356,7 @@ def run_checks(
         lambda: check_database(settings),
         lambda: check_smtp(settings, smtp_timeout),
         lambda: check_slack(settings, slack),
+        lambda: check_mailbox(settings),
     ]
     return [finding for check in checks for finding in check()]
 

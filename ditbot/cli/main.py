@@ -16,6 +16,7 @@ from ditbot.core.settings import Settings, SettingsError
 from ditbot.domain.errors import DomainError, ValidationFailed
 
 EXIT_SETTINGS = 2
+EX_TEMPFAIL = 75  # sysexits.h: what `ditbot mail receive` answers an MTA for "try later"
 
 
 def serve_requires(socket_mode: bool) -> list[str]:
@@ -134,10 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     from ditbot.cli.doctor import add_parser as add_doctor
+    from ditbot.cli.mail_receive import add_parser as add_mail
     from ditbot.cli.portal_link import add_parser as add_portal_link
 
     add_portal_link(commands)
     add_doctor(commands)
+    add_mail(commands)
     return parser
 
 
@@ -158,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ditbot cannot start, fix these settings (environment or .env):", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
-        return EXIT_SETTINGS
+        # An MTA piping a mail keeps it and retries on 75; on 2 it would bounce it.
+        return EX_TEMPFAIL if args.command == "mail" else EXIT_SETTINGS
     except DomainError as error:
         locale = args.settings.locale if hasattr(args, "settings") else "en"
         print(f"error: {error.message(locale)}", file=sys.stderr)

@@ -31,11 +31,13 @@ class Runtime:
     web: Flask
     dispatcher: Dispatcher
     workers: Registry
+    collector: Any | None = None  # the IMAP collector (ditbot.mail.collector), when IMAP_HOST
 
 
 def workers(ctx: Context, slack_client: Any) -> Registry:
     """The outbox workers of this process, one for each kind of outbox item."""
     from bot.workers.author_dm import SlackDmWorker
+    from bot.workers.inbound import UnmatchedMailWorker
     from bot.workers.notifications import NotificationWorker
     from ditbot.mail.worker import MailWorker
 
@@ -45,6 +47,7 @@ def workers(ctx: Context, slack_client: Any) -> Registry:
             # Its own client: it paces and retries itself.
             OutboxKind.NOTIFY: NotificationWorker(ctx),
             OutboxKind.SLACK_DM: SlackDmWorker(ctx, slack_client),
+            OutboxKind.UNMATCHED_MAIL: UnmatchedMailWorker(ctx, slack_client),
         }
     )
 
@@ -116,12 +119,18 @@ def build(
     registry = workers(ctx, client)
     dispatcher = Dispatcher(list(registry.values()))
     ctx.wake_delivery = dispatcher.wake
+    collector = None
+    if settings.imap_host:
+        from ditbot.mail.collector import MailCollector
+
+        collector = MailCollector(ctx)
     return Runtime(
         ctx=ctx,
         slack=slack,
         web=create_web_app(ctx, slack, slack_events=not socket_mode),
         dispatcher=dispatcher,
         workers=registry,
+        collector=collector,
     )
 
 
@@ -134,6 +143,9 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
     server = http_server(runtime.web, settings)
     runtime.dispatcher.start()
     runtime.slack.start()  # Socket Mode connects; a Slack that did not answer is retried
+    if runtime.collector is not None:
+        runtime.collector.start()
+        log.info("reading mail from %s", runtime.collector.mailbox.where)
     try:
         where = f"http://{settings.host}:{settings.port}"
         how = "Slack over Socket Mode; " if socket_mode else ""
@@ -141,5 +153,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
         server.run()
     finally:
         runtime.slack.stop()
+        if runtime.collector is not None:
+            runtime.collector.stop()
         runtime.dispatcher.stop()
         runtime.ctx.db.dispose()

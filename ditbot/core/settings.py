@@ -138,6 +138,23 @@ def _address(value: str | None) -> str | None:
     return value
 
 
+def _host_name(value: str | None) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", value):
+        raise _invalid("is not a host name, e.g. mail.example.com")
+    return value
+
+
+def _reply_template(value: str | None) -> str | None:
+    if not value:
+        return value
+    local, _, domain = value.partition("@")
+    if value.count("{token}") != 1 or "{token}" not in local or "." not in domain:
+        raise _invalid("must be an address with {token} before the @, e.g. sav+{token}@example.com")
+    if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`|~-]*", local.replace("{token}", "")):
+        raise _invalid("has characters an address cannot hold before the @")
+    return value
+
+
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -267,6 +284,64 @@ class Settings(BaseSettings):
     )
     smtp_security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_lower)] = Field(
         "none", validation_alias="SMTP_SECURITY", description="none, starttls or tls"
+    )
+    smtp_ehlo_name: Annotated[str | None, AfterValidator(_host_name)] = Field(
+        None,
+        validation_alias="SMTP_EHLO_NAME",
+        description=(
+            "the name ditbot gives in SMTP EHLO, e.g. mail.example.com (default: this "
+            "machine's name); some servers refuse a name that is not a public host name"
+        ),
+    )
+    mail_reply_to: Annotated[str | None, AfterValidator(_reply_template)] = Field(
+        None,
+        validation_alias="DITBOT_MAIL_REPLY_TO",
+        description=(
+            "the reply address of the mails, with {token} where ditbot puts the signed DIT "
+            "token, e.g. `sav+{token}@example.com` (plus-addressing) or "
+            "`dit-{token}@reply.example.com` (a catch-all); the mailbox ditbot reads"
+        ),
+    )
+    mail_store_dir: str = Field(
+        "mail-store",
+        validation_alias="DITBOT_MAIL_STORE",
+        description="the folder where received attachments and set-aside messages are kept",
+    )
+    imap_host: str | None = Field(
+        None,
+        validation_alias="IMAP_HOST",
+        description="the IMAP server whose mailbox ditbot serve reads (unset: no collector)",
+    )
+    imap_port: Annotated[int | None, _whole(1, 65535)] = Field(
+        None,
+        validation_alias="IMAP_PORT",
+        description="the IMAP port (default 993 with IMAP_SECURITY=tls, else 143)",
+    )
+    imap_security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_lower)] = Field(
+        "tls", validation_alias="IMAP_SECURITY", description="tls (IMAPS), starttls or none"
+    )
+    imap_username: str | None = Field(
+        None, validation_alias="IMAP_USERNAME", description="the IMAP login"
+    )
+    imap_password: str | None = Field(
+        None, validation_alias="IMAP_PASSWORD", description="the IMAP password"
+    )
+    imap_folder: str = Field(
+        "INBOX", validation_alias="IMAP_FOLDER", description="the folder ditbot reads"
+    )
+    imap_move_to: str | None = Field(
+        None,
+        validation_alias="IMAP_MOVE_TO",
+        description=(
+            "a folder where handled messages are moved (unset: they stay, flagged \\Seen, "
+            "and only unseen messages are read)"
+        ),
+    )
+    imap_poll_seconds: Annotated[int, _whole(5, 86400)] = Field(
+        60,
+        validation_alias="IMAP_POLL_SECONDS",
+        description="how often the mailbox is read when the server has no IDLE (and at most "
+        "how long an IDLE waits)",
     )
     mail_templates_dir: str | None = Field(
         None,

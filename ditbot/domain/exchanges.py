@@ -376,9 +376,10 @@ def log_exchange(
 
 
 def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> None:
-    """Portal messages go to the dispatch channel; every new relance to the managers' one."""
+    """Client messages (portal, mail) go to the dispatch channel; every new relance to the
+    managers' one."""
     reasons: list[NoticeReason] = []
-    if exchange.source == Source.PORTAL and not was_relance:
+    if exchange.source in CLIENT_SOURCES and not was_relance:  # the portal, a mail reply
         reasons.append(NoticeReason.PORTAL)
     if exchange.type.is_relance and not was_relance:
         reasons.append(NoticeReason.RELANCE)

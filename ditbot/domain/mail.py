@@ -7,7 +7,10 @@ delivery exist together or not at all. The outbox worker of `ditbot.mail.worker`
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,12 +29,15 @@ from ditbot.domain.exchanges import (
 )
 from ditbot.domain.validation import SUBJECT_MAX, clean_detail, clean_email, clean_subject
 from storage import repositories as repo
-from storage.models import Dit, Exchange
+from storage.models import Contact, Dit, Exchange, InboundMail
 from storage.outbox import enqueue
 from storage.outbox_payloads import MailDelivery, MailFailed
-from storage.vocabulary import Direction, MailStatus, PartyKind
+from storage.vocabulary import Direction, InboundStatus, MailStatus, PartyKind
 
 MAIL_TYPE = "courriel"
+# References of a long conversation: the first mail and the latest ones (RFC 5322 3.6.4 lets
+# a client trim the middle; threading needs the root and the parent).
+REFERENCES_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,10 @@ def send_mail(
         mail_status=MailStatus.QUEUED,
     )
     if created:
+        # Fixed now, not at the first attempt: a second mail queued before the first went out
+        # still names it in its References, and every attempt sends the same message.
+        exchange.mail_message_id = new_message_id(mail_from, exchange.id)
+        exchange.mail_references = " ".join(thread_before(session, exchange)) or None
         enqueue(session, MailDelivery(exchange_id=exchange.id, dit=dit.number))
         drafts.remove_for(session, actor.collaborator.id, dit.id)
     return exchange, created
@@ -199,3 +209,45 @@ def failure_notice(session: Session, exchange: Exchange) -> None:
     if user is None:
         return
     enqueue(session, MailFailed(user=user, exchange_id=exchange.id))
+
+
+def new_message_id(mail_from: str | None, exchange_id: int) -> str:
+    """`<ditbot.<exchange id>.<random>@<sender domain>>`; the random part survives DB resets."""
+    domain = parseaddr(mail_from or "")[1].rpartition("@")[2] or "localhost"
+    return f"<ditbot.{exchange_id}.{secrets.token_hex(6)}@{domain}>"
+
+
+def thread_before(session: Session, exchange: Exchange) -> list[str]:
+    """The Message-IDs of the mails of `exchange`'s DIT with its contact before it, oldest first.
+
+    Mails ditbot sent to that contact and the contact's mails that became exchanges: what the
+    client's program holds of this conversation, so that `In-Reply-To` (the last one) and
+    `References` thread the new mail with them.
+    """
+    contact: Contact | None = exchange.received_by_contact
+    if contact is None:
+        return []
+    sent = session.execute(
+        select(Exchange.occurred_at, Exchange.id, Exchange.mail_message_id).where(
+            Exchange.dit_id == exchange.dit_id,
+            Exchange.received_by_contact_id == contact.id,
+            Exchange.mail_message_id.is_not(None),
+            Exchange.deleted_at.is_(None),
+            Exchange.id != exchange.id,
+        )
+    ).all()
+    received = session.execute(
+        select(InboundMail.received_at, InboundMail.id, InboundMail.message_id).where(
+            InboundMail.dit_id == exchange.dit_id,
+            InboundMail.contact_id == contact.id,
+            InboundMail.status == InboundStatus.RECORDED,
+            InboundMail.message_id.is_not(None),
+        )
+    ).all()
+    timeline: list[tuple[datetime, int, str]] = [
+        (when, row_id, message_id) for when, row_id, message_id in [*sent, *received] if message_id
+    ]
+    ids = [message_id for _, _, message_id in sorted(timeline)]
+    if len(ids) > REFERENCES_KEPT:
+        ids = ids[:1] + ids[-(REFERENCES_KEPT - 1) :]
+    return ids

@@ -8,15 +8,16 @@ receiving side deduplicate it if a previous attempt did get through.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
 
 from ditbot.core.i18n import normalize_locale
 from ditbot.core.settings import Settings
+from ditbot.domain import mail as domain_mail
 from ditbot.mail.render import MailContext, RenderedMail, render
+from ditbot.mail.reply_address import reply_address
 from ditbot.portal.tokens import portal_url
 from storage.models import Collaborator, Contact, Exchange
 
@@ -39,10 +40,9 @@ def sender_address(settings: Settings) -> tuple[str, str]:
 
 
 def new_message_id(settings: Settings, exchange_id: int) -> str:
-    """`<ditbot.<exchange id>.<random>@<sender domain>>`; the random part survives DB resets."""
-    _, address = sender_address(settings)
-    domain = address.rpartition("@")[2] or "localhost"
-    return f"<ditbot.{exchange_id}.{secrets.token_hex(6)}@{domain}>"
+    """A new Message-ID for a mail queued before they were fixed at queue time."""
+    sender_address(settings)  # refuses an unset DITBOT_MAIL_FROM
+    return domain_mail.new_message_id(settings.mail_from, exchange_id)
 
 
 def mail_locale(settings: Settings, author: Collaborator | None) -> str:
@@ -88,15 +88,57 @@ def build(settings: Settings, exchange: Exchange, message_id: str) -> Outgoing:
     message = EmailMessage()
     message["From"] = _address(context.sender_name, from_address)
     message["To"] = _address(contact.name if contact else "", recipient)
-    if context.sender_email and context.sender_email.lower() != from_address.lower():
-        message["Reply-To"] = _address(context.sender_name, context.sender_email)
+    answer_to = reply_to(settings, exchange, from_address, context.sender_email)
+    if answer_to is not None:
+        message["Reply-To"] = _address(context.sender_name, answer_to)
     message["Subject"] = one_line(context.subject)
     message["Date"] = format_datetime(exchange.occurred_at)
     message["Message-ID"] = message_id
+    references = (exchange.mail_references or "").split()
+    if references:
+        message["In-Reply-To"] = references[-1]
+        message["References"] = " ".join(references)
     message["X-Ditbot-Dit"] = exchange.dit.number
-    message.set_content(rendered.text, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for part in message.iter_parts():
+        _protect_from_lines(part)
     return Outgoing(message=message, envelope_from=from_address, recipients=[recipient])
+
+
+def reply_to(
+    settings: Settings, exchange: Exchange, from_address: str, author_email: str | None
+) -> str | None:
+    """Where the client's answer goes; None: to the sender address itself.
+
+    With DITBOT_MAIL_REPLY_TO, the signed reply address of this mail: the answer comes back
+    into the DIT. The technician is neither in Cc nor the Reply-To: their name is the From's
+    display name, and the answer reaches them in the DIT's Slack thread; a copy in their own
+    mailbox would split the conversation (a "reply all" reaches them outside the DIT), and a
+    Reply-To at a freemail address with a company From is scored as forged by spam filters
+    (SpamAssassin's FREEMAIL_FORGED_REPLYTO).
+    Without it, the author's own address when it is of the sender's domain (their colleague's
+    mailbox, as before), else nothing.
+    """
+    token_address = reply_address(settings, exchange.id)
+    if token_address is not None:
+        return token_address
+    if not author_email or author_email.lower() == from_address.lower():
+        return None
+    same_domain = author_email.rpartition("@")[2].lower() == from_address.rpartition("@")[2].lower()
+    return author_email if same_domain else None
+
+
+def _protect_from_lines(part: MIMEPart) -> None:
+    """Write a body line starting with "From " as "=46rom " (quoted-printable for the same
+    text, RFC 2049 section 3): a server that stores mail in mbox files then has nothing to
+    mangle, and the client reads "From " as written."""
+    payload = part.get_payload()
+    if isinstance(payload, str) and "From " in payload:
+        lines = payload.split("\n")
+        part.set_payload(
+            "\n".join("=46" + line[1:] if line.startswith("From ") else line for line in lines)
+        )
 
 
 def one_line(text: str) -> str:

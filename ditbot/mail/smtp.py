@@ -11,6 +11,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 
 from ditbot.core.settings import Settings
 
@@ -65,6 +66,7 @@ class SmtpSender:
             "security": settings.smtp_security,
             "username": settings.smtp_username,
             "password": settings.smtp_password,
+            "local_hostname": settings.smtp_ehlo_name,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -101,7 +103,7 @@ class SmtpSender:
         try:
             if self.username:
                 smtp.login(self.username, self.password or "")
-            refused = smtp.send_message(message, envelope_from, recipients)
+            refused = smtp.sendmail(envelope_from, recipients, wire_bytes(message))
             if refused:  # some, not all, recipients refused: report the first
                 code, text = next(iter(refused.values()))
                 raise _classified(code, text)
@@ -114,6 +116,13 @@ class SmtpSender:
             raise DeliveryFailed(_describe(error, self.host, self.port), permanent=False) from error
         finally:
             _quit(smtp)
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes on the wire: CRLF line ends, and lines starting with "From "
+    left as they are. (`smtplib.send_message` flattens with mbox's mangling, so a body line
+    "From Paris, ..." would reach the client as ">From Paris, ...".)"""
+    return message.as_bytes(policy=SMTP_POLICY)
 
 
 def _classified(code: int, text: bytes | str) -> DeliveryFailed:

@@ -71,6 +71,7 @@ class SmtpServer:
         self.received: list[Received] = []
         self.commands: Counter[str] = Counter()
         self.logins: list[str] = []
+        self.ehlo_names: list[str] = []  # what each session said in EHLO / HELO
         self._faults: dict[str, list[tuple[int, str]]] = {}
         self._stall = threading.Event()
         self.data_started = threading.Event()
@@ -183,6 +184,8 @@ class _Handler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        with self.owner._cond:
+            self.owner.ehlo_names.append(str(session.host_name))
         fault = self.owner._take("MAIL")
         if fault:
             return f"{fault[0]} {fault[1]}"

@@ -1,0 +1,17 @@
+"""bench/bench_inbound.py runs end to end with a few messages (so it cannot rot)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import bench_inbound
+
+
+def test_bench_inbound_runs_with_forty_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_inbound.main(["--messages", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "bench_inbound: 40 messages, database sqlite" in out
+    assert "duplicate 4" in out and "recorded 26" in out and "unmatched 4" in out
+    for line in ("pipeline:", "arrival -> Slack post: p50", "memory (RSS, MiB)"):
+        assert line in out
+    assert "failed outbox items: 0" in out
