@@ -186,6 +186,23 @@ class Exchange(Timestamped, Base):
     deleted_by: Mapped[Collaborator | None] = relationship(
         foreign_keys=[deleted_by_id], lazy="joined"
     )
+    # A received mail exchange's inbound mail (its attachments), and the automatic answers and
+    # delivery reports that came back about a sent mail. Read only: ditbot/domain/inbound.py
+    # writes inbound_mails. Loaded on access (or with `with_mail_facts`), never by the panel.
+    inbound_mail: Mapped[InboundMail | None] = relationship(
+        primaryjoin="Exchange.id == InboundMail.exchange_id",
+        foreign_keys="InboundMail.exchange_id",
+        viewonly=True,
+        uselist=False,
+        lazy="select",
+    )
+    mail_notes: Mapped[list[InboundMail]] = relationship(
+        primaryjoin="Exchange.id == InboundMail.answers_exchange_id",
+        foreign_keys="InboundMail.answers_exchange_id",
+        viewonly=True,
+        order_by="(InboundMail.received_at, InboundMail.id)",
+        lazy="select",
+    )
 
     __table_args__ = (Index("ix_exchanges_dit_live", "dit_id", "deleted_at", "occurred_at", "id"),)
 

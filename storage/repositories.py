@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, defaultload, immediateload, lazyload
+from sqlalchemy.orm import Session, defaultload, immediateload, lazyload, selectinload
 
 from storage.models import (
     Client,
@@ -75,7 +75,9 @@ def exchanges_of_dit(
     newest_first: bool = True,
     limit: int | None = None,
     offset: int = 0,
+    with_mail_facts: bool = False,
 ) -> Sequence[Exchange]:
+    """A DIT's exchanges; `with_mail_facts` loads their inbound mails and notes in two queries."""
     # The DIT is nearly always in the session already (the caller looked it up): take it from
     # the identity map instead of joining the DIT, its client, contact and technician per row.
     statement = (
@@ -89,6 +91,10 @@ def exchanges_of_dit(
         else (Exchange.occurred_at.asc(), Exchange.id.asc())
     )
     statement = statement.order_by(*order).offset(offset)
+    if with_mail_facts:
+        statement = statement.options(
+            selectinload(Exchange.inbound_mail), selectinload(Exchange.mail_notes)
+        )
     if limit is not None:
         statement = statement.limit(limit)
     return session.scalars(statement).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import (
     Block,
     BlockElement,
@@ -16,10 +18,10 @@ from slack_sdk.models.views import View
 from bot.ids import Callback, Field, block_id
 from bot.views.dit import when
 from bot.views.text import LABEL_MAX, escape, mrkdwn, one_line, plain, title, truncate
-from ditbot.core.i18n import Translator, _
+from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
-from storage.models import Collaborator, Contact, Exchange, ExchangeType
-from storage.vocabulary import Direction, MailStatus
+from storage.models import Collaborator, Contact, Exchange, ExchangeType, InboundMail
+from storage.vocabulary import Direction, InboundStatus, MailStatus
 
 PREVIEW = 280  # characters of the detail shown in the panel
 
@@ -119,6 +121,7 @@ def detail_modal(t: Translator, exchange: Exchange) -> View:
     if exchange.subject:
         blocks.append(SectionBlock(text=plain(exchange.subject)))
     blocks.append(SectionBlock(text=plain(exchange.detail)))
+    blocks.extend(mail_note_blocks(t, exchange.mail_notes))
     if exchange.updated_at and exchange.created_at and exchange.updated_at > exchange.created_at:
         note = t(_("Last changed {date}"), date=when(t, exchange.updated_at))
         blocks.append(ContextBlock(elements=[mrkdwn(note)]))
@@ -129,6 +132,36 @@ def detail_modal(t: Translator, exchange: Exchange) -> View:
         close=title(t(_("Back"))),
         blocks=blocks,
     )
+
+
+MAIL_NOTES_SHOWN = 5  # automatic answers and delivery reports shown under a sent mail
+
+
+def mail_note_blocks(t: Translator, notes: Sequence[InboundMail]) -> list[Block]:
+    """What came back about a sent mail without the client speaking: each out-of-office or
+    delivery report, when it came (mrkdwn) and what it said (plain_text: never formatted)."""
+    blocks: list[Block] = []
+    for note in notes[-MAIL_NOTES_SHOWN:]:
+        if note.status == InboundStatus.BOUNCE:
+            head = t(_(":warning: Delivery report received {date}"), date=when(t, note.received_at))
+            said = note.reason
+        else:
+            head = t(_(":zzz: Automatic answer received {date}"), date=when(t, note.received_at))
+            said = note.text or note.reason
+        blocks.append(ContextBlock(elements=[mrkdwn(head)]))
+        if said:
+            blocks.append(SectionBlock(text=plain(truncate(said.strip(), 600))))
+    if len(notes) > MAIL_NOTES_SHOWN:
+        more = len(notes) - MAIL_NOTES_SHOWN
+        line = t(
+            N_(
+                "{count} earlier automatic answer not shown",
+                "{count} earlier automatic answers not shown",
+            ),
+            count=more,
+        )
+        blocks.append(ContextBlock(elements=[plain(line)]))
+    return blocks
 
 
 def delete_modal(t: Translator, exchange: Exchange, metadata: str) -> View:

@@ -200,7 +200,9 @@ def get_dit(number: str) -> tuple[Response, int]:
 def list_exchanges(number: str) -> tuple[Response, int]:
     with context().db.session() as session:
         dit = service.get_dit(session, number)
-        rows = repo.exchanges_of_dit(session, dit.id, include_deleted=True, newest_first=False)
+        rows = repo.exchanges_of_dit(
+            session, dit.id, include_deleted=True, newest_first=False, with_mail_facts=True
+        )
         return respond(ExchangeListOut(dit=dit.number, exchanges=[exchange_out(e) for e in rows]))
 
 

@@ -9,7 +9,7 @@ behaviour; `ditbot/web/serialize.py` fills the answers from the database rows.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
@@ -116,6 +116,25 @@ class DeletedOut(Out):
     reason: str | None
 
 
+class AttachmentOut(Out):
+    """A file that came with a client's mail, kept under DITBOT_MAIL_STORE."""
+
+    filename: str
+    content_type: str
+    size: int = Field(description="bytes")
+
+
+class MailNoteOut(Out):
+    """What came back about a sent mail without being the client speaking: an automatic answer
+    (out-of-office) or a delivery status report."""
+
+    kind: Literal["auto_reply", "delivery_report"]
+    received_at: UtcDatetime
+    from_address: str | None
+    subject: str | None
+    text: str | None = Field(description="the automatic answer's text, or the remote reason")
+
+
 class ExchangeOut(Out):
     """One exchange of a DIT; a deleted one keeps its body and says so in `deleted`."""
 
@@ -135,6 +154,12 @@ class ExchangeOut(Out):
     deleted: DeletedOut | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    attachments: list[AttachmentOut] = Field(
+        description="the files of a client's mail (empty for any other exchange)"
+    )
+    mail_notes: list[MailNoteOut] = Field(
+        description="automatic answers and delivery reports about a mail ditbot sent"
+    )
 
 
 class ExchangeListOut(Out):

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ditbot.domain.exchanges import Indicators
 from ditbot.web.schemas import (
+    AttachmentOut,
     ClientOut,
     ClientRefOut,
     CollaboratorOut,
@@ -21,11 +22,12 @@ from ditbot.web.schemas import (
     DitOut,
     ExchangeOut,
     IndicatorsOut,
+    MailNoteOut,
     MailOut,
     PartyOut,
 )
-from storage.models import Client, Collaborator, Contact, Dit, Exchange
-from storage.vocabulary import PartyKind
+from storage.models import Client, Collaborator, Contact, Dit, Exchange, InboundMail
+from storage.vocabulary import InboundStatus, PartyKind
 
 
 def respond(answer: BaseModel, status: int = 200) -> tuple[Response, int]:
@@ -89,6 +91,32 @@ def exchange_out(exchange: Exchange) -> ExchangeOut:
         deleted=deleted,
         created_at=exchange.created_at,
         updated_at=exchange.updated_at,
+        attachments=_attachments(exchange.inbound_mail),
+        mail_notes=[_note(row) for row in exchange.mail_notes],
+    )
+
+
+def _attachments(mail: InboundMail | None) -> list[AttachmentOut]:
+    if mail is None:
+        return []
+    return [
+        AttachmentOut(
+            filename=str(item.get("filename") or ""),
+            content_type=str(item.get("content_type") or "application/octet-stream"),
+            size=int(item.get("size") or 0),
+        )
+        for item in mail.attachments or []
+    ]
+
+
+def _note(row: InboundMail) -> MailNoteOut:
+    bounce = row.status == InboundStatus.BOUNCE
+    return MailNoteOut(
+        kind="delivery_report" if bounce else "auto_reply",
+        received_at=row.received_at,
+        from_address=row.from_address,
+        subject=row.subject,
+        text=row.reason if bounce else (row.text or row.reason),
     )
 
 

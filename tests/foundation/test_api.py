@@ -52,6 +52,8 @@ EXCHANGE_FIELDS = {
     "deleted",
     "created_at",
     "updated_at",
+    "attachments",
+    "mail_notes",
 }
 DIT_BODY = {
     "client": "ACME",
@@ -345,6 +347,8 @@ def test_get_exchanges_lists_every_field_in_time_order_with_deleted_ones(
         "deleted": None,
         "created_at": "",
         "updated_at": "",
+        "attachments": [],
+        "mail_notes": [],
     }
     deleted = by_id[third]["deleted"]
     assert deleted["by"] == "SBE" and deleted["reason"] == "doublon" and deleted["at"].endswith("Z")

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
+from ditbot.domain.inbound import InboundFacts, note_auto_reply
 from ditbot.playground.slack_api import FakeSlack
 from storage import repositories as repo
+from storage.models import Exchange
 from tests.slack.harness import SlackDriver, texts
 from tests.slack.util import action_ids, exchanges, log_via_panel, menu_values, open_panel
 
@@ -347,3 +349,30 @@ def test_many_collaborators_are_searched_as_the_user_types(
     driver.submit(form, {"detail": "envoyé par un autre", "sent_by": "T012"})
     [exchange] = exchanges(ctx, "DIT-2026-0001")
     assert exchange.sent_by_collaborator.code == "T012"
+
+
+def test_an_out_of_office_shows_under_the_mail_it_answers_never_formatted(
+    driver: SlackDriver, ctx: Context
+) -> None:
+    mail_id = seed_exchange(ctx, direction="sent", type_code="courriel", detail="Devis joint")
+    with ctx.db.session() as session:
+        facts = InboundFacts(
+            key="<ooo-1@acme.example>",
+            message_id="<ooo-1@acme.example>",
+            from_address="p.martin@acme.example",
+            from_name="Paul Martin",
+            subject="Absent du bureau",
+            sent_at=None,
+            text="Je suis absent jusqu'au 7 décembre. <!channel> *urgent* : appelez Zoé.",
+        )
+        note_auto_reply(session, facts, session.get(Exchange, mail_id), "Auto-Submitted")
+    panel = open_panel(driver)
+    driver.click(panel, "exchange_menu", f"view:{mail_id}")
+    detail = driver.last_view("views.push")
+    shown = texts(detail)
+    assert "Réponse automatique reçue" in shown
+    note = next(
+        b["text"] for b in detail["blocks"] if "absent jusqu" in b.get("text", {}).get("text", "")
+    )
+    assert note["type"] == "plain_text"  # the client's words can neither ping nor format
+    assert note["text"] == "Je suis absent jusqu'au 7 décembre. <!channel> *urgent* : appelez Zoé."
