@@ -16,10 +16,11 @@ with, flagged, and the address is written in the exchange.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from ditbot.core.i18n import _, gettext
 from ditbot.core.settings import Settings
 from ditbot.domain.inbound import contacts_with_address, mail_ref, sent_mail_by_message_id
 from ditbot.mail.inbound.parse import ParsedMail
@@ -43,7 +44,14 @@ class Match:
 
 @dataclass(frozen=True)
 class NoMatch:
-    reason: str
+    """Why no DIT was found: a catalog message, said in the company's language where the team
+    reads it (the dispatch channel) and in English in the log."""
+
+    message: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def reason(self, locale: str) -> str:
+        return gettext(locale, self.message, **self.params)
 
 
 def thread_ids(mail: ParsedMail) -> list[str]:
@@ -101,8 +109,11 @@ def _with_sender(
     fallback = conversation_contact or dit.contact
     if fallback is None:
         return NoMatch(
-            f"answers a mail of {dit.number}, but {mail.from_address} is not a contact of "
-            f"{dit.client.name} and the DIT has no interlocuteur"
+            _(
+                "answers a mail of {number}, but {address} is not a contact of {client} and "
+                "the DIT has no contact"
+            ),
+            {"number": dit.number, "address": mail.from_address, "client": dit.client.name},
         )
     return Match(dit, fallback, True, answers, how)
 
@@ -118,7 +129,7 @@ def subject_numbers(subject: str) -> list[str]:
 
 def _by_subject(session: Session, mail: ParsedMail) -> Match | NoMatch:
     senders = contacts_with_address(session, mail.from_address)
-    refused: str | None = None
+    refused: NoMatch | None = None
     for number in subject_numbers(mail.subject):
         dit = repo.dit_by_number(session, number) or repo.dit_by_number(session, number.upper())
         if dit is None:
@@ -126,12 +137,10 @@ def _by_subject(session: Session, mail: ParsedMail) -> Match | NoMatch:
         for contact in senders:
             if contact.client_id == dit.client_id:
                 return Match(dit, contact, False, None, "subject")
-        refused = refused or (
-            f"the subject names {dit.number}, but {mail.from_address} is not a contact of "
-            f"{dit.client.name}"
+        refused = refused or NoMatch(
+            _("the subject names {number}, but {address} is not a contact of {client}"),
+            {"number": dit.number, "address": mail.from_address, "client": dit.client.name},
         )
-    if refused:
-        return NoMatch(refused)
-    return NoMatch(
-        "no DIT found: not an answer to a mail of ditbot, and no DIT number in the subject"
+    return refused or NoMatch(
+        _("no DIT found: not an answer to a mail of ditbot, and no DIT number in the subject")
     )

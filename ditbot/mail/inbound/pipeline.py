@@ -164,12 +164,15 @@ def _reply(
                 now=now,
             )
         except Conflict as closed:
-            reason = closed.message("en")
-            kept = domain.keep_unmatched(session, facts, reason, dit=found.dit)
-            return Outcome(Disposition.UNMATCHED, kept.id, None, found.dit.number, reason)
+            # kept in the team's language (the dispatch channel shows it), logged in English
+            kept = domain.keep_unmatched(
+                session, facts, closed.message(ctx.settings.locale), dit=found.dit
+            )
+            english = closed.message("en")
+            return Outcome(Disposition.UNMATCHED, kept.id, None, found.dit.number, english)
         return Outcome(Disposition.RECORDED, row.id, row.exchange_id, found.dit.number)
-    kept = domain.keep_unmatched(session, facts, found.reason)
-    return Outcome(Disposition.UNMATCHED, kept.id, None, None, found.reason)
+    kept = domain.keep_unmatched(session, facts, found.reason(ctx.settings.locale))
+    return Outcome(Disposition.UNMATCHED, kept.id, None, None, found.reason("en"))
 
 
 def _automatic(mail: ParsedMail) -> str | None:
