@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
-from ditbot.domain.validation import clean_detail, clean_email, clean_subject
+from ditbot.domain.validation import clean_detail, clean_email, clean_moment, clean_subject
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, ExchangeVersion
 from storage.outbox import enqueue
@@ -274,6 +274,7 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
         when = data.occurred_at or utcnow()
         if when.tzinfo is None:
             raise DomainError(_("The date of the exchange needs a time zone."), "occurred_at")
+        clean_moment(when, "occurred_at")
         if when > utcnow() + FUTURE_SKEW:
             raise DomainError(
                 _("The date of the exchange is in the future: an exchange has already happened."),
@@ -319,6 +320,33 @@ def _assign(exchange: Exchange, checked: _Checked) -> None:
     exchange.occurred_at = checked.occurred_at
 
 
+def replay_of(
+    session: Session, key: str | None, dit_number: str, field: str = "external_key"
+) -> Exchange | None:
+    """The exchange already recorded under `key` (a replay: answer it, record nothing), or None.
+
+    One rule for every idempotent entry point (the REST API's Idempotency-Key, the portal's
+    message id): a key that served for an exchange of another DIT is a Conflict naming `field`,
+    never the other DIT's exchange.
+    """
+    if key is None or repo.exchange_id_by_key(session, key) is None:
+        return None
+    existing = repo.exchange_by_key(session, key)
+    if existing is None:
+        return None
+    if existing.dit.number.casefold() != dit_number.strip().casefold():
+        raise Conflict(
+            _(
+                "This request was already used for an exchange of DIT {number}: "
+                "send a new one for DIT {other}."
+            ),
+            field,
+            number=existing.dit.number,
+            other=dit_number.strip()[:60],
+        )
+    return existing
+
+
 def log_exchange(
     session: Session,
     dit_number: str,
@@ -338,20 +366,9 @@ def log_exchange(
     window (ditbot.domain.portal checks that window first). `dit` spares a second read of the DIT
     when the caller already loaded it (it must be DIT `dit_number`).
     """
-    if external_key is not None and repo.exchange_id_by_key(session, external_key) is not None:
-        existing = repo.exchange_by_key(session, external_key)
-        if existing is not None:
-            if existing.dit.number != dit_number.strip():
-                raise Conflict(
-                    _(
-                        "This request was already used for an exchange of DIT {number}: "
-                        "send a new one for DIT {other}."
-                    ),
-                    "external_key",
-                    number=existing.dit.number,
-                    other=dit_number.strip()[:60],
-                )
-            return existing, False
+    existing = replay_of(session, external_key, dit_number)
+    if existing is not None:
+        return existing, False
     if dit is None or dit.number != dit_number.strip():
         dit = get_dit(session, dit_number)
     if not allow_closed:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import DomainError
-from ditbot.domain.validation import clean_email
+from ditbot.domain.validation import clean_email, clean_line, clean_moment
 from storage.vocabulary import DitState
 
 
@@ -21,23 +21,54 @@ def _email(value: str | None) -> str | None:
         raise ValueError(error) from None
 
 
-def _fits_utc(value: datetime) -> datetime:
-    """Refuse a moment UTC cannot write (year 1 or 9999 with an offset): a 400, not a crash."""
-    if value.tzinfo is not None:
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            message = _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z")
-            raise ValueError(DomainError(message)) from None
-    return value
+def line_rule(value: str) -> str:
+    """Names, codes and numbers are single lines with no invisible character (one rule for
+    every entry point: ditbot/domain/validation.py)."""
+    try:
+        text = clean_line(value)
+    except DomainError as error:
+        raise ValueError(error) from None
+    if not text:
+        raise ValueError(DomainError(_("this field is required")))
+    return text
+
+
+def _moment(value: datetime) -> datetime:
+    """A moment in range; one without a zone is UTC."""
+    try:
+        return clean_moment(value)
+    except DomainError as error:
+        raise ValueError(error) from None
+
+
+def _zoned_moment(value: datetime) -> datetime:
+    """A moment in range that says its time zone (a client's or a caller's clock)."""
+    try:
+        return clean_moment(value, zone=True)
+    except DomainError as error:
+        raise ValueError(error) from None
 
 
 Email = Annotated[str | None, AfterValidator(_email)]
-Moment = Annotated[datetime, AfterValidator(_fits_utc)]  # a date and time a UTC column holds
+# The JSON schema says what clean_moment checks: a year from 1970 to 2099 (and, for a
+# ZonedMoment, a zone), so that a generated request the document allows is one ditbot accepts.
+_YEARS = r"^(19[7-9][0-9]|20[0-9][0-9])-"
+_ZONE = r"(Z|z|[+-][0-9]{2}:[0-9]{2})$"
+Moment = Annotated[
+    datetime, AfterValidator(_moment), Field(json_schema_extra={"pattern": _YEARS})
+]  # a date and time a UTC column holds; one without a zone is taken as UTC
+ZonedMoment = Annotated[
+    datetime,
+    AfterValidator(_zoned_moment),
+    Field(json_schema_extra={"pattern": _YEARS + ".*" + _ZONE}),
+]
+Line = Annotated[str, AfterValidator(line_rule)]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# The length constraints come before the line rule, so that pydantic reports them as such.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(line_rule)]
+Number = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line_rule)]  # a DIT
 
 
 class Record(BaseModel):
@@ -67,10 +98,10 @@ class ClientRecord(Record):
 
 
 class DitRecord(Record):
-    number: Annotated[str, Field(min_length=1, max_length=40)]
+    number: Number
     client: Code
     contact: Code | None = None
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(line_rule)]
     state: DitState = DitState.EN_COURS
     technician: Code | None = None
     created_at: Moment | None = None
@@ -87,13 +118,6 @@ class DitRecord(Record):
                     states=", ".join(DitState),
                 )
             )
-        return value
-
-    @field_validator("created_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
         return value
 
 

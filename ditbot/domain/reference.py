@@ -156,11 +156,20 @@ def upsert_collaborator(
     collaborator = repo.collaborator_by_code(session, record.code)
     if record.slack_user_id:
         holder = repo.collaborator_by_slack_id(session, record.slack_user_id)
-        if holder is not None and holder.code != record.code:
+        if holder is not None and holder is not collaborator:
             raise _refuse(
                 f"{where}.slack_user_id",
                 _("{where}: Slack user {user} is already linked to collaborateur {other}."),
                 user=record.slack_user_id,
+                other=holder.code,
+            )
+    if record.mail1:
+        holder = repo.collaborator_by_mail1(session, record.mail1)
+        if holder is not None and holder is not collaborator:
+            raise _refuse(
+                f"{where}.mail1",
+                _("{where}: {email} is already the Mail 1 of collaborateur {other}."),
+                email=record.mail1,
                 other=holder.code,
             )
     created = collaborator is None
@@ -195,9 +204,9 @@ def upsert_client(
     seen: set[str] = set()
     for index, item in enumerate(record.contacts):
         here = f"{where}.contacts[{index}].code"
-        if item.code in seen:
+        if item.code.casefold() in seen:  # codes are unique without regard to case
             raise _refuse(here, _("{where}: contact code {code} appears twice."), code=item.code)
-        seen.add(item.code)
+        seen.add(item.code.casefold())
         contact = repo.contact_by_code(session, item.code)
         if contact is not None and contact.client_id != client.id:
             raise _refuse(
@@ -288,14 +297,14 @@ def import_data(session: Session, data: Any) -> Summary:
         first: dict[str, int] = {}
         for index, row in enumerate(rows):
             value = getattr(row, key)
-            if value in first:
+            if value.casefold() in first:  # DIT-1 and dit-1 are the same DIT
                 raise _refuse(
                     f"{kind}[{index}].{key}",
                     _("{where}: {value} appears twice in the file (first at row {first})."),
                     value=value,
-                    first=first[value],
+                    first=first[value.casefold()],
                 )
-            first[value] = index
+            first[value.casefold()] = index
     summary = Summary()
     for kind_record in parsed.exchange_types:
         upsert_exchange_type(session, kind_record, summary)

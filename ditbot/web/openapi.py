@@ -218,7 +218,11 @@ ROUTES: tuple[Route, ...] = (
                 {"WWW-Authenticate": {"schema": {"type": "string"}}},
             ),
             404: Answer("unknown DIT or contact", ProblemOut),
-            409: Answer("the DIT is closed beyond the portal window", ProblemOut),
+            409: Answer(
+                "the DIT is closed beyond the portal window, or this message_id was already "
+                "received for another DIT",
+                ProblemOut,
+            ),
             413: Answer(f"the body is over {PORTAL_MAX_BODY} bytes", ProblemOut),
             503: Answer(
                 "the database does not answer (retry later), or DITBOT_PORTAL_SECRET is not set",

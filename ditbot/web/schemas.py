@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from ditbot.domain.portal import MESSAGE_ID_MAX
-from ditbot.domain.records import Moment
+from ditbot.domain.records import Line, ZonedMoment
+from ditbot.domain.records import line_rule as line
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.vocabulary import Direction, DitState, MailStatus, PartyKind, Source
 
@@ -196,7 +197,7 @@ class PartyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: PartyKind
-    code: str = Field(min_length=1, max_length=40)
+    code: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line)]
 
 
 class ExchangeIn(BaseModel):
@@ -210,13 +211,13 @@ class ExchangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Direction
     detail: Detail
-    type: str | None = None
+    type: Line | None = None
     sent_by: PartyIn | None = None
     received_by: PartyIn | None = None
     recipient_email: str | None = None
     subject: Subject = None
-    occurred_at: Moment | None = None
-    author: str | None = Field(
+    occurred_at: ZonedMoment | None = None
+    author: Line | None = Field(
         default=None, description="code of the collaborateur who logs it (default: none)"
     )
 
@@ -225,10 +226,10 @@ class PortalMessageIn(BaseModel):
     """The webhook body. Unknown fields are ignored, so a portal may send more than we read."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-    message_id: str = Field(min_length=1, max_length=MESSAGE_ID_MAX)
-    dit: str = Field(min_length=1, max_length=40)
-    contact: str = Field(min_length=1, max_length=40)
+    message_id: Annotated[str, Field(min_length=1, max_length=MESSAGE_ID_MAX), AfterValidator(line)]
+    dit: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line)]
+    contact: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line)]
     subject: Subject = None
     detail: Detail
     relance: bool = False
-    sent_at: Moment | None = None
+    sent_at: ZonedMoment | None = None

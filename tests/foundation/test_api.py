@@ -263,7 +263,8 @@ def test_a_nul_character_is_refused_with_the_field_named(
     before = row_counts(db)
     response = seeded_client.open(path, method=method.upper(), json=body, headers=EN)
     problem = assert_problem(response, 400)
-    assert problem["errors"] == {field: "a text is expected here"}
+    assert list(problem["errors"]) == [field]
+    assert "cannot be stored" in problem["errors"][field]
     assert row_counts(db) == before
 
 
@@ -503,7 +504,7 @@ def test_post_exchange_invalid_body_names_the_field(
 @pytest.mark.parametrize(
     ("data", "content_type", "expected"),
     [
-        ("{not json", "application/json", {"detail": "The body must be a JSON document"}),
+        ("{not json", "application/json", {"detail": "The body is not valid JSON"}),
         ('{"direction": "sent"}', "text/plain", {"detail": "The body must be a JSON document"}),
         ("[1]", "application/json", {"errors": "body: an object is expected here"}),
     ],
