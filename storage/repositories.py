@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session, defaultload, immediateload, lazyload
 
 from storage.models import (
@@ -26,7 +26,14 @@ from storage.vocabulary import OPEN_STATES, Direction
 def same_key(column: Any, value: str) -> Any:
     """`column` equals `value` trimmed, without regard to case: codes and DIT numbers are
     unique so (migration 0005 indexes lower(column)), whatever the caller typed."""
+    if not storable(value):
+        return false()  # nothing stored holds it, and PostgreSQL cannot even compare it
     return func.lower(column) == func.lower(value.strip())
+
+
+def storable(value: str) -> bool:
+    """False for text no row holds: NUL (PostgreSQL refuses it) or an unpaired surrogate."""
+    return not any(char == "\x00" or "\ud800" <= char <= "\udfff" for char in value)
 
 
 def like_pattern(text: str) -> str:
@@ -55,6 +62,8 @@ def lock_dit(session: Session, dit: Dit) -> None:
 
 def search_dits(session: Session, query: str, limit: int = 20) -> Sequence[Dit]:
     """DITs whose number or client name contains `query`, newest first."""
+    if not storable(query):
+        return []
     pattern = like_pattern(query.strip().lower())
     return session.scalars(
         select(Dit)
@@ -130,6 +139,18 @@ def versions_of(session: Session, exchange_id: int) -> Sequence[ExchangeVersion]
         .where(ExchangeVersion.exchange_id == exchange_id)
         .order_by(ExchangeVersion.id)
     ).all()
+
+
+def version_count(session: Session, exchange_id: int) -> int:
+    """How many previous versions an exchange has (one per edit)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ExchangeVersion)
+            .where(ExchangeVersion.exchange_id == exchange_id)
+        )
+        or 0
+    )
 
 
 def collaborator_by_code(session: Session, code: str) -> Collaborator | None:

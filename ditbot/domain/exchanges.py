@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
-from ditbot.domain.validation import clean_detail, clean_email, clean_moment, clean_subject
+from ditbot.domain.validation import (
+    clean_detail,
+    clean_email,
+    clean_free_text,
+    clean_moment,
+    clean_subject,
+)
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, ExchangeVersion
 from storage.outbox import enqueue
@@ -88,7 +94,9 @@ class Indicators:
 
 
 def get_dit(session: Session, number: str) -> Dit:
-    dit = repo.dit_by_number(session, number.strip())
+    """The DIT of `number` (trimmed, without regard to case); NotFound says what to do."""
+    number = clean_free_text(number, "dit")  # NUL cannot even be compared on PostgreSQL
+    dit = repo.dit_by_number(session, number)
     if dit is None:
         raise NotFound(
             _("DIT {number} does not exist. Check the number, or search with /dit <client name>."),
@@ -515,10 +523,25 @@ def _party_of(collaborator: Collaborator | None, contact: Contact | None) -> Par
     return None
 
 
+def version_of(session: Session, exchange: Exchange) -> int:
+    """How many times `exchange` was edited: what an edit form remembers it was opened on."""
+    return repo.version_count(session, exchange.id)
+
+
 def edit_exchange(
-    session: Session, exchange_id: int, data: ExchangeInput, actor: Actor
+    session: Session,
+    exchange_id: int,
+    data: ExchangeInput,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
 ) -> Exchange:
-    """Change an exchange; the previous version is kept in its history."""
+    """Change an exchange; the previous version is kept in its history.
+
+    `expected_version`: the version the form was opened on. Another edit saved since (or the
+    same submission replayed later) is refused with a field error, so that it never reverts
+    what was changed in between.
+    """
     exchange = get_exchange(session, exchange_id)
     refusal = edit_refusal(exchange, actor)
     if refusal is not None:
@@ -535,7 +558,15 @@ def edit_exchange(
         occurred_at=data.occurred_at or exchange.occurred_at,
     )
     checked = _check(session, exchange.dit, data, actor)
-    repo.lock_dit(session, exchange.dit)
+    repo.lock_dit(session, exchange.dit)  # serialises edits: the version read next is current
+    if expected_version is not None and version_of(session, exchange) != expected_version:
+        raise Conflict(
+            _(
+                "Someone else changed this exchange since you opened this form. Close it and "
+                "open the exchange again to see their changes before editing."
+            ),
+            "detail",
+        )
     was_relance = exchange.type.is_relance
     session.add(
         ExchangeVersion(

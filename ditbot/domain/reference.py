@@ -25,6 +25,7 @@ from ditbot.domain.records import (
     ExchangeTypeRecord,
     ImportFile,
 )
+from ditbot.domain.validation import check_document
 from storage import repositories as repo
 from storage.models import Client, Collaborator, Contact, Dit, ExchangeType
 from storage.types import utcnow
@@ -287,6 +288,7 @@ def import_data(session: Session, data: Any) -> Summary:
 
     Runs in the caller's transaction: on any refusal the caller rolls back and nothing is written.
     """
+    check_document(data, "file")
     parsed: ImportFile = parse_records(ImportFile, data)
     for kind, rows, key in (
         ("exchange_types", parsed.exchange_types, "code"),

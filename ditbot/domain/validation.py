@@ -109,7 +109,8 @@ def clean_moment(value: datetime, field: str | None = None, *, zone: bool = Fals
 
 def check_document(data: Any, root: str = "body") -> None:
     """Refuse a JSON document nested too deeply, or with text that cannot be stored (NUL,
-    unpaired surrogates) in any key or value. The field is named by its dotted path.
+    unpaired surrogates) in any key or value. The field is named by its path, as the import
+    and the API name the others: `contacts[0].name`.
 
     Iterative: a document nested as deep as Python's recursion limit is refused, not a crash.
     """
@@ -117,29 +118,25 @@ def check_document(data: Any, root: str = "body") -> None:
     while stack:
         value, where, depth = stack.pop()
         if isinstance(value, str):
-            fault = text_fault(value, single_line=False) if _has_unstorable(value) else None
-            if fault is not None:
-                field = where or root
-                raise ValidationFailed(
-                    {field: DomainError(fault.message_id, field, **fault.params)}
-                )
+            if _has_unstorable(value):
+                fault = text_fault(value, single_line=False)
+                raise _refusal(where or root, fault)
             continue
         if not isinstance(value, dict | list):
             continue
         if depth >= JSON_DEPTH_MAX:
-            raise _too_deep(where or root)
+            raise _refusal(where or root, _too_deep())
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            name = f"{where}.{key}" if where else str(key)
+            if isinstance(key, int):
+                name = f"{where}[{key}]"
+            else:
+                name = f"{where}.{key}" if where else str(key)
             if isinstance(key, str) and _has_unstorable(key):
-                raise ValidationFailed(
-                    {
-                        name: DomainError(
-                            _("this name holds a character that cannot be stored: remove it"),
-                            name,
-                        )
-                    }
+                fault = DomainError(
+                    _("this name holds a character that cannot be stored: remove it")
                 )
+                raise _refusal(name, fault)
             stack.append((item, name, depth + 1))
 
 
@@ -147,11 +144,18 @@ def _has_unstorable(value: str) -> bool:
     return any(_unstorable(char) for char in value)
 
 
-def _too_deep(field: str) -> ValidationFailed:
-    error = DomainError(
-        _("the document is nested more than {limit} levels deep"), field, limit=JSON_DEPTH_MAX
+def _too_deep() -> DomainError:
+    return DomainError(
+        _("the document is nested more than {limit} levels deep"), limit=JSON_DEPTH_MAX
     )
-    return ValidationFailed({field: error})
+
+
+def _refusal(where: str, fault: DomainError | None) -> ValidationFailed:
+    """`where: what is wrong`, as the other refusals of a document read."""
+    problem = fault or DomainError(_("a text is expected here"))
+    return ValidationFailed(
+        {where: DomainError(_("{where}: {problem}"), where, where=where, problem=problem)}
+    )
 
 
 def load_json(raw: bytes | str, root: str = "body") -> Any:
@@ -160,7 +164,7 @@ def load_json(raw: bytes | str, root: str = "body") -> Any:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         data = json.loads(text)
     except RecursionError:
-        raise _too_deep(root) from None
+        raise _refusal(root, _too_deep()) from None
     except (UnicodeDecodeError, ValueError):
         raise DomainError(_("The body is not valid JSON (UTF-8).")) from None
     check_document(data, root)

@@ -240,7 +240,7 @@ def test_a_date_that_utc_cannot_write_is_refused(
             "put",
             "/api/v1/clients/NUL",
             {"name": "C", "contacts": [{"code": "C\x00"}]},
-            "contacts.0.code",
+            "contacts[0].code",
         ),
         (
             "post",
