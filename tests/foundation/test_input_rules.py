@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import Client, Collaborator, Dit
 from tests.credentials import API_TOKEN, PORTAL_SECRET
-from tests.factories import REFERENCE
+from tests.factories import REFERENCE, seed_reference
 from tests.foundation.helpers import row_counts
 from tests.foundation.openapi_check import CheckedClient
 from tests.foundation.test_import import cli_env, run_import, write  # noqa: F401  (fixture)
@@ -380,3 +381,35 @@ def test_the_import_refuses_what_the_api_refuses_naming_row_and_field(
     code, err = imported(cli_env, capsys, "[" * 100_000 + "]" * 100_000)
     assert code == 1 and "nested more than 32 levels" in err
     assert row_counts(db) == before
+
+
+# --- SQLite: a database file moved away while running ---------------------------------------
+
+
+def test_a_sqlite_file_moved_away_is_an_outage_never_a_new_empty_database(
+    sqlite_template: Path, tmp_path: Path, settings: Any
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("a SQLite file: PostgreSQL's run of this module has no file to move")
+    path = tmp_path / "live.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.session() as session:
+            seed_reference(session)
+        app = create_web_app(Context(settings=settings, db=database))
+        client = app.test_client()
+        assert client.get("/api/v1/dits/DIT-2026-0001", headers=AUTH).status_code == 200
+
+        away = path.rename(tmp_path / "moved.db")
+        answer = client.get("/api/v1/dits/DIT-2026-0001", headers=AUTH)
+        assert answer.status_code == 503 and answer.headers["Retry-After"]
+        assert client.get("/healthz").status_code == 503
+        assert not path.exists()  # not silently replaced by a new, empty database
+
+        away.rename(path)
+        answer = client.get("/api/v1/dits/DIT-2026-0001", headers=AUTH)
+        assert answer.status_code == 200 and answer.get_json()["title"]
+        assert client.get("/healthz").status_code == 200
+    finally:
+        database.dispose()
