@@ -14,8 +14,8 @@ from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, Va
 from ditbot.domain.validation import (
     clean_detail,
     clean_email,
-    clean_free_text,
     clean_moment,
+    clean_storable,
     clean_subject,
 )
 from storage import repositories as repo
@@ -95,7 +95,7 @@ class Indicators:
 
 def get_dit(session: Session, number: str) -> Dit:
     """The DIT of `number` (trimmed, without regard to case); NotFound says what to do."""
-    number = clean_free_text(number, "dit")  # NUL cannot even be compared on PostgreSQL
+    number = clean_storable(number, "dit")  # NUL cannot even be compared on PostgreSQL
     dit = repo.dit_by_number(session, number)
     if dit is None:
         raise NotFound(

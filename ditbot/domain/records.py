@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -9,7 +10,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import DomainError
-from ditbot.domain.validation import clean_email, clean_line, clean_moment
+from ditbot.domain.validation import (
+    EMAIL_PATTERN,
+    REQUIRED_LINE_PATTERN,
+    clean_email,
+    clean_line,
+    clean_moment,
+)
 from storage.vocabulary import DitState
 
 
@@ -49,7 +56,9 @@ def _zoned_moment(value: datetime) -> datetime:
         raise ValueError(error) from None
 
 
-Email = Annotated[str | None, AfterValidator(_email)]
+Email = Annotated[
+    str | None, AfterValidator(_email), Field(json_schema_extra={"pattern": EMAIL_PATTERN})
+]
 # The JSON schema says what clean_moment checks: a year from 1970 to 2099 (and, for a
 # ZonedMoment, a zone), so that a generated request the document allows is one ditbot accepts.
 _YEARS = r"^(19[7-9][0-9]|20[0-9][0-9])-"
@@ -62,17 +71,48 @@ ZonedMoment = Annotated[
     AfterValidator(_zoned_moment),
     Field(json_schema_extra={"pattern": _YEARS + ".*" + _ZONE}),
 ]
-Line = Annotated[str, AfterValidator(line_rule)]
+ONE_LINE = {"pattern": REQUIRED_LINE_PATTERN}  # documents line_rule
+Line = Annotated[str, AfterValidator(line_rule), Field(json_schema_extra=ONE_LINE)]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
-Code = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)]
+_CODE = re.compile(CODE_PATTERN)
+
+
+def code_rule(value: str) -> str:
+    """A code, trimmed: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    text = value.strip()
+    if not _CODE.match(text):
+        raise ValueError(
+            DomainError(
+                _("use only letters, digits, '.', '_' and '-', starting with a letter or digit")
+            )
+        )
+    return text
+
+
+# Lengths count what was sent (the document can say no other); blanks around are trimmed.
+Code = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$"},
+    ),
+    AfterValidator(code_rule),
+]
 # The length constraints come before the line rule, so that pydantic reports them as such.
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(line_rule)]
-Number = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line_rule)]  # a DIT
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, json_schema_extra=ONE_LINE), AfterValidator(line_rule)
+]
+Number = Annotated[
+    str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line_rule)
+]  # a DIT
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No str_strip_whitespace: it would trim before the length checks, which then count less
+    # than the document says; every text rule trims by itself (line_rule, code_rule, _email).
+    model_config = ConfigDict(extra="forbid")
 
 
 class CollaboratorRecord(Record):
@@ -101,7 +141,11 @@ class DitRecord(Record):
     number: Number
     client: Code
     contact: Code | None = None
-    title: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(line_rule)]
+    title: Annotated[
+        str,
+        Field(min_length=1, max_length=300, json_schema_extra=ONE_LINE),
+        AfterValidator(line_rule),
+    ]
     state: DitState = DitState.EN_COURS
     technician: Code | None = None
     created_at: Moment | None = None

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import N_, _
-from ditbot.domain.errors import DomainError, ValidationFailed
+from ditbot.domain.errors import Clash, DomainError, UnknownReference, ValidationFailed
 from ditbot.domain.records import (
     CODE_PATTERN,
     SLACK_USER_PATTERN,
@@ -133,6 +133,14 @@ def _refuse(where: str, message: str, **params: Any) -> ValidationFailed:
     return ValidationFailed({where: DomainError(message, where, where=where, **params)})
 
 
+def _clash(where: str, message: str, **params: Any) -> Clash:
+    return Clash({where: DomainError(message, where, where=where, **params)})
+
+
+def _unknown(where: str, message: str, **params: Any) -> UnknownReference:
+    return UnknownReference({where: DomainError(message, where, where=where, **params)})
+
+
 def upsert_exchange_type(session: Session, record: ExchangeTypeRecord, summary: Summary) -> None:
     kind = repo.exchange_type(session, record.code)
     created = kind is None
@@ -158,7 +166,7 @@ def upsert_collaborator(
     if record.slack_user_id:
         holder = repo.collaborator_by_slack_id(session, record.slack_user_id)
         if holder is not None and holder is not collaborator:
-            raise _refuse(
+            raise _clash(
                 f"{where}.slack_user_id",
                 _("{where}: Slack user {user} is already linked to collaborateur {other}."),
                 user=record.slack_user_id,
@@ -167,7 +175,7 @@ def upsert_collaborator(
     if record.mail1:
         holder = repo.collaborator_by_mail1(session, record.mail1)
         if holder is not None and holder is not collaborator:
-            raise _refuse(
+            raise _clash(
                 f"{where}.mail1",
                 _("{where}: {email} is already the Mail 1 of collaborateur {other}."),
                 email=record.mail1,
@@ -210,7 +218,7 @@ def upsert_client(
         seen.add(item.code.casefold())
         contact = repo.contact_by_code(session, item.code)
         if contact is not None and contact.client_id != client.id:
-            raise _refuse(
+            raise _clash(
                 here,
                 _("{where}: contact {code} already belongs to another client ({other})."),
                 code=item.code,
@@ -229,20 +237,20 @@ def upsert_client(
 def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str = "dit") -> Dit:
     client = repo.client_by_code(session, record.client)
     if client is None:
-        raise _refuse(
+        raise _unknown(
             f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
         )
     contact = None
     if record.contact:
         contact = repo.contact_by_code(session, record.contact)
         if contact is None:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.contact",
                 _("{where}: unknown contact code '{code}'."),
                 code=record.contact,
             )
         if contact.client_id != client.id:
-            raise _refuse(
+            raise _clash(
                 f"{where}.contact",
                 _("{where}: contact {code} is not a contact of client {client}."),
                 code=record.contact,
@@ -252,7 +260,7 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
     if record.technician:
         technician = repo.collaborator_by_code(session, record.technician)
         if technician is None:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.technician",
                 _("{where}: unknown collaborateur code '{code}'."),
                 code=record.technician,

@@ -21,7 +21,7 @@ from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError
 from ditbot.domain.exchanges import replay_of
 from ditbot.domain.reference import parse_records
-from ditbot.domain.validation import load_json
+from ditbot.domain.validation import check_document, load_json
 from ditbot.portal import signing
 from ditbot.web.api import current_locale
 from ditbot.web.limits import refusal
@@ -79,9 +79,12 @@ def receive() -> tuple[Response, int] | Response:
         response.headers["WWW-Authenticate"] = 'Signature realm="ditbot-portal"'
         return response
     try:
-        data = load_json(raw)
+        data = load_json(raw, check=False)
         if not isinstance(data, dict):
             return _refuse(400, _("The body must be a JSON object."))
+        # A portal may send more than we read (CONTRACT.md): only the fields read are checked.
+        data = {name: data[name] for name in PortalMessageIn.model_fields if name in data}
+        check_document(data)
         body: PortalMessageIn = parse_records(PortalMessageIn, data)
         answer, created = _record(ctx, body)
     except DomainError as error:

@@ -15,9 +15,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from pydantic.json_schema import SkipJsonSchema
 
 from ditbot.domain.portal import MESSAGE_ID_MAX
-from ditbot.domain.records import Line, ZonedMoment
+from ditbot.domain.records import ONE_LINE, Line, ZonedMoment
 from ditbot.domain.records import line_rule as line
-from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
+from ditbot.domain.validation import (
+    DETAIL_MAX,
+    EMAIL_PATTERN,
+    LINE_PATTERN,
+    REQUIRED_TEXT_PATTERN,
+    SUBJECT_MAX,
+)
 from storage.vocabulary import Direction, DitState, MailStatus, PartyKind, Source
 
 IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
@@ -28,10 +34,16 @@ Detail = Annotated[
     str,
     Field(
         description=f"what was said: not blank, at most {DETAIL_MAX} characters",
-        json_schema_extra={"minLength": 1, "maxLength": DETAIL_MAX, "pattern": r"\S"},
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": DETAIL_MAX,
+            "pattern": REQUIRED_TEXT_PATTERN,
+        },
     ),
 ]
-Subject = Annotated[str | None, Field(json_schema_extra={"maxLength": SUBJECT_MAX})]
+Subject = Annotated[
+    str | None, Field(json_schema_extra={"maxLength": SUBJECT_MAX, "pattern": LINE_PATTERN})
+]
 
 
 def when(value: datetime) -> str:
@@ -197,7 +209,9 @@ class PartyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: PartyKind
-    code: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line)]
+    code: Annotated[
+        str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line)
+    ]
 
 
 class ExchangeIn(BaseModel):
@@ -214,7 +228,9 @@ class ExchangeIn(BaseModel):
     type: Line | None = None
     sent_by: PartyIn | None = None
     received_by: PartyIn | None = None
-    recipient_email: str | None = None
+    recipient_email: Annotated[str | None, Field(json_schema_extra={"pattern": EMAIL_PATTERN})] = (
+        None
+    )
     subject: Subject = None
     occurred_at: ZonedMoment | None = None
     author: Line | None = Field(
@@ -226,9 +242,17 @@ class PortalMessageIn(BaseModel):
     """The webhook body. Unknown fields are ignored, so a portal may send more than we read."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-    message_id: Annotated[str, Field(min_length=1, max_length=MESSAGE_ID_MAX), AfterValidator(line)]
-    dit: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line)]
-    contact: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(line)]
+    message_id: Annotated[
+        str,
+        Field(min_length=1, max_length=MESSAGE_ID_MAX, json_schema_extra=ONE_LINE),
+        AfterValidator(line),
+    ]
+    dit: Annotated[
+        str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line)
+    ]
+    contact: Annotated[
+        str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line)
+    ]
     subject: Subject = None
     detail: Detail
     relance: bool = False

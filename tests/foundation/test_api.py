@@ -193,7 +193,7 @@ def test_put_dit_with_unknown_client_names_the_field(
     response = seeded_client.put(
         "/api/v1/dits/DIT-2026-0100", json={**DIT_BODY, "client": "NOPE"}, headers=EN
     )
-    body = assert_problem(response, 400)
+    body = assert_problem(response, 404)  # like an unknown party of an exchange
     assert body["errors"] == {"dit.client": "dit.client: unknown client code 'NOPE'."}
     assert body["detail"] == "dit.client: unknown client code 'NOPE'."
     assert row_counts(db) == before
