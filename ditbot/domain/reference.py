@@ -177,7 +177,7 @@ def upsert_collaborator(
         if holder is not None and holder is not collaborator:
             raise _clash(
                 f"{where}.mail1",
-                _("{where}: {email} is already the Mail 1 of collaborateur {other}."),
+                _("{where}: {email} is already the Mail 1 of collaborator {other}."),
                 email=record.mail1,
                 other=holder.code,
             )
