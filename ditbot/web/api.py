@@ -14,7 +14,7 @@ from ditbot.core import credentials
 from ditbot.core.context import Context
 from ditbot.core.i18n import _, gettext, normalize_locale
 from ditbot.domain import exchanges as service
-from ditbot.domain.errors import DomainError, UnknownReference, ValidationFailed
+from ditbot.domain.errors import DomainError, ValidationFailed
 from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord
 from ditbot.domain.reference import (
     Summary,
@@ -214,7 +214,7 @@ def _log_exchange(
                 unknown = DomainError(
                     _("Unknown collaborateur '{code}'."), "author", code=data.author
                 )
-                raise UnknownReference({"author": unknown})  # 404, like an unknown party
+                raise ValidationFailed({"author": unknown})
         entry = service.ExchangeInput(
             direction=data.direction,
             detail=data.detail,
