@@ -690,15 +690,29 @@ def test_every_documented_answer_validates_against_the_document(
     outage = Database("sqlite:////nonexistent-ditbot-dir/sub/ditbot.db")
     down = checked_app(Context(settings=ctx.settings, db=outage)).test_client()
     huge = b'{"name": "' + b"x" * (9 * 1024 * 1024) + b'"}'
+    # (good, bad, clashing with what is stored)
     puts = {
-        "/api/v1/collaborators/ZED": ({"name": "Zoé Durand"}, {"name": "N", "mail1": "a@"}),
-        "/api/v1/clients/NEWC": ({"name": "Neuf", "contacts": []}, {"name": ""}),
-        "/api/v1/dits/DIT-2026-0100": (DIT_BODY, {**DIT_BODY, "client": "NOPE"}),
+        "/api/v1/collaborators/ZED": (
+            {"name": "Zoé Durand"},
+            {"name": "N", "mail1": "a@"},
+            {"name": "N", "mail1": "J.Dupuis@sav.example"},
+        ),
+        "/api/v1/clients/NEWC": (
+            {"name": "Neuf", "contacts": []},
+            {"name": ""},
+            {"name": "Neuf", "contacts": [{"code": "boul-ll", "name": "L"}]},
+        ),
+        "/api/v1/dits/DIT-2026-0100": (
+            DIT_BODY,
+            {**DIT_BODY, "title": ""},
+            {**DIT_BODY, "contact": "BOUL-LL"},
+        ),
     }
-    for path, (good, bad) in puts.items():
+    for path, (good, bad, clash) in puts.items():
         assert client.put(path, json=good, headers=AUTH).status_code == 201
         assert client.put(path, json=good, headers=AUTH).status_code == 200
         assert client.put(path, json=bad, headers=AUTH).status_code == 400
+        assert client.put(path, json=clash, headers=AUTH).status_code == 409
         assert client.put(path, json=good).status_code == 401
         assert off.put(path, json=good).status_code == 404
         assert (
@@ -706,6 +720,8 @@ def test_every_documented_answer_validates_against_the_document(
             == 413
         )
         assert down.put(path, json=good, headers=AUTH).status_code == 503
+    unknown = {**DIT_BODY, "client": "NOPE"}
+    assert client.put("/api/v1/dits/DIT-2026-0100", json=unknown, headers=AUTH).status_code == 404
     for path in ("/api/v1/dits/DIT-2026-0001", "/api/v1/dits/DIT-2026-0001/exchanges"):
         assert client.get(path, headers=AUTH).status_code == 200
         assert client.get(path).status_code == 401
