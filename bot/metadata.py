@@ -111,6 +111,9 @@ class ExchangeFormMeta:
     exchange: int | None = None  # the exchange being edited
     panel: PanelRef | None = None
     choose_dit: bool = False  # the DIT is a field of the form (message shortcut)
+    # The version of the exchange the edit form was opened on (ditbot.domain.exchanges
+    # .version_of): a submission made on an older one is refused, never a silent revert.
+    version: int | None = None
 
     def to_json(self) -> Json:
         panel = self.panel.to_json() if self.panel else {"panel": None, "hash": None}
@@ -119,6 +122,7 @@ class ExchangeFormMeta:
             "direction": self.direction.value,
             "exchange": self.exchange,
             "choose": self.choose_dit,
+            "version": self.version,
             **panel,
         }
 
@@ -130,6 +134,7 @@ class ExchangeFormMeta:
             exchange=_optional_int(data, "exchange"),
             panel=PanelRef.of(data),
             choose_dit=data.get("choose") is True,
+            version=_optional_int(data, "version"),
         )
 
 

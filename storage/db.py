@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc, inspect, text
+from sqlalchemy import Engine, create_engine, event, exc, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -17,12 +19,46 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _SQLITE_BUGS = ("no such table", "no such column", "syntax error", "has no column")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (absolute), or None for memory or a URI the caller wrote."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()
+
+
+def _existing_file_only(url: str, path: Path) -> str:
+    """`url` opened with mode=rw: a database file moved away while ditbot runs is an error
+    (503, retried), never silently replaced by a new empty one. The file is created here,
+    once, when it does not exist yet (a first start, before `db upgrade`)."""
+    if not path.exists() and path.parent.is_dir():
+        sqlite3.connect(path).close()
+    parsed = make_url(url)
+    query = {**parsed.query, "mode": "rw", "uri": "true"}
+    return parsed.set(database=f"file:{quote(str(path))}", query=query).render_as_string(
+        hide_password=False
+    )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a generous busy timeout."""
     if url.startswith("sqlite"):
+        path = sqlite_file(url)
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            _existing_file_only(url, path) if path is not None else url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **kwargs,
         )
+        if path is not None:
+
+            @event.listens_for(engine, "checkout")
+            def _file_still_there(_dbapi: Any, _record: Any, _proxy: Any) -> None:
+                # A pooled connection keeps the moved file open and would go on writing there:
+                # drop it; the new connection (mode=rw) fails until the file is back.
+                if not path.exists():
+                    raise exc.DisconnectionError(f"the SQLite file {path} is missing")
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

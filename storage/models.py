@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -61,6 +62,13 @@ class Collaborator(Timestamped, Base):
     manager: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
 
+    # Codes are unique without regard to case, and no two collaborateurs share a Mail 1
+    # (migration 0005; the lookups compare lower() too: storage/repositories.same_key).
+    __table_args__ = (
+        Index("ux_collaborators_code_lower", func.lower(code), unique=True),
+        Index("ux_collaborators_mail1_lower", func.lower(mail1), unique=True),
+    )
+
 
 class Client(Timestamped, Base):
     __tablename__ = "clients"
@@ -70,6 +78,8 @@ class Client(Timestamped, Base):
     # Loaded on demand (repositories.contacts_of_client): every DIT loads its client, and an
     # eager load here cost one more query on every DIT read.
     contacts: Mapped[list[Contact]] = relationship(back_populates="client", order_by="Contact.name")
+
+    __table_args__ = (Index("ux_clients_code_lower", func.lower(code), unique=True),)
 
 
 class Contact(Timestamped, Base):
@@ -83,6 +93,8 @@ class Contact(Timestamped, Base):
     mail1: Mapped[str | None] = mapped_column(String(254))
     mail2: Mapped[str | None] = mapped_column(String(254))
     client: Mapped[Client] = relationship(back_populates="contacts")
+
+    __table_args__ = (Index("ux_contacts_code_lower", func.lower(code), unique=True),)
 
 
 class Dit(Timestamped, Base):
@@ -111,6 +123,7 @@ class Dit(Timestamped, Base):
     __table_args__ = (
         Index("ix_dits_technician_state", "technician_id", "state"),
         Index("ix_dits_waiting", "last_direction", "last_exchange_at"),
+        Index("ux_dits_number_lower", func.lower(number), unique=True),
     )
 
     @validates("state")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session, defaultload, immediateload, lazyload, selectinload
 
 from storage.models import (
@@ -23,8 +23,32 @@ from storage.types import utcnow
 from storage.vocabulary import OPEN_STATES, Direction
 
 
+def same_key(column: Any, value: str) -> Any:
+    """`column` equals `value` trimmed, without regard to case: codes and DIT numbers are
+    unique so (migration 0005 indexes lower(column)), whatever the caller typed."""
+    if not storable(value):
+        return false()  # nothing stored holds it, and PostgreSQL cannot even compare it
+    return func.lower(column) == func.lower(value.strip())
+
+
+def storable(value: str) -> bool:
+    """False for text no row holds: NUL (PostgreSQL refuses it) or an unpaired surrogate."""
+    return not any(char == "\x00" or "\ud800" <= char <= "\udfff" for char in value)
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for a LIKE ... ESCAPE '\\': the user's `%`, `_` and `\\` match themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def collaborator_by_mail1(session: Session, email: str) -> Collaborator | None:
+    """The collaborateur whose Mail 1 is `email` (no two share one, whatever the case)."""
+    return session.scalar(select(Collaborator).where(same_key(Collaborator.mail1, email)))
+
+
 def dit_by_number(session: Session, number: str) -> Dit | None:
-    return session.scalar(select(Dit).where(Dit.number == number))
+    return session.scalar(select(Dit).where(same_key(Dit.number, number)))
 
 
 def lock_dit(session: Session, dit: Dit) -> None:
@@ -38,11 +62,18 @@ def lock_dit(session: Session, dit: Dit) -> None:
 
 def search_dits(session: Session, query: str, limit: int = 20) -> Sequence[Dit]:
     """DITs whose number or client name contains `query`, newest first."""
-    pattern = f"%{query.strip().lower()}%"
+    if not storable(query):
+        return []
+    pattern = like_pattern(query.strip().lower())
     return session.scalars(
         select(Dit)
         .join(Client, Dit.client_id == Client.id)
-        .where(or_(func.lower(Dit.number).like(pattern), func.lower(Client.name).like(pattern)))
+        .where(
+            or_(
+                func.lower(Dit.number).like(pattern, escape="\\"),
+                func.lower(Client.name).like(pattern, escape="\\"),
+            )
+        )
         .order_by(Dit.created_at.desc(), Dit.id.desc())
         .limit(limit)
     ).all()
@@ -116,8 +147,20 @@ def versions_of(session: Session, exchange_id: int) -> Sequence[ExchangeVersion]
     ).all()
 
 
+def version_count(session: Session, exchange_id: int) -> int:
+    """How many previous versions an exchange has (one per edit)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ExchangeVersion)
+            .where(ExchangeVersion.exchange_id == exchange_id)
+        )
+        or 0
+    )
+
+
 def collaborator_by_code(session: Session, code: str) -> Collaborator | None:
-    return session.scalar(select(Collaborator).where(Collaborator.code == code))
+    return session.scalar(select(Collaborator).where(same_key(Collaborator.code, code)))
 
 
 def collaborator_by_slack_id(session: Session, slack_user_id: str) -> Collaborator | None:
@@ -140,11 +183,11 @@ def all_collaborators(session: Session) -> Sequence[Collaborator]:
 
 
 def client_by_code(session: Session, code: str) -> Client | None:
-    return session.scalar(select(Client).where(Client.code == code))
+    return session.scalar(select(Client).where(same_key(Client.code, code)))
 
 
 def contact_by_code(session: Session, code: str) -> Contact | None:
-    return session.scalar(select(Contact).where(Contact.code == code))
+    return session.scalar(select(Contact).where(same_key(Contact.code, code)))
 
 
 def contacts_of_client(session: Session, client_id: int) -> Sequence[Contact]:
@@ -201,7 +244,7 @@ def dit_for_slack(session: Session, number: str) -> Dit | None:
     client's whole contact list (the panel does not show it), whatever its default loading."""
     return session.scalar(
         select(Dit)
-        .where(Dit.number == number.strip())
+        .where(same_key(Dit.number, number))
         .options(defaultload(Dit.client).lazyload(Client.contacts))
     )
 

@@ -23,6 +23,7 @@ from bot.parsing import Body, ViewPayload, block_suffix, read_values
 from bot.requester import Requester
 from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form, person_option
 from ditbot.core.i18n import Translator
+from ditbot.domain.errors import NotLinked
 from ditbot.domain.exchanges import (
     Actor,
     Party,
@@ -31,7 +32,9 @@ from ditbot.domain.exchanges import (
     ensure_open,
     get_dit,
     preferred_email,
+    version_of,
 )
+from ditbot.domain.validation import text_fault
 from storage import repositories as repo
 from storage.models import Dit, Exchange
 from storage.types import utcnow
@@ -165,7 +168,12 @@ def push_edit_form(
         refusal = edit_refusal(exchange, actor)
         if refusal is not None:
             raise refusal
-        meta = ExchangeFormMeta(direction=exchange.direction, exchange=exchange.id, panel=panel)
+        meta = ExchangeFormMeta(
+            direction=exchange.direction,
+            exchange=exchange.id,
+            panel=panel,
+            version=version_of(session, exchange),
+        )
         view = form_view(
             session, deps.secret, requester.t, exchange.dit, edit_values(exchange), meta
         )
@@ -252,12 +260,22 @@ def _matching(people_list: Sequence[Person], typed: str) -> list[Person]:
     ][:OPTIONS_MAX]
 
 
-def suggestions(deps: Deps, body: Body) -> list[Option]:
-    """The options of an external select of a form (DIT chooser, Envoyé par, Reçu par)."""
+def suggestions(deps: Deps, body: Body, requester: Requester) -> list[Option]:
+    """The options of an external select of a form (DIT chooser, Envoyé par, Reçu par).
+
+    None for a Slack user who is not a linked collaborateur, nor for typed text that holds a
+    character no database can compare (NUL): an options answer has no room for a message.
+    """
     typed = str(body.get("value") or "")
     field = body.get("action_id")
     view = body.get("view") or {}
+    if text_fault(typed, single_line=False) is not None:
+        return []
     with deps.unit_of_work() as session:
+        try:
+            requester.actor(session)
+        except NotLinked:
+            return []
         if field == Field.DIT:
             return [
                 dit_option(d)

@@ -13,6 +13,7 @@ from bot.views import search as search_view
 from ditbot.core.i18n import _
 from ditbot.domain.errors import NotFound
 from ditbot.domain.exchanges import get_dit
+from ditbot.domain.validation import clean_free_text
 from storage import repositories as repo
 from storage.models import Dit
 
@@ -33,6 +34,7 @@ def open_or_search(
     The hot path (an exact number) is one unit of work: DIT, page of exchanges.
     """
     t = requester.t
+    text = clean_free_text(text, "dit")  # the domain's rule: NUL is refused, not a 500
     with deps.unit_of_work() as session:
         actor = requester.actor(session)
         dit = named_dit(session, text)
@@ -63,6 +65,7 @@ def named_dit(session: Session, text: str) -> Dit | None:
 
 def answer_search(deps: Deps, respond: Respond, requester: Requester, text: str) -> None:
     """The DITs matching `text` (number or client name), as an ephemeral list."""
+    text = clean_free_text(text, "dit")
     with deps.unit_of_work() as session:
         requester.actor(session)  # DIT lists are for our staff only
         found = repo.search_dits(session, text, limit=SEARCH_LIMIT + 1)

@@ -54,7 +54,9 @@ def form_submitted(
         actor = requester.actor(session)
         if meta.exchange is not None:
             panel.exchange_of(session, meta.exchange, number)
-            edit_exchange(session, meta.exchange, submitted.exchange, actor)
+            edit_exchange(
+                session, meta.exchange, submitted.exchange, actor, expected_version=meta.version
+            )
         else:
             log_exchange(session, number, submitted.exchange, actor, external_key=submitted.key)
     if meta.panel is None:
@@ -77,8 +79,10 @@ def dit_chosen(body: Body, client: WebClient, deps: Deps, requester: Requester) 
     forms.update_form(deps, client, requester, body.get("view") or {}, follow=Field.DIT)
 
 
-def options_asked(ack: Ack, body: Body, deps: Deps) -> None:
-    ack(options=forms.suggestions(deps, body))
+def options_asked(ack: Ack, body: Body, deps: Deps, requester: Requester) -> None:
+    """The options of an external select: only for a linked collaborateur (the DIT list and
+    the contacts' e-mails are our staff's), none for anyone else."""
+    ack(options=forms.suggestions(deps, body, requester))
 
 
 def register(app: App) -> None:

@@ -49,6 +49,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from ditbot.domain.reference import import_data
+    from ditbot.domain.validation import JSON_DEPTH_MAX
 
     path = Path(args.file)
     try:
@@ -58,6 +59,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     except OSError as error:  # a folder, no permission...
         print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
+        return 1
+    except RecursionError:  # the same limit as every body (ditbot/domain/validation.py)
+        print(
+            f"error: {path} is nested more than {JSON_DEPTH_MAX} levels deep. Nothing was "
+            "imported.",
+            file=sys.stderr,
+        )
         return 1
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = (

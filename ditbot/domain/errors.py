@@ -56,6 +56,20 @@ class ValidationFailed(DomainError):
         return " ".join(parts)
 
 
+class UnknownReference(ValidationFailed):
+    """A field names a record that does not exist (a client, a contact, a collaborateur):
+    404, as the REST API answers for an unknown DIT or party."""
+
+    status = 404
+
+
+class Clash(ValidationFailed):
+    """A field is fine alone but clashes with what is stored (a Slack id or a Mail 1 that is
+    another collaborateur's, a contact of another client): 409, with the field named."""
+
+    status = 409
+
+
 class NotAllowed(DomainError):
     status = 403
 

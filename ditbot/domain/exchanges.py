@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
-from ditbot.domain.validation import clean_detail, clean_email, clean_subject
+from ditbot.domain.validation import (
+    clean_detail,
+    clean_email,
+    clean_moment,
+    clean_storable,
+    clean_subject,
+)
 from storage import repositories as repo
 from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, ExchangeVersion
 from storage.outbox import enqueue
@@ -88,7 +94,9 @@ class Indicators:
 
 
 def get_dit(session: Session, number: str) -> Dit:
-    dit = repo.dit_by_number(session, number.strip())
+    """The DIT of `number` (trimmed, without regard to case); NotFound says what to do."""
+    number = clean_storable(number, "dit")  # NUL cannot even be compared on PostgreSQL
+    dit = repo.dit_by_number(session, number)
     if dit is None:
         raise NotFound(
             _("DIT {number} does not exist. Check the number, or search with /dit <client name>."),
@@ -274,6 +282,7 @@ def _check(session: Session, dit: Dit, data: ExchangeInput, actor: Actor) -> _Ch
         when = data.occurred_at or utcnow()
         if when.tzinfo is None:
             raise DomainError(_("The date of the exchange needs a time zone."), "occurred_at")
+        clean_moment(when, "occurred_at")
         if when > utcnow() + FUTURE_SKEW:
             raise DomainError(
                 _("The date of the exchange is in the future: an exchange has already happened."),
@@ -319,6 +328,33 @@ def _assign(exchange: Exchange, checked: _Checked) -> None:
     exchange.occurred_at = checked.occurred_at
 
 
+def replay_of(
+    session: Session, key: str | None, dit_number: str, field: str = "external_key"
+) -> Exchange | None:
+    """The exchange already recorded under `key` (a replay: answer it, record nothing), or None.
+
+    One rule for every idempotent entry point (the REST API's Idempotency-Key, the portal's
+    message id): a key that served for an exchange of another DIT is a Conflict naming `field`,
+    never the other DIT's exchange.
+    """
+    if key is None or repo.exchange_id_by_key(session, key) is None:
+        return None
+    existing = repo.exchange_by_key(session, key)
+    if existing is None:
+        return None
+    if existing.dit.number.casefold() != dit_number.strip().casefold():
+        raise Conflict(
+            _(
+                "This request was already used for an exchange of DIT {number}: "
+                "send a new one for DIT {other}."
+            ),
+            field,
+            number=existing.dit.number,
+            other=dit_number.strip()[:60],
+        )
+    return existing
+
+
 def log_exchange(
     session: Session,
     dit_number: str,
@@ -338,20 +374,9 @@ def log_exchange(
     window (ditbot.domain.portal checks that window first). `dit` spares a second read of the DIT
     when the caller already loaded it (it must be DIT `dit_number`).
     """
-    if external_key is not None and repo.exchange_id_by_key(session, external_key) is not None:
-        existing = repo.exchange_by_key(session, external_key)
-        if existing is not None:
-            if existing.dit.number != dit_number.strip():
-                raise Conflict(
-                    _(
-                        "This request was already used for an exchange of DIT {number}: "
-                        "send a new one for DIT {other}."
-                    ),
-                    "external_key",
-                    number=existing.dit.number,
-                    other=dit_number.strip()[:60],
-                )
-            return existing, False
+    existing = replay_of(session, external_key, dit_number)
+    if existing is not None:
+        return existing, False
     if dit is None or dit.number != dit_number.strip():
         dit = get_dit(session, dit_number)
     if not allow_closed:
@@ -498,10 +523,25 @@ def _party_of(collaborator: Collaborator | None, contact: Contact | None) -> Par
     return None
 
 
+def version_of(session: Session, exchange: Exchange) -> int:
+    """How many times `exchange` was edited: what an edit form remembers it was opened on."""
+    return repo.version_count(session, exchange.id)
+
+
 def edit_exchange(
-    session: Session, exchange_id: int, data: ExchangeInput, actor: Actor
+    session: Session,
+    exchange_id: int,
+    data: ExchangeInput,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
 ) -> Exchange:
-    """Change an exchange; the previous version is kept in its history."""
+    """Change an exchange; the previous version is kept in its history.
+
+    `expected_version`: the version the form was opened on. Another edit saved since (or the
+    same submission replayed later) is refused with a field error, so that it never reverts
+    what was changed in between.
+    """
     exchange = get_exchange(session, exchange_id)
     refusal = edit_refusal(exchange, actor)
     if refusal is not None:
@@ -518,7 +558,15 @@ def edit_exchange(
         occurred_at=data.occurred_at or exchange.occurred_at,
     )
     checked = _check(session, exchange.dit, data, actor)
-    repo.lock_dit(session, exchange.dit)
+    repo.lock_dit(session, exchange.dit)  # serialises edits: the version read next is current
+    if expected_version is not None and version_of(session, exchange) != expected_version:
+        raise Conflict(
+            _(
+                "Someone else changed this exchange since you opened this form. Close it and "
+                "open the exchange again to see their changes before editing."
+            ),
+            "detail",
+        )
     was_relance = exchange.type.is_relance
     session.add(
         ExchangeVersion(

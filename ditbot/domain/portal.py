@@ -182,10 +182,9 @@ def post_message(
     """
     check_text(message)
     key = external_key(message.message_id) if message.message_id is not None else None
-    if key is not None and repo.exchange_id_by_key(session, key) is not None:
-        existing = repo.exchange_by_key(session, key)
-        if existing is not None:
-            return existing, False
+    existing = service.replay_of(session, key, message.dit, "message_id")
+    if existing is not None:
+        return existing, False
     dit, contact = find_dit_and_contact(session, message.dit, message.contact)
     sent_at = message.sent_at
     if sent_at is not None and sent_at.tzinfo is not None:
@@ -203,15 +202,27 @@ def post_message(
         subject=message.subject,
         occurred_at=sent_at,
     )
-    return service.log_exchange(
-        session,
-        dit.number,
-        entry,
-        service.Actor(source=Source.PORTAL, contact=contact),
-        external_key=key,
-        allow_closed=True,
-        dit=dit,
-    )
+    try:
+        return service.log_exchange(
+            session,
+            dit.number,
+            entry,
+            service.Actor(source=Source.PORTAL, contact=contact),
+            external_key=key,
+            allow_closed=True,
+            dit=dit,
+        )
+    except ValidationFailed as error:
+        # The portal calls the exchange's date `sent_at` (CONTRACT.md section 6).
+        if "occurred_at" not in error.errors:
+            raise
+        renamed = {
+            ("sent_at" if name == "occurred_at" else name): DomainError(
+                each.message_id, "sent_at" if name == "occurred_at" else name, **each.params
+            )
+            for name, each in error.errors.items()
+        }
+        raise ValidationFailed(renamed) from None
 
 
 def visible_exchanges(session: Session, dit: Dit, contact: Contact) -> Sequence[Exchange]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import DomainError
-from ditbot.domain.validation import clean_email
+from ditbot.domain.validation import (
+    EMAIL_PATTERN,
+    REQUIRED_LINE_PATTERN,
+    clean_email,
+    clean_line,
+    clean_moment,
+)
 from storage.vocabulary import DitState
 
 
@@ -21,27 +28,91 @@ def _email(value: str | None) -> str | None:
         raise ValueError(error) from None
 
 
-def _fits_utc(value: datetime) -> datetime:
-    """Refuse a moment UTC cannot write (year 1 or 9999 with an offset): a 400, not a crash."""
-    if value.tzinfo is not None:
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            message = _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z")
-            raise ValueError(DomainError(message)) from None
-    return value
+def line_rule(value: str) -> str:
+    """Names, codes and numbers are single lines with no invisible character (one rule for
+    every entry point: ditbot/domain/validation.py)."""
+    try:
+        text = clean_line(value)
+    except DomainError as error:
+        raise ValueError(error) from None
+    if not text:
+        raise ValueError(DomainError(_("this field is required")))
+    return text
 
 
-Email = Annotated[str | None, AfterValidator(_email)]
-Moment = Annotated[datetime, AfterValidator(_fits_utc)]  # a date and time a UTC column holds
+def _moment(value: datetime) -> datetime:
+    """A moment in range; one without a zone is UTC."""
+    try:
+        return clean_moment(value)
+    except DomainError as error:
+        raise ValueError(error) from None
+
+
+def _zoned_moment(value: datetime) -> datetime:
+    """A moment in range that says its time zone (a client's or a caller's clock)."""
+    try:
+        return clean_moment(value, zone=True)
+    except DomainError as error:
+        raise ValueError(error) from None
+
+
+Email = Annotated[
+    str | None, AfterValidator(_email), Field(json_schema_extra={"pattern": EMAIL_PATTERN})
+]
+# The JSON schema says what clean_moment checks: a year from 1970 to 2099 (and, for a
+# ZonedMoment, a zone), so that a generated request the document allows is one ditbot accepts.
+_YEARS = r"^(19[7-9][0-9]|20[0-9][0-9])-"
+_ZONE = r"(Z|z|[+-][0-9]{2}:[0-9]{2})$"
+Moment = Annotated[
+    datetime, AfterValidator(_moment), Field(json_schema_extra={"pattern": _YEARS})
+]  # a date and time a UTC column holds; one without a zone is taken as UTC
+ZonedMoment = Annotated[
+    datetime,
+    AfterValidator(_zoned_moment),
+    Field(json_schema_extra={"pattern": _YEARS + ".*" + _ZONE}),
+]
+ONE_LINE = {"pattern": REQUIRED_LINE_PATTERN}  # documents line_rule
+Line = Annotated[str, AfterValidator(line_rule), Field(json_schema_extra=ONE_LINE)]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SLACK_USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
-Code = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+_CODE = re.compile(CODE_PATTERN)
+
+
+def code_rule(value: str) -> str:
+    """A code, trimmed: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    text = value.strip()
+    if not _CODE.match(text):
+        raise ValueError(
+            DomainError(
+                _("use only letters, digits, '.', '_' and '-', starting with a letter or digit")
+            )
+        )
+    return text
+
+
+# Lengths count what was sent (the document can say no other); blanks around are trimmed.
+Code = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$"},
+    ),
+    AfterValidator(code_rule),
+]
+# The length constraints come before the line rule, so that pydantic reports them as such.
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, json_schema_extra=ONE_LINE), AfterValidator(line_rule)
+]
+Number = Annotated[
+    str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line_rule)
+]  # a DIT
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No str_strip_whitespace: it would trim before the length checks, which then count less
+    # than the document says; every text rule trims by itself (line_rule, code_rule, _email).
+    model_config = ConfigDict(extra="forbid")
 
 
 class CollaboratorRecord(Record):
@@ -67,10 +138,14 @@ class ClientRecord(Record):
 
 
 class DitRecord(Record):
-    number: Annotated[str, Field(min_length=1, max_length=40)]
+    number: Number
     client: Code
     contact: Code | None = None
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Annotated[
+        str,
+        Field(min_length=1, max_length=300, json_schema_extra=ONE_LINE),
+        AfterValidator(line_rule),
+    ]
     state: DitState = DitState.EN_COURS
     technician: Code | None = None
     created_at: Moment | None = None
@@ -87,13 +162,6 @@ class DitRecord(Record):
                     states=", ".join(DitState),
                 )
             )
-        return value
-
-    @field_validator("created_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
         return value
 
 

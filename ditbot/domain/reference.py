@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import N_, _
-from ditbot.domain.errors import DomainError, ValidationFailed
+from ditbot.domain.errors import Clash, DomainError, UnknownReference, ValidationFailed
 from ditbot.domain.records import (
     CODE_PATTERN,
     SLACK_USER_PATTERN,
@@ -25,6 +25,7 @@ from ditbot.domain.records import (
     ExchangeTypeRecord,
     ImportFile,
 )
+from ditbot.domain.validation import check_document
 from storage import repositories as repo
 from storage.models import Client, Collaborator, Contact, Dit, ExchangeType
 from storage.types import utcnow
@@ -132,6 +133,14 @@ def _refuse(where: str, message: str, **params: Any) -> ValidationFailed:
     return ValidationFailed({where: DomainError(message, where, where=where, **params)})
 
 
+def _clash(where: str, message: str, **params: Any) -> Clash:
+    return Clash({where: DomainError(message, where, where=where, **params)})
+
+
+def _unknown(where: str, message: str, **params: Any) -> UnknownReference:
+    return UnknownReference({where: DomainError(message, where, where=where, **params)})
+
+
 def upsert_exchange_type(session: Session, record: ExchangeTypeRecord, summary: Summary) -> None:
     kind = repo.exchange_type(session, record.code)
     created = kind is None
@@ -156,11 +165,20 @@ def upsert_collaborator(
     collaborator = repo.collaborator_by_code(session, record.code)
     if record.slack_user_id:
         holder = repo.collaborator_by_slack_id(session, record.slack_user_id)
-        if holder is not None and holder.code != record.code:
-            raise _refuse(
+        if holder is not None and holder is not collaborator:
+            raise _clash(
                 f"{where}.slack_user_id",
                 _("{where}: Slack user {user} is already linked to collaborateur {other}."),
                 user=record.slack_user_id,
+                other=holder.code,
+            )
+    if record.mail1:
+        holder = repo.collaborator_by_mail1(session, record.mail1)
+        if holder is not None and holder is not collaborator:
+            raise _clash(
+                f"{where}.mail1",
+                _("{where}: {email} is already the Mail 1 of collaborator {other}."),
+                email=record.mail1,
                 other=holder.code,
             )
     created = collaborator is None
@@ -195,12 +213,12 @@ def upsert_client(
     seen: set[str] = set()
     for index, item in enumerate(record.contacts):
         here = f"{where}.contacts[{index}].code"
-        if item.code in seen:
+        if item.code.casefold() in seen:  # codes are unique without regard to case
             raise _refuse(here, _("{where}: contact code {code} appears twice."), code=item.code)
-        seen.add(item.code)
+        seen.add(item.code.casefold())
         contact = repo.contact_by_code(session, item.code)
         if contact is not None and contact.client_id != client.id:
-            raise _refuse(
+            raise _clash(
                 here,
                 _("{where}: contact {code} already belongs to another client ({other})."),
                 code=item.code,
@@ -219,20 +237,20 @@ def upsert_client(
 def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str = "dit") -> Dit:
     client = repo.client_by_code(session, record.client)
     if client is None:
-        raise _refuse(
+        raise _unknown(
             f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
         )
     contact = None
     if record.contact:
         contact = repo.contact_by_code(session, record.contact)
         if contact is None:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.contact",
                 _("{where}: unknown contact code '{code}'."),
                 code=record.contact,
             )
         if contact.client_id != client.id:
-            raise _refuse(
+            raise _clash(
                 f"{where}.contact",
                 _("{where}: contact {code} is not a contact of client {client}."),
                 code=record.contact,
@@ -242,7 +260,7 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
     if record.technician:
         technician = repo.collaborator_by_code(session, record.technician)
         if technician is None:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.technician",
                 _("{where}: unknown collaborateur code '{code}'."),
                 code=record.technician,
@@ -278,6 +296,7 @@ def import_data(session: Session, data: Any) -> Summary:
 
     Runs in the caller's transaction: on any refusal the caller rolls back and nothing is written.
     """
+    check_document(data, "file")
     parsed: ImportFile = parse_records(ImportFile, data)
     for kind, rows, key in (
         ("exchange_types", parsed.exchange_types, "code"),
@@ -288,14 +307,14 @@ def import_data(session: Session, data: Any) -> Summary:
         first: dict[str, int] = {}
         for index, row in enumerate(rows):
             value = getattr(row, key)
-            if value in first:
+            if value.casefold() in first:  # DIT-1 and dit-1 are the same DIT
                 raise _refuse(
                     f"{kind}[{index}].{key}",
                     _("{where}: {value} appears twice in the file (first at row {first})."),
                     value=value,
-                    first=first[value],
+                    first=first[value.casefold()],
                 )
-            first[value] = index
+            first[value.casefold()] = index
     summary = Summary()
     for kind_record in parsed.exchange_types:
         upsert_exchange_type(session, kind_record, summary)

@@ -92,7 +92,9 @@ class MailWorker:
                 outgoing = build(self.ctx.settings, exchange, exchange.mail_message_id or "")
             except (TemplateProblem, ValueError) as error:
                 # A broken admin template or a missing DITBOT_MAIL_FROM: fixable, so retried.
-                problem = DeliveryFailed(str(error), permanent=False)
+                # A header no retry can write (a line break in a name or number stored before
+                # the entry points refused them): failed at once, with the reason.
+                problem = DeliveryFailed(str(error), permanent=_never_sendable(error))
             else:
                 try:
                     self.sender.send(outgoing.message, outgoing.envelope_from, outgoing.recipients)
@@ -162,3 +164,14 @@ class MailWorker:
                 )
         if told:
             self.ctx.wake_delivery()
+
+
+def _never_sendable(error: Exception) -> bool:
+    """True for the email package's refusal of a header value or an address part with CR or
+    LF in it, which the same data meets on every attempt. The package has no exception class
+    of its own for it, only these ValueErrors' texts (email/policy.py, email/headerregistry.py).
+    """
+    text = str(error).lower()
+    return not isinstance(error, TemplateProblem) and (
+        "header values may not" in text or "cannot contain cr or lf" in text
+    )

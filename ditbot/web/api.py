@@ -23,6 +23,7 @@ from ditbot.domain.reference import (
     upsert_collaborator,
     upsert_dit,
 )
+from ditbot.domain.validation import check_document, load_json
 from ditbot.web.limits import loggable_path, refusal
 from ditbot.web.openapi import ROUTES, document
 from ditbot.web.problems import from_domain, from_http, problem, unavailable
@@ -76,38 +77,10 @@ def authenticate() -> Response | None:
 
 @api.before_request
 def text_only_path() -> None:
-    """A NUL character in a path value is a 400 (runs after `authenticate`)."""
-    refuse_nul(request.view_args or {})
-
-
-def refuse_nul(data: Any) -> None:
-    """Refuse a NUL character in any text of a request: PostgreSQL cannot store or compare it.
-
-    Raises ValidationFailed naming the field (a dotted path into `data`, or "body").
-    """
-    where = _nul_in(data, "")
-    if where is not None:
-        where = where or "body"
-        raise ValidationFailed({where: DomainError(_("a text is expected here"), where)})
-
-
-def _nul_in(data: Any, where: str) -> str | None:
-    """The path to the first text of `data` that holds a NUL character, or None."""
-    if isinstance(data, str):
-        return where if "\x00" in data else None
-    items: list[tuple[str, Any]] = []
-    if isinstance(data, dict):
-        items = [(str(key), value) for key, value in data.items()]
-    elif isinstance(data, list):
-        items = [(str(index), value) for index, value in enumerate(data)]
-    for key, value in items:
-        name = f"{where}.{key}" if where else key
-        if "\x00" in key:
-            return name
-        found = _nul_in(value, name)
-        if found is not None:
-            return found
-    return None
+    """A path value that cannot be stored (NUL, a lone surrogate) is a 400 naming it; runs
+    after `authenticate`. Path values are identifiers: the lookups trim them and compare
+    them without regard to case."""
+    check_document(request.view_args or {})
 
 
 @api.errorhandler(DomainError)
@@ -135,11 +108,10 @@ def unexpected_error(error: Exception) -> Response:
 
 
 def body() -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
+    """The JSON body, checked by the domain's one rule for documents (depth, storable text)."""
+    if not request.is_json:
         raise DomainError(_("The body must be a JSON document (Content-Type: application/json)."))
-    refuse_nul(data)
-    return data
+    return load_json(request.get_data())
 
 
 def _record(model: type[Any], key: str, value: str) -> Any:

@@ -73,7 +73,12 @@ class Route:
     body_key: str | None = None  # a field of `body` the path gives: the body may leave it out
 
 
-NUMBER = Parameter("number", "path", {"type": "string", "minLength": 1}, "the DIT number")
+NUMBER = Parameter(
+    "number",
+    "path",
+    {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]+$"},
+    "the DIT number (trimmed, without regard to case)",
+)
 IDEMPOTENCY_KEY = Parameter(
     "Idempotency-Key",
     "header",
@@ -130,7 +135,16 @@ def _upsert(
             201: Answer("created", out),
             400: INVALID,
             401: UNAUTHORIZED,
-            404: Answer(DISABLED, ProblemOut),
+            404: Answer(
+                "a client, contact or collaborateur the body names does not exist (`errors` "
+                f"names the field), or {DISABLED}",
+                ProblemOut,
+            ),
+            409: Answer(
+                "the body clashes with what is stored (a Slack id or a Mail 1 that is another "
+                "collaborateur's, a contact of another client): `errors` names the field",
+                ProblemOut,
+            ),
             413: TOO_LARGE,
             503: UNAVAILABLE,
         },
@@ -218,7 +232,11 @@ ROUTES: tuple[Route, ...] = (
                 {"WWW-Authenticate": {"schema": {"type": "string"}}},
             ),
             404: Answer("unknown DIT or contact", ProblemOut),
-            409: Answer("the DIT is closed beyond the portal window", ProblemOut),
+            409: Answer(
+                "the DIT is closed beyond the portal window, or this message_id was already "
+                "received for another DIT",
+                ProblemOut,
+            ),
             413: Answer(f"the body is over {PORTAL_MAX_BODY} bytes", ProblemOut),
             503: Answer(
                 "the database does not answer (retry later), or DITBOT_PORTAL_SECRET is not set",
@@ -275,11 +293,14 @@ def _body_without_key(schemas: dict[str, Any], ref: dict[str, Any], key: str) ->
     name = ref["$ref"].rsplit("/", 1)[1]
     body = name.removesuffix("Record") + "Body"
     base = schemas[name]
+    # The URL gives `key`: the body's properties leave it out (a body may still repeat it,
+    # equal to the URL's, which no schema can say; a different one is a 400).
     schemas[body] = {
         **base,
         "title": body,
-        "description": f"A {name} whose `{key}` may be left out: the URL gives it "
-        "(when the body has it too, the two must be equal).",
+        "description": f"A {name} without its `{key}`: the URL gives it "
+        "(a body that repeats it must give the same).",
+        "properties": {n: v for n, v in base.get("properties", {}).items() if n != key},
         "required": [field for field in base.get("required", []) if field != key],
     }
     return {"$ref": REF_TEMPLATE.format(model=body)}

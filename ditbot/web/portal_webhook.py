@@ -9,7 +9,6 @@ as public).
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -20,15 +19,16 @@ from ditbot.core.context import Context
 from ditbot.core.i18n import _, gettext
 from ditbot.domain import portal as rules
 from ditbot.domain.errors import DomainError
+from ditbot.domain.exchanges import replay_of
 from ditbot.domain.reference import parse_records
+from ditbot.domain.validation import check_document, load_json
 from ditbot.portal import signing
-from ditbot.web.api import current_locale, refuse_nul
+from ditbot.web.api import current_locale
 from ditbot.web.limits import refusal
 from ditbot.web.problems import from_domain, problem
 from ditbot.web.schemas import PORTAL_MAX_BODY as MAX_BODY
 from ditbot.web.schemas import ExchangeOut, PortalMessageIn
 from ditbot.web.serialize import exchange_out, respond
-from storage import repositories as repo
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,12 @@ def receive() -> tuple[Response, int] | Response:
         response.headers["WWW-Authenticate"] = 'Signature realm="ditbot-portal"'
         return response
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return _refuse(400, _("The body is not valid JSON (UTF-8)."))
-    if not isinstance(data, dict):
-        return _refuse(400, _("The body must be a JSON object."))
-    try:
-        refuse_nul(data)
+        data = load_json(raw, check=False)
+        if not isinstance(data, dict):
+            return _refuse(400, _("The body must be a JSON object."))
+        # A portal may send more than we read (CONTRACT.md): only the fields read are checked.
+        data = {name: data[name] for name in PortalMessageIn.model_fields if name in data}
+        check_document(data)
         body: PortalMessageIn = parse_records(PortalMessageIn, data)
         answer, created = _record(ctx, body)
     except DomainError as error:
@@ -118,7 +117,8 @@ def _record(ctx: Context, body: PortalMessageIn) -> tuple[ExchangeOut, bool]:
     except IntegrityError:
         # The same message id arrived twice at once and the other request stored it first.
         with ctx.db.session() as session:
-            existing = repo.exchange_by_key(session, rules.external_key(body.message_id))
+            key = rules.external_key(body.message_id)
+            existing = replay_of(session, key, body.dit, "message_id")
             if existing is None:
                 raise
             return exchange_out(existing), False

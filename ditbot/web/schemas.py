@@ -11,12 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from ditbot.domain.portal import MESSAGE_ID_MAX
-from ditbot.domain.records import Moment
-from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
+from ditbot.domain.records import ONE_LINE, Line, ZonedMoment
+from ditbot.domain.records import line_rule as line
+from ditbot.domain.validation import (
+    DETAIL_MAX,
+    EMAIL_PATTERN,
+    LINE_PATTERN,
+    REQUIRED_TEXT_PATTERN,
+    SUBJECT_MAX,
+)
 from storage.vocabulary import Direction, DitState, MailStatus, PartyKind, Source
 
 IDEMPOTENCY_KEY_MAX = 150  # exchanges.external_key holds 200 characters, with a prefix
@@ -27,10 +34,16 @@ Detail = Annotated[
     str,
     Field(
         description=f"what was said: not blank, at most {DETAIL_MAX} characters",
-        json_schema_extra={"minLength": 1, "maxLength": DETAIL_MAX, "pattern": r"\S"},
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": DETAIL_MAX,
+            "pattern": REQUIRED_TEXT_PATTERN,
+        },
     ),
 ]
-Subject = Annotated[str | None, Field(json_schema_extra={"maxLength": SUBJECT_MAX})]
+Subject = Annotated[
+    str | None, Field(json_schema_extra={"maxLength": SUBJECT_MAX, "pattern": LINE_PATTERN})
+]
 
 
 def when(value: datetime) -> str:
@@ -221,7 +234,9 @@ class PartyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: PartyKind
-    code: str = Field(min_length=1, max_length=40)
+    code: Annotated[
+        str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line)
+    ]
 
 
 class ExchangeIn(BaseModel):
@@ -235,13 +250,15 @@ class ExchangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Direction
     detail: Detail
-    type: str | None = None
+    type: Line | None = None
     sent_by: PartyIn | None = None
     received_by: PartyIn | None = None
-    recipient_email: str | None = None
+    recipient_email: Annotated[str | None, Field(json_schema_extra={"pattern": EMAIL_PATTERN})] = (
+        None
+    )
     subject: Subject = None
-    occurred_at: Moment | None = None
-    author: str | None = Field(
+    occurred_at: ZonedMoment | None = None
+    author: Line | None = Field(
         default=None, description="code of the collaborateur who logs it (default: none)"
     )
 
@@ -250,10 +267,18 @@ class PortalMessageIn(BaseModel):
     """The webhook body. Unknown fields are ignored, so a portal may send more than we read."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-    message_id: str = Field(min_length=1, max_length=MESSAGE_ID_MAX)
-    dit: str = Field(min_length=1, max_length=40)
-    contact: str = Field(min_length=1, max_length=40)
+    message_id: Annotated[
+        str,
+        Field(min_length=1, max_length=MESSAGE_ID_MAX, json_schema_extra=ONE_LINE),
+        AfterValidator(line),
+    ]
+    dit: Annotated[
+        str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line)
+    ]
+    contact: Annotated[
+        str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line)
+    ]
     subject: Subject = None
     detail: Detail
     relance: bool = False
-    sent_at: Moment | None = None
+    sent_at: ZonedMoment | None = None

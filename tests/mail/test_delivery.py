@@ -5,17 +5,19 @@ from __future__ import annotations
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+import pytest
+from sqlalchemy import delete, select, update
 
 from bot.workers.author_dm import SlackDmWorker
 from ditbot.core.context import Context
 from ditbot.domain import drafts
+from ditbot.domain.errors import ValidationFailed
 from ditbot.domain.exchanges import Actor, delete_exchange
 from ditbot.mail.worker import MailWorker
 from ditbot.playground.slack_api import FakeSlack
 from ditbot.portal.tokens import read_token
 from storage import repositories as repo
-from storage.models import OutboxItem
+from storage.models import Dit, Exchange, OutboxItem
 from tests.factories import raw_outbox_row
 from tests.mail.conftest import Sender, drive, exchange
 from tests.mail.smtp_server import SmtpServer
@@ -213,9 +215,15 @@ def test_a_mail_handed_to_the_server_can_no_longer_be_deleted(
 def test_a_subject_with_a_newline_goes_out_on_one_line(
     mail_ctx: Context, worker: MailWorker, smtp: SmtpServer, queue_mail: Sender
 ) -> None:
-    # A DIT title or subject from an import may hold a newline; the email package refuses such
-    # a header, which used to fail every attempt of the mail.
-    exchange_id = queue_mail(subject="Sonde\nBcc: spy@evil.example")
+    # A subject stored before the entry points refused line breaks may hold a newline; the
+    # email package refuses such a header, which used to fail every attempt of the mail.
+    exchange_id = queue_mail(subject="Sonde")
+    with mail_ctx.db.session() as session:
+        session.execute(
+            update(Exchange)
+            .where(Exchange.id == exchange_id)
+            .values(subject="Sonde\nBcc: spy@evil.example")
+        )
 
     drive([worker], lambda: exchange(mail_ctx, exchange_id).mail_status == "sent")
     [received] = smtp.wait_for(1)
@@ -223,6 +231,41 @@ def test_a_subject_with_a_newline_goes_out_on_one_line(
     assert received.message["Subject"] == "Sonde Bcc: spy@evil.example"
     assert received.message["Bcc"] is None
     assert len(received.rcpt_tos) == 1
+
+
+def test_a_subject_with_a_newline_is_refused_when_the_mail_is_written(
+    mail_ctx: Context, queue_mail: Sender
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        queue_mail(subject="Sonde\nBcc: spy@evil.example")
+    assert "subject" in refused.value.errors
+    assert outbox_items(mail_ctx, "mail") == []
+
+
+def test_a_mail_whose_headers_can_never_be_written_fails_at_once_with_the_reason(
+    mail_ctx: Context,
+    worker: MailWorker,
+    dm_worker: SlackDmWorker,
+    smtp: SmtpServer,
+    slack: FakeSlack,
+    queue_mail: Sender,
+) -> None:
+    """A DIT number with CR/LF (stored before ditbot refused them) left the mail `queued`
+    forever with "Header values may not contain linefeed"."""
+    exchange_id = queue_mail()
+    with mail_ctx.db.session() as session:
+        session.execute(
+            update(Dit).where(Dit.number == "DIT-2026-0001").values(number="DIT-2026-0001\r\nX")
+        )
+    drive([worker, dm_worker], lambda: bool(slack.calls_to("chat.postMessage")))
+
+    failed = exchange(mail_ctx, exchange_id)
+    assert failed.mail_status == "failed"
+    assert failed.mail_attempts == 1
+    assert "linefeed" in (failed.mail_error or "")
+    assert [i.status for i in outbox_items(mail_ctx, "mail")] == ["failed"]
+    assert smtp.received == []
+    assert not worker.run_once()  # nothing left to retry
 
 
 def test_items_written_by_the_previous_version_are_delivered(
