@@ -151,7 +151,7 @@ def test_detail_is_required(db: Database, detail: str) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("received", detail))
     assert field_errors(error) == {"detail": "The detail is required: write what was said."}
     assert field_errors(error, "fr") == {
-        "detail": "Le détail est obligatoire\u00a0: écrivez ce qui a été dit."
+        "detail": "Le détail est obligatoire\u202f: écrivez ce qui a été dit."
     }
 
 
@@ -258,7 +258,7 @@ def test_an_unknown_direction_is_refused(db: Database) -> None:
 def test_unknown_type_is_refused(db: Database) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("received", "ok", type_code="fax"))
     assert field_errors(error) == {"type": "Unknown exchange type 'fax'."}
-    assert field_errors(error, "fr") == {"type": "Type d'échange inconnu\u00a0: «\u00a0fax\u00a0»."}
+    assert field_errors(error, "fr") == {"type": "Type d'échange inconnu\u202f: «\u202ffax\u202f»."}
 
 
 def test_inactive_type_is_refused(db: Database) -> None:

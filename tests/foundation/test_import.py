@@ -214,7 +214,7 @@ def test_bad_import_file_in_french(
     data["dits"][3]["client"] = "NOPE"
     code, _out, err = run_import(write(cli_env, data), capsys)
     assert code == 1
-    assert "dits[2].title\u00a0: ce champ est obligatoire" in err
+    assert "dits[2].title\u202f: ce champ est obligatoire" in err
 
 
 def test_missing_import_file(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
