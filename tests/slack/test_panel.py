@@ -347,3 +347,34 @@ def test_many_collaborators_are_searched_as_the_user_types(
     driver.submit(form, {"detail": "envoyé par un autre", "sent_by": "T012"})
     [exchange] = exchanges(ctx, "DIT-2026-0001")
     assert exchange.sent_by_collaborator.code == "T012"
+
+
+def test_a_save_or_a_delete_redraws_the_panel_at_the_page_the_user_was_on(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context
+) -> None:
+    ids = [
+        seed_exchange(ctx, detail=f"n°{index}", minutes_ago=1000 - index) for index in range(45)
+    ]
+    panel = open_panel(driver)
+    driver.click(panel, "panel_older", "1")
+    second = driver.fake.view(panel["id"])
+    assert second is not None and "21 à 40 sur 45" in texts(second)
+    # Edit the exchange n°20 (on page 2): after the save, the panel is still at page 2.
+    driver.click(second, "exchange_menu", f"edit:{ids[20]}")
+    driver.submit(driver.last_view("views.push"), {"detail": "n°20 corrigé"})
+    redrawn = slack.calls_to("views.update")[-1].args["view"]
+    assert "21 à 40 sur 45" in texts(redrawn) and "n°20 corrigé" in texts(redrawn)
+    # Delete n°21 from that page: the panel stays at page 2 (now of 44).
+    second = driver.fake.view(panel["id"])
+    assert second is not None
+    driver.click(second, "exchange_menu", f"delete:{ids[21]}")
+    driver.submit(driver.last_view("views.push"), {"reason": "doublon"})
+    redrawn = slack.calls_to("views.update")[-1].args["view"]
+    assert "21 à 40 sur 44" in texts(redrawn) and "n°21" not in texts(redrawn)
+    # Logging a new exchange from page 2 keeps the page too.
+    second = driver.fake.view(panel["id"])
+    assert second is not None
+    driver.click(second, "add_received")
+    driver.submit(driver.last_view("views.push"), {"detail": "Nouveau"})
+    redrawn = slack.calls_to("views.update")[-1].args["view"]
+    assert "21 à 40 sur 45" in texts(redrawn)
