@@ -76,7 +76,7 @@ class Requester:
             raise self.unlinked
         found = session.get(Collaborator, self.collaborator_id)
         if found is None:  # removed since this request resolved them
-            raise NotLinked(_("Your collaborateur was removed: ask an administrator."), "user")
+            raise NotLinked(_("Your collaborator was removed: ask an administrator."), "user")
         return found
 
 

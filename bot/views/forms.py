@@ -177,7 +177,7 @@ def exchange_form(t: Translator, spec: FormSpec) -> View:
         note = t(
             _(
                 ":memo: This form only *records* an exchange: nothing is sent to the client. "
-                "For an e-mail already sent outside ditbot, choose the type Courriel. To send a "
+                "For an e-mail already sent outside ditbot, choose the type E-mail. To send a "
                 "mail, use “Write a mail” on the DIT's panel."
             )
         )
@@ -217,7 +217,7 @@ def exchange_form(t: Translator, spec: FormSpec) -> View:
             )
         )
     elif spec.choose_dit:
-        note = t(_("Choose the DIT first: its interlocuteurs will then be offered."))
+        note = t(_("Choose the DIT first: its contacts will then be offered."))
         blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     if not received:
         email = PlainTextInputElement(

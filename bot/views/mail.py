@@ -37,6 +37,7 @@ from bot.views.text import (
     mrkdwn,
     one_line,
     plain,
+    slack_date,
     title,
     truncate,
 )
@@ -85,10 +86,7 @@ def _button(label: str, action: str, value: str, style: str | None = None) -> Bu
 
 def _when(moment: datetime | None) -> str:
     """A Slack date token: shown in the reader's own time zone (fallback: UTC)."""
-    if moment is None:
-        return ""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return slack_date(moment)
 
 
 def mail_form(t: Translator, form: MailForm) -> View:
@@ -99,7 +97,7 @@ def mail_form(t: Translator, form: MailForm) -> View:
         _(
             ":outbox_tray: *This really sends the e-mail* to the client, from "
             "{sender}, and records it on the DIT as a sent exchange "
-            "(type Courriel). An e-mail already sent outside ditbot is "
+            "(type E-mail). An e-mail already sent outside ditbot is "
             "noted with the panel's sent-exchange form instead."
         ),
         sender=escape(form.sender),
@@ -114,7 +112,7 @@ def mail_form(t: Translator, form: MailForm) -> View:
     if options:
         to_element = StaticSelectElement(
             action_id=Field.TO,
-            placeholder=plain(t(_("Choose an interlocuteur")), PLACEHOLDER_MAX),
+            placeholder=plain(t(_("Choose a contact")), PLACEHOLDER_MAX),
             options=options,
             initial_option=next((o for o in options if o.value == form.to), None),
         )
@@ -127,7 +125,7 @@ def mail_form(t: Translator, form: MailForm) -> View:
         )
     else:
         nobody = t(
-            _(":warning: No interlocuteur of {client} has an e-mail address."),
+            _(":warning: No contact of {client} has an e-mail address."),
             client=escape(dit.client.name),
         )
         blocks.append(SectionBlock(block_id=block_id(Field.TO, form.suffix), text=mrkdwn(nobody)))

@@ -159,7 +159,7 @@ def upsert_collaborator(
         if holder is not None and holder.code != record.code:
             raise _refuse(
                 f"{where}.slack_user_id",
-                _("{where}: Slack user {user} is already linked to collaborateur {other}."),
+                _("{where}: Slack user {user} is already linked to collaborator {other}."),
                 user=record.slack_user_id,
                 other=holder.code,
             )
@@ -244,7 +244,7 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
         if technician is None:
             raise _refuse(
                 f"{where}.technician",
-                _("{where}: unknown collaborateur code '{code}'."),
+                _("{where}: unknown collaborator code '{code}'."),
                 code=record.technician,
             )
     dit = repo.dit_by_number(session, record.number)

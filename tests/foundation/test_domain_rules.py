@@ -197,7 +197,7 @@ def test_contact_of_another_client_is_refused(db: Database) -> None:
         db, "DIT-2026-0001", ExchangeInput("received", "ok", sent_by=contact("BOUL-LL"))
     )
     assert field_errors(error) == {
-        "sent_by": "Léon Lemaire is not an interlocuteur of Acme SA: "
+        "sent_by": "Léon Lemaire is not a contact of Acme SA: "
         "choose one of this client's contacts."
     }
     assert "n'est pas un interlocuteur de Acme SA" in field_errors(error, "fr")["sent_by"]
@@ -213,7 +213,7 @@ def test_collaborator_as_receiver_of_a_sent_exchange_is_refused(db: Database) ->
 
 def test_contact_as_sender_of_a_sent_exchange_is_refused(db: Database) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("sent", "ok", sent_by=contact("ACME-PM")))
-    assert field_errors(error) == {"sent_by": "Choose a collaborateur of our staff here."}
+    assert field_errors(error) == {"sent_by": "Choose a collaborator of our staff here."}
 
 
 def test_collaborator_as_sender_of_a_received_exchange_is_refused(db: Database) -> None:

@@ -70,7 +70,7 @@ def test_counter_red_and_last_speaker(driver: SlackDriver, ctx: Context) -> None
     panel = open_panel(driver, user="UMLE")  # English
     text = texts(panel)
     assert ":red_circle: *2 exchanges*" in text
-    assert "the client spoke last: waiting on us (a relance)" in text
+    assert "the client spoke last: waiting on us (a follow-up)" in text
     # newest first
     assert text.index("Toujours rien") < text.index("On passe demain")
 
