@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
@@ -378,3 +379,39 @@ def test_a_save_or_a_delete_redraws_the_panel_at_the_page_the_user_was_on(
     driver.submit(driver.last_view("views.push"), {"detail": "Nouveau"})
     redrawn = slack.calls_to("views.update")[-1].args["view"]
     assert "21 à 40 sur 45" in texts(redrawn)
+
+
+def test_client_text_shows_exactly_as_written_in_the_panel_and_never_pings(
+    driver: SlackDriver, ctx: Context
+) -> None:
+    """One rule (bot/views/text.py): plain_text is shown as given, so the client's text is
+    there raw (an escaped `&lt;` would show literally); in mrkdwn it is escaped."""
+    evil = "<b> & <!channel>"
+    seed_exchange(ctx, detail=evil)
+    with ctx.db.session() as session:
+        dit = repo.dit_by_number(session, "DIT-2026-0001")
+        assert dit is not None
+        dit.client.name = evil
+    panel = open_panel(driver)
+    plain = [o["text"] for o in _text_objects(panel) if o["type"] == "plain_text"]
+    marked = [o for o in _text_objects(panel) if o["type"] == "mrkdwn"]
+    assert evil in plain and not any("&lt;" in p or "&amp;" in p for p in plain)
+    assert any("&lt;b&gt; &amp; &lt;!channel&gt;" in o["text"] for o in marked)
+    assert all("<b>" not in o["text"] and "<!channel>" not in o["text"] for o in marked)
+    assert all(o.get("verbatim") is True for o in marked)
+    driver.click(panel, "exchange_menu", f"view:{exchanges(ctx, 'DIT-2026-0001')[0].id}")
+    detail = driver.last_view("views.push")
+    assert evil in [o["text"] for o in _text_objects(detail) if o["type"] == "plain_text"]
+
+
+def _text_objects(value: object) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        if value.get("type") in ("plain_text", "mrkdwn") and isinstance(value.get("text"), str):
+            found.append(value)
+        for child in value.values():
+            found += _text_objects(child)
+    elif isinstance(value, list):
+        for child in value:
+            found += _text_objects(child)
+    return found
