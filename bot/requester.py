@@ -6,8 +6,8 @@ language), so listeners receive both as arguments and the error handler answers 
 user's language. `users.info` (e-mail and locale) is called only when the user is not linked
 yet or its cached locale is missing or older than LOCALE_TTL (a user who switches Slack to
 English sees English within the hour), at most once per request; the locale is cached on
-`Collaborator.locale`, with the time Slack was asked (`locale_checked_at`). An unlinked user is a Requester too (help and the Home still answer
-them): `actor()` raises their NotLinked.
+`Collaborator.locale`, with the time Slack was asked (`locale_checked_at`). An unlinked user
+is a Requester too (help and the Home still answer them): `actor()` raises their NotLinked.
 
 It runs on the listener's thread after an ack at once (bot/errors.py `guarded`), and before the
 domain call of a view submission: the ack never waits for it.
