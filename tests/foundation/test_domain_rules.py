@@ -197,8 +197,7 @@ def test_contact_of_another_client_is_refused(db: Database) -> None:
         db, "DIT-2026-0001", ExchangeInput("received", "ok", sent_by=contact("BOUL-LL"))
     )
     assert field_errors(error) == {
-        "sent_by": "Léon Lemaire is not a contact of Acme SA: "
-        "choose one of this client's contacts."
+        "sent_by": "Léon Lemaire is not a contact of Acme SA: choose one of this client's contacts."
     }
     assert "n'est pas un interlocuteur de Acme SA" in field_errors(error, "fr")["sent_by"]
 

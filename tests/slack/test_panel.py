@@ -353,9 +353,7 @@ def test_many_collaborators_are_searched_as_the_user_types(
 def test_a_save_or_a_delete_redraws_the_panel_at_the_page_the_user_was_on(
     driver: SlackDriver, slack: FakeSlack, ctx: Context
 ) -> None:
-    ids = [
-        seed_exchange(ctx, detail=f"n°{index}", minutes_ago=1000 - index) for index in range(45)
-    ]
+    ids = [seed_exchange(ctx, detail=f"n°{index}", minutes_ago=1000 - index) for index in range(45)]
     panel = open_panel(driver)
     driver.click(panel, "panel_older", "1")
     second = driver.fake.view(panel["id"])
