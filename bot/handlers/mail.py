@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.errors import guarded
 from bot.flows.home import publish_home
-from bot.flows.mail import open_mail_form, show_draft_saved
+from bot.flows.mail import open_mail_form, recipient_options, show_draft_saved, show_recipient
 from bot.flows.panel import panel_for, refresh_panel
 from bot.ids import Action, Callback, Field
 from bot.metadata import MailFormMeta, unseal
@@ -141,8 +141,20 @@ def _in_mail_form(body: Body) -> bool:
 
 
 def typed(body: Body, deps: Deps, requester: Requester) -> None:
-    """A batch of keystrokes in the message: kept as the draft."""
+    """A batch of keystrokes in the message or the subject: kept as the draft."""
     keep_draft(deps, requester, body.get("view") or {})
+
+
+def recipient_chosen(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
+    """To changed: kept in the draft, and the form names the chosen address in full."""
+    view = body.get("view") or {}
+    meta = keep_draft(deps, requester, view)
+    show_recipient(deps, client, requester, view, meta)
+
+
+def recipients_asked(ack: Ack, body: Body, deps: Deps, requester: Requester) -> None:
+    """The To list of a client with more than 100 addresses, searched as the user types."""
+    ack(options=recipient_options(deps, requester, body))
 
 
 def keep_clicked(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
@@ -184,6 +196,11 @@ def register(app: App) -> None:
     app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack])(guarded(mail_sent))
     app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])(guarded(mail_closed))
     app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])(guarded(typed))
+    app.action(Field.SUBJECT, matchers=[_in_mail_form], middleware=[ack_at_once])(guarded(typed))
+    app.action(Field.TO, matchers=[_in_mail_form], middleware=[ack_at_once])(
+        guarded(recipient_chosen)
+    )
+    app.options(Field.TO)(guarded(recipients_asked))
     app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])(guarded(keep_clicked))
     app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])(guarded(resume_clicked))
     app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])(guarded(discard_clicked))
