@@ -99,7 +99,8 @@ def test_a_client_with_no_contact_is_told_before_the_form_opens(
     number = seed_client(ctx, "VIDE", [])
     panel = open_panel(driver, number)
     driver.click(panel, "compose_mail")
-    assert [c.args["view"]["callback_id"] for c in slack.calls_to("views.push")] == ["ditbot_notice"]
+    pushed = [c.args["view"]["callback_id"] for c in slack.calls_to("views.push")]
+    assert pushed == ["ditbot_notice"]
     notice = texts(driver.last_view("views.push"))
     assert "n'a encore aucun interlocuteur" in notice and "ajoutez les interlocuteurs" in notice
     assert "—" not in notice
