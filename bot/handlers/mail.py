@@ -7,7 +7,9 @@
   delivery happens in the background: the ack never waits for SMTP;
 - drafts: Slack sends no input values on close, so what is typed reaches us while typing
   (`dispatch_action` on the message, `on_character_entered`) and through the "keep as draft"
-  button; on close with text begun the user gets a DM with `draft_resume` / `draft_discard`.
+  button, and the subject and the To as they change; on close with text begun the user gets
+  one DM per draft with `draft_resume` / `draft_discard`, updated on later closes, and told
+  when the draft is emptied, discarded or sent.
 """
 
 from __future__ import annotations
@@ -130,7 +132,9 @@ def mail_closed(view: ViewPayload, client: WebClient, deps: Deps, requester: Req
     """Cancel or X: a draft with text begun is offered back by DM, and shown on the Home."""
     meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
     with deps.unit_of_work() as session:
-        if not drafts.offer_kept_draft(session, requester.collaborator(session), meta.dit):
+        me = requester.collaborator(session)
+        subject = default_subject(get_dit(session, meta.dit))
+        if not drafts.offer_kept_draft(session, me, meta.dit, default_subject=subject):
             return
     deps.ctx.wake_delivery()
     publish_home(deps, client, requester)
@@ -184,10 +188,14 @@ def discard_clicked(
 ) -> None:
     """`draft_discard` (DM or Home): the draft is deleted, the DM says so, the Home forgets it."""
     draft_id = int(action_value(action) or 0)
+    in_dm = bool(body.get("response_url"))  # the DM itself: replaced here, at once
     with deps.unit_of_work() as session:
-        number = drafts.discard_draft(session, draft_id, requester.collaborator(session))
-    if body.get("response_url"):  # the DM: the message says it is gone
+        me = requester.collaborator(session)
+        number = drafts.discard_draft(session, draft_id, me, tell_dm=not in_dm)
+    if in_dm:
         respond(replace_original=True, **views.draft_gone_message(t, number))
+    else:  # from the Home: the draft's DM, if any, is updated by the DM worker
+        deps.ctx.wake_delivery()
     publish_home(deps, client, requester)
 
 

@@ -242,10 +242,18 @@ def draft_kept_message(t: Translator, draft: Draft) -> dict[str, Any]:
     return {"text": escape(fallback), "blocks": blocks}
 
 
-def draft_gone_message(t: Translator, number: str) -> dict[str, Any]:
-    """What a draft DM becomes once the draft is discarded."""
-    text = t(_("The draft of DIT {number} was discarded."), number=escape(number))
-    blocks: list[Block] = [SectionBlock(text=mrkdwn(":wastebasket: " + text))]
+GONE = {
+    "discarded": (":wastebasket:", _("The draft of DIT {number} was discarded.")),
+    "emptied": (":wastebasket:", _("The draft of DIT {number} was emptied: nothing is kept.")),
+    "sent": (":outbox_tray:", _("The draft of DIT {number} was sent.")),
+}
+
+
+def draft_gone_message(t: Translator, number: str, why: str = "discarded") -> dict[str, Any]:
+    """What a draft DM becomes once the draft is discarded, emptied or sent."""
+    emoji, message = GONE.get(why, GONE["discarded"])
+    text = t(message, number=escape(number))
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(f"{emoji} {text}"))]
     return {"text": text, "blocks": blocks}
 
 
