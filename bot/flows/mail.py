@@ -1,6 +1,9 @@
 """The mail form (`mail_compose`): build it (filled from a draft), open or push it, redraw it.
 
-Its private_metadata (`MailFormMeta`) names the DIT and the panel it was pushed from.
+Its private_metadata (`MailFormMeta`) names the DIT and the panel it was pushed from. It is
+refused before it opens when the client has nobody with an address to write to; its To list
+is the one rule of bot/views/choice.py (an external select past 100 addresses, searched by
+`recipient_options`), redrawn when the choice changes to name the chosen address in full.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def build_mail_form(
         metadata=metadata or seal(deps.secret, MailFormMeta(dit=dit.number, panel=panel)),
         sender=_sender_label(deps, me),
         draft_saved_at=saved_at,
-        resumed=draft is not None and saved_at is None,
+        resumed=draft is not None and saved_at is None and to is None,  # not on a redraw
     )
     return views.mail_form(requester.t, form)
 

@@ -133,7 +133,7 @@ def test_slack_user_linked_twice_is_refused(db: Database) -> None:
         import_data(session, data)
     assert caught.value.messages() == {
         "collaborators[3].slack_user_id": "collaborators[3].slack_user_id: "
-        "Slack user UJDU is already linked to collaborateur JDU."
+        "Slack user UJDU is already linked to collaborator JDU."
     }
 
 

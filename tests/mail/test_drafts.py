@@ -311,6 +311,9 @@ def test_subject_and_recipient_alone_are_kept_in_the_draft(
     driver.click(form, "to", "ACME-CL:2", changes={"subject": "Votre copieur"})
     [draft] = all_drafts(ctx)
     assert draft.to_email == "ACME-CL:2"  # chosen after the last keystroke: kept too
+    redrawn = driver.fake.view(form["id"])
+    assert redrawn is not None and "claire@acme.example" in texts(redrawn)
+    assert "repris" not in texts(redrawn)  # a redraw, not a draft resumed
     close_and_deliver(driver, form, dm_worker)
     [post], _ = draft_dms(slack)
     assert "Votre copieur" in texts({"blocks": post.args["blocks"]})
