@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
 from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
@@ -250,7 +251,11 @@ def update_form(
         updated = form_view(
             session, deps.secret, requester.t, dit, kept, meta, recipient_suffix=suffix
         )
-    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
+    except SlackApiError as error:  # redrawn meanwhile by a later choice: that one stands
+        if error.response.get("error") != "hash_conflict":
+            raise
 
 
 # -- options of external selects -------------------------------------------------------------

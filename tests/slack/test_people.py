@@ -91,3 +91,21 @@ def test_a_client_with_no_contact_is_told_before_an_exchange_form_opens(
     driver.command(f"recu {number}", user="UMLE")
     assert "has no contact yet, so no exchange can name one" in texts(driver.last_response())
     assert "—" not in texts(driver.last_response())
+
+
+def test_two_quick_choices_redraw_once_and_tell_the_user_nothing_went_wrong(
+    driver: SlackDriver, ctx: Context, slack: FakeSlack
+) -> None:
+    """The second choice comes with the hash of the view before the first redraw: Slack
+    answers hash_conflict, and the form simply stays as the first redraw left it."""
+    panel = open_panel(driver)
+    driver.click(panel, "add_sent")
+    form = driver.last_view("views.push")
+    driver.click(form, "received_by", "ACME-CL")
+    driver.click(form, "received_by", "ACME-PM")  # the stale view, as Slack sent it
+    updates = [c for c in slack.calls_to("views.update") if c.args["view_id"] == form["id"]]
+    assert [c.response.get("error") for c in updates] == [None, "hash_conflict"]
+    assert [c.args["view"]["callback_id"] for c in slack.calls_to("views.push")] == [
+        "exchange_sent"
+    ]  # no error notice pushed
+    assert slack.calls_to("chat.postMessage") == []
