@@ -75,14 +75,18 @@ class PanelRef:
 
     view_id: str
     hash: str | None = None
+    page: int = 0  # the page the user was on: the redraw after a save or delete keeps it
 
     def to_json(self) -> Json:
-        return {"panel": self.view_id, "hash": self.hash}
+        return {"panel": self.view_id, "hash": self.hash, "page": self.page}
 
     @classmethod
     def of(cls, data: Mapping[str, object]) -> PanelRef | None:
         view_id = _optional_text(data, "panel")
-        return cls(view_id, _optional_text(data, "hash")) if view_id else None
+        if not view_id:
+            return None
+        page = max(_optional_int(data, "page") or 0, 0)
+        return cls(view_id, _optional_text(data, "hash"), page)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class ExchangeFormMeta:
     version: int | None = None
 
     def to_json(self) -> Json:
-        panel = self.panel.to_json() if self.panel else {"panel": None, "hash": None}
+        panel = self.panel.to_json() if self.panel else {"panel": None, "hash": None, "page": 0}
         return {
             "dit": self.dit,
             "direction": self.direction.value,

@@ -209,4 +209,4 @@ def submission_key(view: ViewPayload) -> str:
 def panel_of(secret: str, view: ViewPayload) -> tuple[PanelMeta, PanelRef]:
     """(metadata, reference) of the exchanges panel a block_actions came from."""
     meta = unseal(secret, view.get("private_metadata"), PanelMeta)
-    return meta, PanelRef(view_id=view.get("id", ""), hash=view.get("hash"))
+    return meta, PanelRef(view_id=view.get("id", ""), hash=view.get("hash"), page=meta.page)

@@ -4,9 +4,10 @@
 unit of work and keeps the answer in the request's context (`requester`, and `t` in their
 language), so listeners receive both as arguments and the error handler answers in the
 user's language. `users.info` (e-mail and locale) is called only when the user is not linked
-yet or has no cached locale, at most once per request; the locale is cached on
-`Collaborator.locale`. An unlinked user is a Requester too (help and the Home still answer
-them): `actor()` raises their NotLinked.
+yet or its cached locale is missing or older than LOCALE_TTL (a user who switches Slack to
+English sees English within the hour), at most once per request; the locale is cached on
+`Collaborator.locale`, with the time Slack was asked (`locale_checked_at`). An unlinked user
+is a Requester too (help and the Home still answer them): `actor()` raises their NotLinked.
 
 It runs on the listener's thread after an ack at once (bot/errors.py `guarded`), and before the
 domain call of a view submission: the ack never waits for it.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt import BoltContext
 from slack_sdk.errors import SlackApiError
@@ -29,6 +31,7 @@ from ditbot.domain.errors import NotLinked
 from ditbot.domain.exchanges import Actor
 from ditbot.domain.people import collaborator_for_slack_user
 from storage.models import Collaborator
+from storage.types import utcnow
 from storage.vocabulary import Source
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 REQUESTER = "requester"  # context keys
 TRANSLATOR = "t"
 PROFILE = "slack_profile"
+LOCALE_TTL = timedelta(hours=1)  # how long a user's Slack language is trusted before asking again
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class Requester:
             raise self.unlinked
         found = session.get(Collaborator, self.collaborator_id)
         if found is None:  # removed since this request resolved them
-            raise NotLinked(_("Your collaborateur was removed: ask an administrator."), "user")
+            raise NotLinked(_("Your collaborator was removed: ask an administrator."), "user")
         return found
 
 
@@ -117,8 +121,11 @@ def _resolve(deps: Deps, context: BoltContext, user_id: str) -> Requester:
         except NotLinked as refusal:
             locale = normalize_locale(slack_profile(context, user_id).locale, default)
             return Requester(user_id=user_id, locale=locale, unlinked=refusal)
-        if not collaborator.locale:
+        now = utcnow()
+        checked = collaborator.locale_checked_at
+        if not collaborator.locale or checked is None or now - checked >= LOCALE_TTL:
             slack_locale = slack_profile(context, user_id).locale
+            collaborator.locale_checked_at = now
             if slack_locale:
                 collaborator.locale = slack_locale[:10]
         return Requester(

@@ -60,7 +60,8 @@ class Collaborator(Timestamped, Base):
     mail2: Mapped[str | None] = mapped_column(String(254))
     slack_user_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     manager: Mapped[bool] = mapped_column(Boolean, default=False)
-    locale: Mapped[str | None] = mapped_column(String(10))
+    locale: Mapped[str | None] = mapped_column(String(10))  # Slack's, cached (see below)
+    locale_checked_at: Mapped[datetime | None] = mapped_column()  # when Slack was last asked
 
     # Codes are unique without regard to case, and no two collaborateurs share a Mail 1
     # (migration 0005; the lookups compare lower() too: storage/repositories.same_key).
@@ -241,6 +242,9 @@ class Draft(Timestamped, Base):
     to_email: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The one "draft kept" DM of this draft, updated in place on later closes.
+    dm_channel: Mapped[str | None] = mapped_column(String(40))
+    dm_ts: Mapped[str | None] = mapped_column(String(40))
     dit: Mapped[Dit] = relationship(lazy="joined")
     __table_args__ = (UniqueConstraint("collaborator_id", "dit_id"),)
 

@@ -73,6 +73,17 @@ class DraftKept(AuthorDm):
     reason: Literal["draft_kept"] = "draft_kept"
 
 
+class DraftGone(AuthorDm):
+    """Turn the "draft kept" DM (`channel`, `ts`) of a draft of DIT `dit` into a line saying
+    it is no more: emptied, discarded or sent (the draft row is gone)."""
+
+    channel: str
+    ts: str
+    dit: str
+    why: Literal["emptied", "discarded", "sent"]
+    reason: Literal["draft_gone"] = "draft_gone"
+
+
 class UnmatchedMail(OutboxPayload):
     """Post the mail kept as `inbound_id` (no DIT found) in the dispatch channel, for triage."""
 
@@ -80,10 +91,12 @@ class UnmatchedMail(OutboxPayload):
     inbound_id: int
 
 
-Payload: TypeAlias = MailDelivery | ChannelNotice | MailFailed | DraftKept | UnmatchedMail
+Payload: TypeAlias = (
+    MailDelivery | ChannelNotice | MailFailed | DraftKept | DraftGone | UnmatchedMail
+)
 
-_author_dm: TypeAdapter[MailFailed | DraftKept] = TypeAdapter(
-    Annotated[MailFailed | DraftKept, Field(discriminator="reason")]
+_author_dm: TypeAdapter[MailFailed | DraftKept | DraftGone] = TypeAdapter(
+    Annotated[MailFailed | DraftKept | DraftGone, Field(discriminator="reason")]
 )
 _PARSERS: dict[OutboxKind, Callable[[Any], Payload]] = {
     OutboxKind.MAIL: MailDelivery.model_validate,

@@ -27,9 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = i18n.HERE / "messages.pot"
 PLACEHOLDER = re.compile(r"{(\w*)}")
 EMOJI = re.compile(r":[a-z0-9_+\-]+:")  # Slack's :warning: is no punctuation
-# French wants a no-break space (U+00A0) before : ; ? ! and inside « »: an ordinary space there,
-# or none before ; ? ! and inside the quotes (a glued colon may be code: "Content-Type: …").
-TYPOGRAPHY = re.compile(r" [:;?!»]|« |«(?!\u00a0)|(?<!\u00a0)»|(?<=\S)[;?!]")
+# French typography wants a narrow no-break space (U+202F) before : ; ? ! and inside « »: an
+# ordinary or a wide no-break space (U+00A0) there, or none before ; ? ! and inside the quotes,
+# is wrong (a glued colon may be code: "Content-Type: …").
+TYPOGRAPHY = re.compile(
+    r"[ \u00a0][:;?!»]|«[ \u00a0]|«(?!\u202f)|(?<!\u202f)»|(?<=[^\s\u202f])[;?!]"
+)
 FIX = "run the extract and update commands of README, 'Translations', then translate"
 
 
@@ -115,7 +118,7 @@ def test_french_puts_no_break_spaces_around_its_punctuation() -> None:
         for text in forms(message)
         if TYPOGRAPHY.search(EMOJI.sub("", text))
     ]
-    assert wrong == [], "use U+00A0 before : ; ? ! and inside « » (see TYPOGRAPHY)"
+    assert wrong == [], "use U+202F before : ; ? ! and inside « » (see TYPOGRAPHY)"
 
 
 def test_no_catalog_call_hides_in_an_f_string() -> None:

@@ -7,10 +7,10 @@ editing, and the panel the form was pushed from (redrawn after the save).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import replace
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
 from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
@@ -21,9 +21,10 @@ from bot.ids import Field
 from bot.metadata import ExchangeFormMeta, PanelRef, seal, unseal
 from bot.parsing import Body, ViewPayload, block_suffix, read_values
 from bot.requester import Requester
-from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form, person_option
-from ditbot.core.i18n import Translator
-from ditbot.domain.errors import NotLinked
+from bot.views.choice import matching
+from bot.views.forms import FormSpec, Person, Values, dit_option, exchange_form
+from ditbot.core.i18n import Translator, _
+from ditbot.domain.errors import Conflict, NotLinked
 from ditbot.domain.exchanges import (
     Actor,
     Party,
@@ -116,9 +117,22 @@ def new_form(
         actor = requester.actor(session)
         dit = get_dit(session, number)
         ensure_open(dit)
+        ensure_has_contacts(session, dit)
         values = new_values(dit, direction, actor)
         meta = ExchangeFormMeta(direction=direction, panel=panel)
         return form_view(session, deps.secret, requester.t, dit, values, meta)
+
+
+def ensure_has_contacts(session: Session, dit: Dit) -> None:
+    """Refuse, before a form opens, an exchange with a client who has no contact to name."""
+    if not repo.contacts_of_client(session, dit.client_id):
+        raise Conflict(
+            _(
+                "{client} has no contact yet, so no exchange can name one: add the client's "
+                "contacts (REST API or `ditbot import`), then try again."
+            ),
+            client=dit.client.name,
+        )
 
 
 # -- opening --------------------------------------------------------------------------------
@@ -244,22 +258,14 @@ def update_form(
         updated = form_view(
             session, deps.secret, requester.t, dit, kept, meta, recipient_suffix=suffix
         )
-    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
+    except SlackApiError as error:  # redrawn meanwhile by a later choice: that one stands
+        if error.response.get("error") != "hash_conflict":
+            raise
 
 
 # -- options of external selects -------------------------------------------------------------
-def _matching(people_list: Sequence[Person], typed: str) -> list[Person]:
-    needle = typed.strip().lower()
-    return [
-        p
-        for p in people_list
-        if needle in p.name.lower()
-        or needle in (p.mail1 or "").lower()
-        or needle in (p.mail2 or "").lower()
-        or needle in p.code.lower()
-    ][:OPTIONS_MAX]
-
-
 def suggestions(deps: Deps, body: Body, requester: Requester) -> list[Option]:
     """The options of an external select of a form (DIT chooser, Envoyé par, Reçu par).
 
@@ -289,4 +295,4 @@ def suggestions(deps: Deps, body: Body, requester: Requester) -> list[Option]:
             return []
         senders, receivers = people(session, dit, meta.direction)
         chosen = senders if field == Field.SENT_BY else receivers
-        return [person_option(p) for p in _matching(chosen, typed)]
+        return matching([p.choice for p in chosen], typed)

@@ -76,10 +76,13 @@ def refresh_panel(
     requester: Requester,
     panel: PanelRef,
     number: str,
-    page: int = 0,
+    page: int | None = None,
 ) -> None:
-    """Redraw a panel under a form after a save (a stale hash is retried without it)."""
-    view = panel_for(deps, requester, number, page)
+    """Redraw a panel under a form after a save (a stale hash is retried without it).
+
+    It stays at the page the user was on (`panel.page`) unless `page` says otherwise.
+    """
+    view = panel_for(deps, requester, number, panel.page if page is None else page)
     try:
         client.views_update(view_id=panel.view_id, hash=panel.hash, view=view)
     except SlackApiError as error:

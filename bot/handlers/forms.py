@@ -68,10 +68,13 @@ def form_submitted(
 
 
 def received_by_changed(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
-    """On the sent form, Mail destinataire follows Reçu par."""
-    view = body.get("view") or {}
-    if view.get("callback_id") == Callback.EXCHANGE_SENT:
-        forms.update_form(deps, client, requester, view, follow=Field.RECEIVED_BY)
+    """Reçu par chosen: its addresses are shown; on the sent form Mail destinataire follows."""
+    forms.update_form(deps, client, requester, body.get("view") or {}, follow=Field.RECEIVED_BY)
+
+
+def sent_by_changed(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
+    """Envoyé par chosen: the form shows the chosen person's addresses in full."""
+    forms.update_form(deps, client, requester, body.get("view") or {}, follow=Field.SENT_BY)
 
 
 def dit_chosen(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
@@ -90,6 +93,7 @@ def register(app: App) -> None:
     app.view(Callback.EXCHANGE_RECEIVED)(submitted)
     app.view(Callback.EXCHANGE_SENT)(submitted)
     app.action(Field.RECEIVED_BY, middleware=[ack_at_once])(guarded(received_by_changed))
+    app.action(Field.SENT_BY, middleware=[ack_at_once])(guarded(sent_by_changed))
     app.action(Field.DIT, middleware=[ack_at_once])(guarded(dit_chosen))
     options = guarded(options_asked)
     for field in (Field.DIT, Field.SENT_BY, Field.RECEIVED_BY):

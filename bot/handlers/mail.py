@@ -7,7 +7,9 @@
   delivery happens in the background: the ack never waits for SMTP;
 - drafts: Slack sends no input values on close, so what is typed reaches us while typing
   (`dispatch_action` on the message, `on_character_entered`) and through the "keep as draft"
-  button; on close with text begun the user gets a DM with `draft_resume` / `draft_discard`.
+  button, and the subject and the To as they change; on close with text begun the user gets
+  one DM per draft with `draft_resume` / `draft_discard`, updated on later closes, and told
+  when the draft is emptied, discarded or sent.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.errors import guarded
 from bot.flows.home import publish_home
-from bot.flows.mail import open_mail_form, show_draft_saved
+from bot.flows.mail import open_mail_form, recipient_options, show_draft_saved, show_recipient
 from bot.flows.panel import panel_for, refresh_panel
 from bot.ids import Action, Callback, Field
 from bot.metadata import MailFormMeta, unseal
@@ -130,7 +132,9 @@ def mail_closed(view: ViewPayload, client: WebClient, deps: Deps, requester: Req
     """Cancel or X: a draft with text begun is offered back by DM, and shown on the Home."""
     meta = unseal(deps.secret, view.get("private_metadata"), MailFormMeta)
     with deps.unit_of_work() as session:
-        if not drafts.offer_kept_draft(session, requester.collaborator(session), meta.dit):
+        me = requester.collaborator(session)
+        subject = default_subject(get_dit(session, meta.dit))
+        if not drafts.offer_kept_draft(session, me, meta.dit, default_subject=subject):
             return
     deps.ctx.wake_delivery()
     publish_home(deps, client, requester)
@@ -141,8 +145,20 @@ def _in_mail_form(body: Body) -> bool:
 
 
 def typed(body: Body, deps: Deps, requester: Requester) -> None:
-    """A batch of keystrokes in the message: kept as the draft."""
+    """A batch of keystrokes in the message or the subject: kept as the draft."""
     keep_draft(deps, requester, body.get("view") or {})
+
+
+def recipient_chosen(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
+    """To changed: kept in the draft, and the form names the chosen address in full."""
+    view = body.get("view") or {}
+    meta = keep_draft(deps, requester, view)
+    show_recipient(deps, client, requester, view, meta)
+
+
+def recipients_asked(ack: Ack, body: Body, deps: Deps, requester: Requester) -> None:
+    """The To list of a client with more than 100 addresses, searched as the user types."""
+    ack(options=recipient_options(deps, requester, body))
 
 
 def keep_clicked(body: Body, client: WebClient, deps: Deps, requester: Requester) -> None:
@@ -172,10 +188,14 @@ def discard_clicked(
 ) -> None:
     """`draft_discard` (DM or Home): the draft is deleted, the DM says so, the Home forgets it."""
     draft_id = int(action_value(action) or 0)
+    in_dm = bool(body.get("response_url"))  # the DM itself: replaced here, at once
     with deps.unit_of_work() as session:
-        number = drafts.discard_draft(session, draft_id, requester.collaborator(session))
-    if body.get("response_url"):  # the DM: the message says it is gone
+        me = requester.collaborator(session)
+        number = drafts.discard_draft(session, draft_id, me, tell_dm=not in_dm)
+    if in_dm:
         respond(replace_original=True, **views.draft_gone_message(t, number))
+    else:  # from the Home: the draft's DM, if any, is updated by the DM worker
+        deps.ctx.wake_delivery()
     publish_home(deps, client, requester)
 
 
@@ -184,6 +204,11 @@ def register(app: App) -> None:
     app.view(Callback.MAIL_COMPOSE, middleware=[record_then_ack])(guarded(mail_sent))
     app.view_closed(Callback.MAIL_COMPOSE, middleware=[ack_at_once])(guarded(mail_closed))
     app.action(Field.DETAIL, matchers=[_in_mail_form], middleware=[ack_at_once])(guarded(typed))
+    app.action(Field.SUBJECT, matchers=[_in_mail_form], middleware=[ack_at_once])(guarded(typed))
+    app.action(Field.TO, matchers=[_in_mail_form], middleware=[ack_at_once])(
+        guarded(recipient_chosen)
+    )
+    app.options(Field.TO)(guarded(recipients_asked))
     app.action(Action.DRAFT_SAVE, middleware=[ack_at_once])(guarded(keep_clicked))
     app.action(Action.DRAFT_RESUME, middleware=[ack_at_once])(guarded(resume_clicked))
     app.action(Action.DRAFT_DISCARD, middleware=[ack_at_once])(guarded(discard_clicked))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.views.text import escape, one_line, truncate
+from bot.views.text import escape, one_line, slack_date, truncate
 from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
 from ditbot.domain.exchanges import Indicators
@@ -24,7 +24,7 @@ def counter(t: Translator, indicators: Indicators) -> str:
         return t(_("no exchange yet"))
     text = t(N_("{count} exchange", "{count} exchanges"), count=indicators.count)
     if indicators.relance:
-        return f"{RED} *{text}* " + t(_("(relance)"))
+        return f"{RED} *{text}* " + t(_("(follow-up)"))
     return text
 
 
@@ -32,7 +32,7 @@ def last_speaker(t: Translator, indicators: Indicators) -> str:
     if indicators.last_direction == Direction.RECEIVED:
         text = t(_("the client spoke last: waiting on us"))
         if indicators.last_is_relance:
-            text += " " + t(_("(a relance)"))
+            text += " " + t(_("(a follow-up)"))
         return text
     if indicators.last_direction == Direction.SENT:
         return t(_("we spoke last"))
@@ -41,10 +41,7 @@ def last_speaker(t: Translator, indicators: Indicators) -> str:
 
 def when(t: Translator, moment: datetime | None) -> str:
     """A date Slack shows in the reader's own time zone (`<!date^...>`), with a UTC fallback."""
-    if moment is None:
-        return ""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return slack_date(moment)
 
 
 def dit_line(t: Translator, dit: Dit) -> str:

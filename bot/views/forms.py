@@ -1,8 +1,10 @@
 """The received / sent exchange forms (`exchange_received`, `exchange_sent`), new or edit.
 
 Fields follow CONTRACT.md section 4: input block_id = field name (+ `.suffix`), element
-action_id = field name. Reçu par carries `dispatch_action` on the sent form so that Mail
-destinataire follows it (a new suffix on its block_id resets the typed value).
+action_id = field name. Envoyé par and Reçu par carry `dispatch_action`: the form is redrawn
+with the chosen person's Mail 1 and Mail 2 in full under the select (bot/views/choice.py), and
+on the sent form Mail destinataire follows Reçu par (a new suffix on its block_id resets the
+typed value).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.ids import Callback, Field, block_id
+from bot.views.choice import SEP, STATIC_OPTIONS_MAX, Choice, chosen_line, option, select
 from bot.views.exchange import type_label
 from bot.views.text import (
     LABEL_MAX,
@@ -41,13 +44,10 @@ from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Collaborator, Contact, Dit, ExchangeType
 from storage.vocabulary import Direction
 
-STATIC_OPTIONS_MAX = 100  # beyond: external_select, options searched as the user types
-SEP = " · "
-
 
 @dataclass(frozen=True)
 class Person:
-    """A choosable sender/receiver: option value = code; text = name · Mail 1 · Mail 2."""
+    """A choosable sender/receiver: option value = code; its Mail 1 and Mail 2 are shown."""
 
     code: str
     name: str
@@ -62,23 +62,14 @@ class Person:
     def email(self) -> str | None:
         return self.mail1 or self.mail2
 
-
-def option_text(person: Person) -> str:
-    """`Name · mail1 · mail2` in at most 75 characters: the name shrinks first, then mails."""
-    mails = [m for m in (person.mail1, person.mail2) if m]
-    full = SEP.join([person.name, *mails])
-    if len(full) <= OPTION_MAX:
-        return full
-    room = OPTION_MAX - len(SEP.join(["", *mails]))
-    if room >= 16:
-        return SEP.join([truncate(person.name, room), *mails])
-    name = truncate(person.name, 24)
-    each = (OPTION_MAX - len(name) - len(SEP) * len(mails)) // max(len(mails), 1)
-    return truncate(SEP.join([name, *(truncate(m, each) for m in mails)]), OPTION_MAX)
+    @property
+    def choice(self) -> Choice:
+        mails = tuple((slot, m) for slot, m in ((1, self.mail1), (2, self.mail2)) if m)
+        return Choice(value=self.code, name=self.name, mails=mails, code=self.code)
 
 
 def person_option(person: Person) -> Option:
-    return Option(text=plain(option_text(person), OPTION_MAX), value=person.code)
+    return option(person.choice)
 
 
 def dit_option(dit: Dit) -> Option:
@@ -118,28 +109,25 @@ def callback_of(direction: Direction) -> str:
     return Callback.EXCHANGE_RECEIVED if direction == Direction.RECEIVED else Callback.EXCHANGE_SENT
 
 
-def _select(
-    action: str, people: Sequence[Person], chosen: str | None, t: Translator, dispatch: bool
-) -> StaticSelectElement | ExternalDataSelectElement:
-    initial = next((p for p in people if p.code == chosen), None)
-    placeholder = plain(t(_("Choose…")), PLACEHOLDER_MAX)
-    initial_option = person_option(initial) if initial is not None else None
-    if len(people) <= STATIC_OPTIONS_MAX:
-        options = [person_option(p) for p in people] or [
-            Option(text=plain("—", OPTION_MAX), value="-")
-        ]
-        return StaticSelectElement(
-            action_id=action,
-            placeholder=placeholder,
-            options=options,
-            initial_option=initial_option,
-        )
-    return ExternalDataSelectElement(
-        action_id=action,
-        placeholder=placeholder,
-        min_query_length=1,
-        initial_option=initial_option,
-    )
+def _person_blocks(
+    field_name: str,
+    label: str,
+    people: Sequence[Person],
+    chosen: str | None,
+    t: Translator,
+    missing: str,
+) -> list[Block]:
+    """The select of `people` and, under it, the chosen one's addresses in full; when there
+    is nobody to choose, a line saying what is missing instead of an empty select."""
+    if not people:
+        return [ContextBlock(elements=[mrkdwn(missing)])]
+    choices = [p.choice for p in people]
+    element = select(field_name, choices, chosen, t, t(_("Choose…")))
+    blocks: list[Block] = [_input(field_name, label, element, dispatch=True)]
+    picked = next((c for c in choices if c.value == chosen), None)
+    if picked is not None:
+        blocks.append(ContextBlock(elements=[mrkdwn(chosen_line(t, picked))]))
+    return blocks
 
 
 def _input(
@@ -177,7 +165,7 @@ def exchange_form(t: Translator, spec: FormSpec) -> View:
         note = t(
             _(
                 ":memo: This form only *records* an exchange: nothing is sent to the client. "
-                "For an e-mail already sent outside ditbot, choose the type Courriel. To send a "
+                "For an e-mail already sent outside ditbot, choose the type E-mail. To send a "
                 "mail, use “Write a mail” on the DIT's panel."
             )
         )
@@ -201,23 +189,38 @@ def exchange_form(t: Translator, spec: FormSpec) -> View:
     )
     blocks.append(_input(Field.TYPE, t(_("Type")), type_element))
     if spec.dit is not None:
-        blocks.append(
-            _input(
+        # Both selects dispatch their action: the form is redrawn with the chosen people's
+        # addresses, and on the sent form Mail destinataire follows Reçu par.
+        no_contact = t(
+            _(
+                ":warning: {client} has no contact yet: add the client's contacts (REST API or "
+                "`ditbot import`), then log the exchange."
+            ),
+            client=escape(truncate(spec.dit.client.name, 200)),
+        )
+        no_staff = t(_(":warning: No collaborator yet: add our staff first."))
+        blocks.extend(
+            _person_blocks(
                 Field.SENT_BY,
                 t(_("Sent by")),
-                _select(Field.SENT_BY, spec.senders, v.sent_by, t, dispatch=False),
+                spec.senders,
+                v.sent_by,
+                t,
+                no_contact if received else no_staff,
             )
         )
-        blocks.append(
-            _input(
+        blocks.extend(
+            _person_blocks(
                 Field.RECEIVED_BY,
                 t(_("Received by")),
-                _select(Field.RECEIVED_BY, spec.receivers, v.received_by, t, dispatch=not received),
-                dispatch=not received,
+                spec.receivers,
+                v.received_by,
+                t,
+                no_staff if received else no_contact,
             )
         )
     elif spec.choose_dit:
-        note = t(_("Choose the DIT first: its interlocuteurs will then be offered."))
+        note = t(_("Choose the DIT first: its contacts will then be offered."))
         blocks.append(ContextBlock(elements=[mrkdwn(note)]))
     if not received:
         email = PlainTextInputElement(

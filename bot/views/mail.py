@@ -18,25 +18,24 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     InputBlock,
-    Option,
     PlainTextInputElement,
     SectionBlock,
-    StaticSelectElement,
 )
 from slack_sdk.models.blocks.basic_components import DispatchActionConfig
 from slack_sdk.models.views import View
 
 from bot.ids import Action, Callback, Field, block_id
+from bot.views.choice import Choice, chosen_line, select
 from bot.views.text import (
     BUTTON_MAX,
     HEADER_MAX,
     LABEL_MAX,
-    OPTION_MAX,
     PLACEHOLDER_MAX,
     escape,
     mrkdwn,
     one_line,
     plain,
+    slack_date,
     title,
     truncate,
 )
@@ -45,7 +44,6 @@ from ditbot.domain.mail import Recipient
 from ditbot.domain.validation import DETAIL_MAX, SUBJECT_MAX
 from storage.models import Dit, Draft, Exchange
 
-MAX_OPTIONS = 100
 HOME_DRAFTS = 8
 PREVIEW = 120
 
@@ -66,16 +64,13 @@ class MailForm:
     resumed: bool = False
 
 
-def recipient_label(recipient: Recipient) -> str:
-    """`Paul Martin · p.martin@acme.example`, cut to Slack's 75 characters."""
-    return truncate(f"{recipient.contact_name} · {recipient.email}", OPTION_MAX)
-
-
-def _option(recipient: Recipient, t: Translator) -> Option:
-    return Option(
-        text=plain(recipient_label(recipient), OPTION_MAX),
+def recipient_choice(recipient: Recipient) -> Choice:
+    """One address of one contact: the name as option text, the address as description."""
+    return Choice(
         value=recipient.value,
-        description=plain(t(_("Mail {slot}"), slot=recipient.slot), OPTION_MAX),
+        name=recipient.contact_name,
+        mails=((recipient.slot, recipient.email),),
+        code=recipient.contact_code,
     )
 
 
@@ -85,10 +80,7 @@ def _button(label: str, action: str, value: str, style: str | None = None) -> Bu
 
 def _when(moment: datetime | None) -> str:
     """A Slack date token: shown in the reader's own time zone (fallback: UTC)."""
-    if moment is None:
-        return ""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return slack_date(moment)
 
 
 def mail_form(t: Translator, form: MailForm) -> View:
@@ -99,7 +91,7 @@ def mail_form(t: Translator, form: MailForm) -> View:
         _(
             ":outbox_tray: *This really sends the e-mail* to the client, from "
             "{sender}, and records it on the DIT as a sent exchange "
-            "(type Courriel). An e-mail already sent outside ditbot is "
+            "(type E-mail). An e-mail already sent outside ditbot is "
             "noted with the panel's sent-exchange form instead."
         ),
         sender=escape(form.sender),
@@ -110,24 +102,26 @@ def mail_form(t: Translator, form: MailForm) -> View:
     ]
     if form.resumed:
         blocks.append(ContextBlock(elements=[mrkdwn(t(_(":memo: Your draft was restored.")))]))
-    options = [_option(r, t) for r in form.recipients[:MAX_OPTIONS]]
-    if options:
-        to_element = StaticSelectElement(
-            action_id=Field.TO,
-            placeholder=plain(t(_("Choose an interlocuteur")), PLACEHOLDER_MAX),
-            options=options,
-            initial_option=next((o for o in options if o.value == form.to), None),
-        )
+    choices = [recipient_choice(r) for r in form.recipients]
+    if choices:
+        # Up to 100 addresses a static_select, beyond an external_select searched as typed
+        # (bot/views/choice.py, the rule of every select of people). It dispatches its action:
+        # the choice is kept in the draft, and the line under it names the address in full.
+        to_element = select(Field.TO, choices, form.to, t, t(_("Choose a contact")))
         blocks.append(
             InputBlock(
                 block_id=block_id(Field.TO, form.suffix),
+                dispatch_action=True,
                 label=plain(t(_("To")), LABEL_MAX),
                 element=to_element,
             )
         )
+        picked = next((c for c in choices if c.value == form.to), None)
+        if picked is not None:
+            blocks.append(ContextBlock(elements=[mrkdwn(chosen_line(t, picked))]))
     else:
         nobody = t(
-            _(":warning: No interlocuteur of {client} has an e-mail address."),
+            _(":warning: No contact of {client} has an e-mail address."),
             client=escape(dit.client.name),
         )
         blocks.append(SectionBlock(block_id=block_id(Field.TO, form.suffix), text=mrkdwn(nobody)))
@@ -135,11 +129,15 @@ def mail_form(t: Translator, form: MailForm) -> View:
         InputBlock(
             block_id=block_id(Field.SUBJECT, form.suffix),
             optional=True,
+            dispatch_action=True,  # kept in the draft as it is typed, like the message
             label=plain(t(_("Subject")), LABEL_MAX),
             element=PlainTextInputElement(
                 action_id=Field.SUBJECT,
                 max_length=SUBJECT_MAX,
                 initial_value=form.subject[:SUBJECT_MAX] if form.subject else None,
+                dispatch_action_config=DispatchActionConfig(
+                    trigger_actions_on=["on_character_entered"]
+                ),
             ),
         )
     )
@@ -244,10 +242,18 @@ def draft_kept_message(t: Translator, draft: Draft) -> dict[str, Any]:
     return {"text": escape(fallback), "blocks": blocks}
 
 
-def draft_gone_message(t: Translator, number: str) -> dict[str, Any]:
-    """What a draft DM becomes once the draft is discarded."""
-    text = t(_("The draft of DIT {number} was discarded."), number=escape(number))
-    blocks: list[Block] = [SectionBlock(text=mrkdwn(":wastebasket: " + text))]
+GONE = {
+    "discarded": (":wastebasket:", _("The draft of DIT {number} was discarded.")),
+    "emptied": (":wastebasket:", _("The draft of DIT {number} was emptied: nothing is kept.")),
+    "sent": (":outbox_tray:", _("The draft of DIT {number} was sent.")),
+}
+
+
+def draft_gone_message(t: Translator, number: str, why: str = "discarded") -> dict[str, Any]:
+    """What a draft DM becomes once the draft is discarded, emptied or sent."""
+    emoji, message = GONE.get(why, GONE["discarded"])
+    text = t(message, number=escape(number))
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(f"{emoji} {text}"))]
     return {"text": text, "blocks": blocks}
 
 

@@ -13,8 +13,11 @@ note longer than one section (3000) goes on in the next sections. `notes_per_rep
 many notes of a burst fit in one reply; the worker posts the others in the next replies, so
 every note is shown whole.
 
-Client text (names, subjects, details, titles) is escaped (& < >) and only ever put in
-plain_text objects, so it can never ping (`<!channel>`, `@here`), link or format.
+What clients wrote (subjects, details, titles) goes into plain_text objects as typed, never
+escaped (bot/views/text.py: Slack shows plain_text as given), so it reads exactly as written
+and can never ping (`<!channel>`, `@here`), link or format. A note's first line (who, when,
+how) is verbatim mrkdwn with the names escaped, for its date token: Slack shows the time in
+each reader's own time zone, as the modals do. The fallback `text` is escaped.
 """
 
 from __future__ import annotations
@@ -22,25 +25,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
     HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
     SectionBlock,
 )
 
 from bot.ids import Action
 from bot.views.dit import state_label
-from bot.views.text import HEADER_MAX, TEXT_MAX, escape
+from bot.views.text import BUTTON_MAX, HEADER_MAX, TEXT_MAX, escape, mrkdwn, plain, slack_date
 from bot.views.text import truncate as clip
 from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
@@ -50,9 +48,8 @@ FALLBACK_MAX = 3000  # the top-level text: under Slack's msg_too_long (~4,000), 
 NOTES_PER_REPLY = 40  # the most notes one burst groups (each reply shows as many as fit)
 MESSAGE_BLOCKS = 50  # Slack's limit per message
 BLOCKS_TEXT_BUDGET = 10_000  # the text of one message's blocks, added up (msg_blocks_too_long)
-NOTE_SECTIONS = 3  # a note goes on over at most 3 sections (9,000 characters, once escaped)
+NOTE_SECTIONS = 3  # a note goes on over at most 3 sections (9,000 characters)
 RED = "\U0001f534"  # the red marker of a DIT with a relance (a character: never an emoji code)
-DISPLAY_ZONE = "Europe/Paris"
 
 
 @dataclass(frozen=True)
@@ -82,28 +79,11 @@ class Note:
     relance: bool
 
 
-def plain(text: str, limit: int = TEXT_MAX) -> PlainTextObject:
-    """Client text as plain_text: escaped, clipped, emoji codes left as typed."""
-    return PlainTextObject(text=clip(escape(text), limit) or " ", emoji=False)
-
-
-@cache
-def _zone() -> Any:
-    try:
-        return ZoneInfo(DISPLAY_ZONE)
-    except ZoneInfoNotFoundError:
-        return ZoneInfo("UTC")
-
-
-def when(value: datetime, locale: str) -> str:
-    return format_datetime(value, "d MMM, HH:mm", tzinfo=_zone(), locale=locale)
-
-
 def counter(card: DitCard, t: Translator) -> str:
-    """`3 exchanges`; with a relance: `🔴 3 exchanges (relance)` (the Slack panel's words)."""
+    """`3 exchanges`; with a relance: `🔴 3 exchanges (follow-up)` (the Slack panel's words)."""
     text = t(N_("{count} exchange", "{count} exchanges"), count=card.count)
     if card.relance:
-        text = f"{RED} {text} " + t(_("(relance)"))
+        text = f"{RED} {text} " + t(_("(follow-up)"))
     return text
 
 
@@ -112,51 +92,48 @@ def title_line(card: DitCard) -> str:
     return f"{marker}{card.number} · {card.client}"
 
 
-def note_head(note: Note, t: Translator, locale: str) -> str:
-    """Who, when, how: the first line of a note."""
+def note_head(note: Note, t: Translator) -> str:
+    """Who, when, how: the first line of a note, mrkdwn (names escaped, a date token)."""
     tags = [t(labels.SOURCE[note.source])]
     if note.relance:
-        tags.insert(0, f"{RED} " + t(_("RELANCE")))
-    return (
-        f"{note.sender} → {note.receiver} · {when(note.occurred_at, locale)} · {' · '.join(tags)}"
-    )
+        tags.insert(0, f"{RED} " + t(_("FOLLOW-UP")))
+    who = f"{escape(clip(note.sender, 200))} → {escape(clip(note.receiver, 200))}"
+    return f"{who} · {slack_date(note.occurred_at)} · {escape(' · '.join(tags))}"
 
 
 def _cut_at(text: str, limit: int) -> int:
-    """Where to end a piece of at most `limit` characters of escaped `text`: after a line
-    break or a space near the end when there is one, never inside an entity (`&amp;`)."""
+    """Where to end a piece of at most `limit` characters of `text`: after a line break or a
+    space near the end when there is one."""
     if len(text) <= limit:
         return len(text)
     for mark in ("\n", " "):
         at = text.rfind(mark, limit * 3 // 4, limit)
         if at != -1:
             return at + 1
-    amp = text.rfind("&", max(limit - 5, 0), limit)
-    return amp if amp > 0 and ";" not in text[amp:limit] else limit
+    return limit
 
 
-def note_blocks(note: Note, t: Translator, locale: str) -> list[SectionBlock]:
-    """One note, all plain text (who, when, how, then the subject and the detail), over as
-    many sections as it needs (at most NOTE_SECTIONS; a longer one is clipped)."""
-    body = f"{note.subject}\n{note.detail}" if note.subject else note.detail
-    rest = escape(f"{note_head(note, t, locale)}\n{body}")
+def note_blocks(note: Note, t: Translator) -> list[Block]:
+    """One note: its first line (who, when, how) in a context block, then what was written
+    (the subject and the detail) as plain text, over as many sections as it needs (at most
+    NOTE_SECTIONS; a longer one is clipped)."""
+    rest = f"{note.subject}\n{note.detail}" if note.subject else note.detail
     pieces: list[str] = []
     while rest and len(pieces) < NOTE_SECTIONS - 1 and len(rest) > TEXT_MAX:
         cut = _cut_at(rest, TEXT_MAX)
         pieces.append(rest[:cut])
         rest = rest[cut:]
     pieces.append(clip(rest, TEXT_MAX))
-    return [
-        SectionBlock(text=PlainTextObject(text=piece.strip() or " ", emoji=False))
-        for piece in pieces
-    ]
+    blocks: list[Block] = [ContextBlock(elements=[mrkdwn(note_head(note, t))])]
+    blocks.extend(SectionBlock(text=plain(piece.strip() or " ")) for piece in pieces)
+    return blocks
 
 
 def open_button(number: str, t: Translator) -> ActionsBlock:
     return ActionsBlock(
         elements=[
             ButtonElement(
-                text=PlainTextObject(text=t(_("Open the DIT")), emoji=False),
+                text=plain(t(_("Open the DIT")), BUTTON_MAX),
                 action_id=Action.OPEN_PANEL.value,
                 value=number,
             )
@@ -167,20 +144,10 @@ def open_button(number: str, t: Translator) -> ActionsBlock:
 def card_blocks(card: DitCard, t: Translator) -> list[Block]:
     state = state_label(t, card.state)
     return [
-        HeaderBlock(
-            text=PlainTextObject(
-                text=clip(escape(title_line(card)), HEADER_MAX) or " ", emoji=False
-            )
-        ),
+        HeaderBlock(text=plain(title_line(card), HEADER_MAX)),
         SectionBlock(text=plain(card.title, 300)),
-        ContextBlock(
-            elements=[
-                # Our own words and numbers only: mrkdwn, verbatim so nothing is auto-linked.
-                MarkdownTextObject(
-                    text=f"{escape(counter(card, t))} · {escape(state)}", verbatim=True
-                )
-            ]
-        ),
+        # Our own words and numbers only: mrkdwn, verbatim so nothing is auto-linked.
+        ContextBlock(elements=[mrkdwn(f"{escape(counter(card, t))} · {escape(state)}")]),
     ]
 
 
@@ -212,7 +179,7 @@ def parent_message(card: DitCard, root: Note | None, locale: str) -> dict[str, A
     t = Translator(locale)
     blocks = card_blocks(card, t)
     if root is not None:
-        blocks.extend(note_blocks(root, t, locale))
+        blocks.extend(note_blocks(root, t))
     blocks.append(open_button(card.number, t))
     fallback = t(
         _("{marker}DIT {number} · {client}: {counter}"),
@@ -234,7 +201,7 @@ def notes_per_reply(card: DitCard, notes: Sequence[Note], locale: str) -> int:
     blocks, text = len(fixed), blocks_text(fixed)
     fit = 0
     for note in notes[:NOTES_PER_REPLY]:
-        sections = note_blocks(note, t, locale)
+        sections = note_blocks(note, t)
         blocks += len(sections)
         text += blocks_text(sections)
         if fit and (blocks > MESSAGE_BLOCKS or text > BLOCKS_TEXT_BUDGET):
@@ -250,12 +217,12 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
         raise ValueError(f"{len(notes)} notes do not fit in one reply")
     t = Translator(locale)
     relance = any(note.relance for note in notes)
-    blocks: list[Block] = [block for note in notes for block in note_blocks(note, t, locale)]
+    blocks: list[Block] = [block for note in notes for block in note_blocks(note, t)]
     blocks.append(open_button(card.number, t))
     if len(notes) == 1:
         fallback = t(
             _("{marker}DIT {number} · {client}: new message from {who}: {detail}"),
-            marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
+            marker=f"{RED} " + t(_("FOLLOW-UP")) + " " if relance else "",
             number=card.number,
             client=card.client,
             who=notes[0].sender,
@@ -267,7 +234,7 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
                 "{marker}DIT {number} · {client}: {count} new message",
                 "{marker}DIT {number} · {client}: {count} new messages",
             ),
-            marker=f"{RED} " + t(_("RELANCE")) + " " if relance else "",
+            marker=f"{RED} " + t(_("FOLLOW-UP")) + " " if relance else "",
             number=card.number,
             client=card.client,
             count=len(notes),

@@ -74,7 +74,7 @@ def dit_facts(t: Translator, dit: Dit) -> str:
     if contact is not None:
         mails = " / ".join(escape(m) for m in (contact.mail1, contact.mail2) if m)
         who = escape(truncate(contact.name, 200)) + (f" ({mails})" if mails else "")
-        lines.append(t(_("Interlocuteur: {contact}"), contact=who))
+        lines.append(t(_("Contact: {contact}"), contact=who))
     if dit.technician is not None:
         lines.append(t(_("Technician: {name}"), name=escape(truncate(dit.technician.name, 200))))
     lines.append(t(_("State: {state}"), state=state_label(t, dit.state)))

@@ -1,7 +1,10 @@
 """The outbox worker of kind `slack_dm`: direct messages of the mail feature (`AuthorDm`).
 
 - `MailFailed`: tells the author that their mail was not delivered, with the reason;
-- `DraftKept`: tells a user that the mail they closed was kept as a draft (resume/discard).
+- `DraftKept`: tells a user that the mail they closed was kept as a draft (resume/discard):
+  one DM per draft, posted on the first close and updated in place (chat.update) on later
+  ones, its channel and ts kept on the draft;
+- `DraftGone`: that DM once the draft is emptied, discarded or sent (chat.update).
 
 The message is built at delivery time from the database, so a DM about a draft that was sent
 or discarded meanwhile is simply dropped. Slack hiccups (5xx, connection errors, 429) are
@@ -28,7 +31,7 @@ from ditbot.delivery.dispatcher import owner_id, record_despite_outage
 from storage import outbox
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
-from storage.outbox_payloads import AuthorDm, DraftKept, MailFailed
+from storage.outbox_payloads import AuthorDm, DraftGone, DraftKept, MailFailed
 from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ PERMANENT = {
     "msg_too_long",
     "no_text",
 }
+# chat.update: the message to update no longer exists (deleted by the user, say).
+GONE = {"message_not_found", "cant_update_message", "channel_not_found"}
 
 
 class SlackDmWorker:
@@ -93,12 +98,18 @@ class SlackDmWorker:
         until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
             message = self._message(session, dm)
+            target = self._target(session, dm)
         if message is None:
             with self.ctx.db.session() as session:
                 outbox.mark_done(session, item_id)
             return
+        posted: tuple[str, str] | None = None
         try:
-            self.client.chat_postMessage(channel=dm.user, parse="none", **message)
+            if target is not None and not self._update(target, message, dm):
+                target = None  # the DM to update is gone: a new one is posted
+            if target is None:
+                answer = self.client.chat_postMessage(channel=dm.user, parse="none", **message)
+                posted = (str(answer.get("channel") or dm.user), str(answer.get("ts") or ""))
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
             status = error.response.status_code
@@ -114,10 +125,34 @@ class SlackDmWorker:
         except (OSError, http.client.HTTPException) as error:
             self._retry(item_id, f"{type(error).__name__}: {error}", attempts)
             return
+
+        def record() -> None:
+            self._finish(item_id, None, failed=False, dm=dm, posted=posted)
+
         # Slack took the DM: record it through a database hiccup, or it would be sent twice.
-        record_despite_outage(
-            lambda: self._finish(item_id, None, failed=False), until=until, what="Slack DM sent"
-        )
+        record_despite_outage(record, until=until, what="Slack DM sent")
+
+    def _update(self, target: tuple[str, str], message: dict[str, Any], dm: AuthorDm) -> bool:
+        """chat.update of the DM `target`; False when that message no longer exists."""
+        channel, ts = target
+        try:
+            self.client.chat_update(channel=channel, ts=ts, parse="none", **message)
+        except SlackApiError as error:
+            if str(error.response.get("error") or "") in GONE:
+                return isinstance(dm, DraftGone)  # nothing left to update: done
+            raise
+        return True
+
+    def _target(self, session: Session, dm: AuthorDm) -> tuple[str, str] | None:
+        """The DM this one updates in place (the draft's one DM), or None to post one."""
+        match dm:
+            case DraftGone():
+                return (dm.channel, dm.ts)
+            case DraftKept():
+                draft = session.get(Draft, dm.draft_id)
+                if draft is not None and draft.dm_channel and draft.dm_ts:
+                    return (draft.dm_channel, draft.dm_ts)
+        return None
 
     def _message(self, session: Session, dm: AuthorDm) -> dict[str, Any] | None:
         """The text and blocks of the DM, or None when it no longer applies."""
@@ -130,8 +165,10 @@ class SlackDmWorker:
             case DraftKept():
                 draft = session.get(Draft, dm.draft_id)
                 if draft is None or user is None or draft.collaborator_id != user.id:
-                    return None  # sent or discarded meanwhile
+                    return None  # sent or discarded meanwhile (its DraftGone says so)
                 return views.draft_kept_message(t, draft)
+            case DraftGone():
+                return views.draft_gone_message(t, dm.dit, dm.why)
         raise TypeError(f"no direct message is written for {type(dm).__name__}")
 
     def _locale(self, user: Collaborator | None) -> str:
@@ -147,10 +184,22 @@ class SlackDmWorker:
             outbox.retry_later(session, item_id, reason, delay)
         log.info("Slack DM %s not delivered (%s); retry in %.1fs", item_id, reason, delay)
 
-    def _finish(self, item_id: int, reason: str | None, *, failed: bool) -> None:
+    def _finish(
+        self,
+        item_id: int,
+        reason: str | None,
+        *,
+        failed: bool,
+        dm: AuthorDm | None = None,
+        posted: tuple[str, str] | None = None,
+    ) -> None:
         with self.ctx.db.session() as session:
             if failed:
                 outbox.mark_failed(session, item_id, reason or "failed")
                 log.warning("Slack DM %s given up: %s", item_id, reason)
-            else:
-                outbox.mark_done(session, item_id)
+                return
+            outbox.mark_done(session, item_id)
+            if isinstance(dm, DraftKept) and posted is not None:
+                draft = session.get(Draft, dm.draft_id)
+                if draft is not None:  # later closes update this one DM
+                    draft.dm_channel, draft.dm_ts = posted

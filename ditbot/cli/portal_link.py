@@ -23,7 +23,7 @@ def cmd_portal_link(args: argparse.Namespace) -> int:
         if code is None:
             raise DomainError(
                 _(
-                    "DIT {number} has no interlocuteur: name the contact with --contact CODE "
+                    "DIT {number} has no contact: name the contact with --contact CODE "
                     "(one of the client {client})."
                 ),
                 "contact",

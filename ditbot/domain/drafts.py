@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
@@ -14,8 +15,9 @@ from ditbot.domain.validation import SUBJECT_MAX
 from storage import repositories as repo
 from storage.models import Collaborator, Draft, Exchange
 from storage.outbox import enqueue
-from storage.outbox_payloads import DraftKept
+from storage.outbox_payloads import DraftGone, DraftKept
 
+Why = Literal["emptied", "discarded", "sent"]
 DETAIL_KEEP = 20_000  # a draft may be longer than a mail; Slack's input stops at 3000 anyway
 
 
@@ -95,13 +97,27 @@ def get_draft(session: Session, draft_id: int, collaborator: Collaborator) -> Dr
     return draft
 
 
-def discard_draft(session: Session, draft_id: int, collaborator: Collaborator) -> str:
-    """Delete the draft; returns its DIT number."""
+def discard_draft(
+    session: Session, draft_id: int, collaborator: Collaborator, *, tell_dm: bool = True
+) -> str:
+    """Delete the draft; returns its DIT number. Its "draft kept" DM is updated to say so
+    (`tell_dm`: False when the click came from that DM, which the caller replaces itself)."""
     draft = get_draft(session, draft_id, collaborator)
     number = draft.dit.number
+    _forget(session, draft, collaborator.slack_user_id if tell_dm else None, "discarded")
+    return number
+
+
+def _forget(session: Session, draft: Draft, user: str | None, why: Why) -> None:
+    """Delete `draft`; its "draft kept" DM, if one was posted, is updated to say `why`."""
+    if user and draft.dm_channel and draft.dm_ts:
+        number = draft.dit.number
+        enqueue(
+            session,
+            DraftGone(user=user, channel=draft.dm_channel, ts=draft.dm_ts, dit=number, why=why),
+        )
     session.delete(draft)
     session.flush()
-    return number
 
 
 def draft_for(session: Session, collaborator: Collaborator, dit_number: str) -> Draft | None:
@@ -109,15 +125,26 @@ def draft_for(session: Session, collaborator: Collaborator, dit_number: str) -> 
     return repo.draft_of(session, collaborator.id, dit.id) if dit else None
 
 
-def offer_kept_draft(session: Session, collaborator: Collaborator, dit_number: str) -> bool:
-    """After a mail form closed unsent: DM its author that the draft was kept, when it has text.
+def offer_kept_draft(
+    session: Session,
+    collaborator: Collaborator,
+    dit_number: str,
+    *,
+    default_subject: str | None = None,
+) -> bool:
+    """After a mail form closed unsent: its author's one "draft kept" DM, when it has text.
 
-    False when there is nothing to offer (no draft, an empty one, no Slack user to tell).
+    The DM is posted once per draft and updated in place on later closes (the worker keeps
+    its channel and ts on the draft). A draft emptied of its text is no draft: it is deleted,
+    and a DM it had says so. False when nothing changed (no draft, no Slack user to tell).
     """
     draft = draft_for(session, collaborator, dit_number)
     user = collaborator.slack_user_id
-    if draft is None or user is None or not has_text(draft.detail, draft.subject, None):
+    if draft is None or user is None:
         return False
+    if not has_text(draft.detail, draft.subject, default_subject):
+        _forget(session, draft, user, "emptied")
+        return True
     enqueue(session, DraftKept(user=user, draft_id=draft.id))
     return True
 
@@ -129,6 +156,7 @@ def drafts_of(session: Session, collaborator: Collaborator) -> Sequence[Draft]:
 
 def remove_for(session: Session, collaborator_id: int, dit_id: int) -> None:
     """Forget the draft of this collaborateur on this DIT (its mail was sent)."""
-    session.execute(
-        delete(Draft).where(Draft.collaborator_id == collaborator_id, Draft.dit_id == dit_id)
-    )
+    draft = repo.draft_of(session, collaborator_id, dit_id)
+    if draft is not None:
+        collaborator = session.get(Collaborator, collaborator_id)
+        _forget(session, draft, collaborator.slack_user_id if collaborator else None, "sent")

@@ -189,7 +189,7 @@ def _resolve(
         raise DomainError(_("Choose who the exchange is from or to."), side)
     if want == PartyKind.COLLABORATOR:
         if party.kind != PartyKind.COLLABORATOR:
-            raise DomainError(_("Choose a collaborateur of our staff here."), side)
+            raise DomainError(_("Choose a collaborator of our staff here."), side)
         known = loaded.get((PartyKind.COLLABORATOR, party.code))
         collaborator = (
             known
@@ -197,19 +197,19 @@ def _resolve(
             else repo.collaborator_by_code(session, party.code)
         )
         if collaborator is None:
-            raise DomainError(_("Unknown collaborateur '{code}'."), side, code=party.code)
+            raise DomainError(_("Unknown collaborator '{code}'."), side, code=party.code)
         return collaborator
     if party.kind != PartyKind.CONTACT:
         raise DomainError(
-            _("Choose an interlocuteur of the client {client} here."), side, client=dit.client.name
+            _("Choose a contact of the client {client} here."), side, client=dit.client.name
         )
     known = loaded.get((PartyKind.CONTACT, party.code))
     contact = known if isinstance(known, Contact) else repo.contact_by_code(session, party.code)
     if contact is None:
-        raise DomainError(_("Unknown interlocuteur '{code}'."), side, code=party.code)
+        raise DomainError(_("Unknown contact '{code}'."), side, code=party.code)
     if contact.client_id != dit.client_id:
         raise DomainError(
-            _("{name} is not an interlocuteur of {client}: choose one of this client's contacts."),
+            _("{name} is not a contact of {client}: choose one of this client's contacts."),
             side,
             name=contact.name,
             client=dit.client.name,

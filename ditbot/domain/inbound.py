@@ -363,7 +363,7 @@ def attach(
     """A collaborateur attaches an unmatched mail to a DIT: it becomes the client's exchange
     there, from the contact whose address it came from, else flagged as the DIT's contact."""
     if actor.collaborator is None:
-        raise NotAllowed(_("Only a collaborateur can attach a mail to a DIT."), "user")
+        raise NotAllowed(_("Only a collaborator can attach a mail to a DIT."), "user")
     row = unmatched(session, inbound_id)
     dit = service.get_dit(session, dit_number)
     sender = next(
@@ -377,7 +377,7 @@ def attach(
     contact = sender or dit.contact
     if contact is None:
         raise Conflict(
-            _("DIT {number} has no interlocuteur and {address} is not a contact of {client}."),
+            _("DIT {number} has no contact and {address} is not a contact of {client}."),
             "dit",
             number=dit.number,
             address=row.from_address or "?",
@@ -403,7 +403,7 @@ def attach(
 def dismiss(session: Session, inbound_id: int, actor: service.Actor) -> InboundMail:
     """A collaborateur sets an unmatched mail aside (spam, not for us): kept, never shown again."""
     if actor.collaborator is None:
-        raise NotAllowed(_("Only a collaborateur can dismiss a mail."), "user")
+        raise NotAllowed(_("Only a collaborator can dismiss a mail."), "user")
     row = unmatched(session, inbound_id)
     row.status = InboundStatus.DISMISSED
     row.handled_by_id = actor.collaborator.id

@@ -99,7 +99,7 @@ def resolve_recipient(session: Session, dit: Dit, value: str | None) -> Recipien
         chosen = default_recipient(dit)
         if chosen is None:
             raise DomainError(
-                _("The DIT's interlocuteur has no e-mail address: choose a recipient."), "to"
+                _("The DIT's contact has no e-mail address: choose a recipient."), "to"
             )
         return chosen
     value = value.strip()
@@ -113,7 +113,7 @@ def resolve_recipient(session: Session, dit: Dit, value: str | None) -> Recipien
             if choice.email.lower() == address.lower():
                 return choice
     raise DomainError(
-        _("Choose the recipient among the interlocuteurs of {client}."),
+        _("Choose the recipient among the contacts of {client}."),
         "to",
         client=dit.client.name,
     )
@@ -148,7 +148,7 @@ def send_mail(
             return get_exchange(session, existing), False
     check_can_send(mail_from)
     if actor.collaborator is None:
-        raise NotAllowed(_("Only a collaborateur can send a mail from a DIT."), "user")
+        raise NotAllowed(_("Only a collaborator can send a mail from a DIT."), "user")
     dit = get_dit(session, dit_number)
     ensure_open(dit)
     errors: dict[str, DomainError] = {}

@@ -34,8 +34,8 @@ def collaborator_for_slack_user(
         return candidates[0]
     raise NotLinked(
         _(
-            "Your Slack account is not linked to a collaborateur. Ask an administrator to set "
-            "your Slack id ({user}) on your collaborateur, or to give it your Slack e-mail "
+            "Your Slack account is not linked to a collaborator. Ask an administrator to set "
+            "your Slack id ({user}) on your collaborator, or to give it your Slack e-mail "
             "({email}) as Mail 1 or Mail 2."
         ),
         "user",

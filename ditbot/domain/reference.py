@@ -168,7 +168,7 @@ def upsert_collaborator(
         if holder is not None and holder is not collaborator:
             raise _clash(
                 f"{where}.slack_user_id",
-                _("{where}: Slack user {user} is already linked to collaborateur {other}."),
+                _("{where}: Slack user {user} is already linked to collaborator {other}."),
                 user=record.slack_user_id,
                 other=holder.code,
             )
@@ -262,7 +262,7 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
         if technician is None:
             raise _unknown(
                 f"{where}.technician",
-                _("{where}: unknown collaborateur code '{code}'."),
+                _("{where}: unknown collaborator code '{code}'."),
                 code=record.technician,
             )
     dit = repo.dit_by_number(session, record.number)

@@ -214,7 +214,7 @@ def _log_exchange(
             author = repo.collaborator_by_code(session, data.author)
             if author is None:
                 unknown = DomainError(
-                    _("Unknown collaborateur '{code}'."), "author", code=data.author
+                    _("Unknown collaborator '{code}'."), "author", code=data.author
                 )
                 raise ValidationFailed({"author": unknown})
         entry = service.ExchangeInput(

@@ -276,7 +276,7 @@ def test_put_collaborator_with_invalid_email(client: FlaskClient, db: Database) 
     )
     body = assert_problem(response, 400)
     assert "mail1" in body["errors"]
-    assert "«\u00a0jeanne@\u00a0» n'est pas une adresse e-mail valide" in body["errors"]["mail1"]
+    assert "«\u202fjeanne@\u202f» n'est pas une adresse e-mail valide" in body["errors"]["mail1"]
     assert row_counts(db)["collaborators"] == 0
 
 
@@ -534,7 +534,7 @@ def test_post_exchange_on_a_closed_dit_is_a_conflict(seeded_client: FlaskClient)
     )
     body = assert_problem(response, 409)
     assert body["detail"] == (
-        "La DIT DIT-2026-0004 est clôturée\u00a0: on ne peut plus y noter d'échange."
+        "La DIT DIT-2026-0004 est clôturée\u202f: on ne peut plus y noter d'échange."
     )
 
 

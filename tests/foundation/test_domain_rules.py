@@ -151,7 +151,7 @@ def test_detail_is_required(db: Database, detail: str) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("received", detail))
     assert field_errors(error) == {"detail": "The detail is required: write what was said."}
     assert field_errors(error, "fr") == {
-        "detail": "Le détail est obligatoire\u00a0: écrivez ce qui a été dit."
+        "detail": "Le détail est obligatoire\u202f: écrivez ce qui a été dit."
     }
 
 
@@ -197,8 +197,7 @@ def test_contact_of_another_client_is_refused(db: Database) -> None:
         db, "DIT-2026-0001", ExchangeInput("received", "ok", sent_by=contact("BOUL-LL"))
     )
     assert field_errors(error) == {
-        "sent_by": "Léon Lemaire is not an interlocuteur of Acme SA: "
-        "choose one of this client's contacts."
+        "sent_by": "Léon Lemaire is not a contact of Acme SA: choose one of this client's contacts."
     }
     assert "n'est pas un interlocuteur de Acme SA" in field_errors(error, "fr")["sent_by"]
 
@@ -213,7 +212,7 @@ def test_collaborator_as_receiver_of_a_sent_exchange_is_refused(db: Database) ->
 
 def test_contact_as_sender_of_a_sent_exchange_is_refused(db: Database) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("sent", "ok", sent_by=contact("ACME-PM")))
-    assert field_errors(error) == {"sent_by": "Choose a collaborateur of our staff here."}
+    assert field_errors(error) == {"sent_by": "Choose a collaborator of our staff here."}
 
 
 def test_collaborator_as_sender_of_a_received_exchange_is_refused(db: Database) -> None:
@@ -258,7 +257,7 @@ def test_an_unknown_direction_is_refused(db: Database) -> None:
 def test_unknown_type_is_refused(db: Database) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("received", "ok", type_code="fax"))
     assert field_errors(error) == {"type": "Unknown exchange type 'fax'."}
-    assert field_errors(error, "fr") == {"type": "Type d'échange inconnu\u00a0: «\u00a0fax\u00a0»."}
+    assert field_errors(error, "fr") == {"type": "Type d'échange inconnu\u202f: «\u202ffax\u202f»."}
 
 
 def test_inactive_type_is_refused(db: Database) -> None:

@@ -133,7 +133,7 @@ def test_slack_user_linked_twice_is_refused(db: Database) -> None:
         import_data(session, data)
     assert caught.value.messages() == {
         "collaborators[3].slack_user_id": "collaborators[3].slack_user_id: "
-        "Slack user UJDU is already linked to collaborateur JDU."
+        "Slack user UJDU is already linked to collaborator JDU."
     }
 
 
@@ -214,7 +214,7 @@ def test_bad_import_file_in_french(
     data["dits"][3]["client"] = "NOPE"
     code, _out, err = run_import(write(cli_env, data), capsys)
     assert code == 1
-    assert "dits[2].title\u00a0: ce champ est obligatoire" in err
+    assert "dits[2].title\u202f: ce champ est obligatoire" in err
 
 
 def test_missing_import_file(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

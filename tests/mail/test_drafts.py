@@ -214,10 +214,11 @@ def test_a_closed_form_is_offered_back_only_when_its_draft_has_text(
         draft = drafts.save_draft(
             session, jeanne, "DIT-2026-0001", to=None, subject=subject, detail=detail
         )
-        assert drafts.offer_kept_draft(session, jeanne, "DIT-2026-0001") is offered
+        assert drafts.offer_kept_draft(session, jeanne, "DIT-2026-0001")  # the Home changes
         draft_id = draft.id
     expected = [{"reason": "draft_kept", "user": "UJDU", "draft_id": draft_id}]
     assert kept_dms(ctx) == (expected if offered else [])
+    assert [d.id for d in all_drafts(ctx)] == ([draft_id] if offered else [])  # empty: gone
 
 
 def test_a_collaborateur_without_slack_is_not_offered_a_dm(ctx: Context, seeded: Any) -> None:
@@ -228,3 +229,131 @@ def test_a_collaborateur_without_slack_is_not_offered_a_dm(ctx: Context, seeded:
         jeanne.slack_user_id = None
         assert not drafts.offer_kept_draft(session, jeanne, "DIT-2026-0001")
     assert kept_dms(ctx) == []
+
+
+def type_subject(driver: SlackDriver, form: dict[str, Any], text: str, **changes: Any) -> None:
+    """What Slack sends while the user types in the subject (dispatch_action)."""
+    block = input_element(form, "subject")["_block"]
+    action = {
+        "type": "plain_text_input",
+        "block_id": block["block_id"],
+        "action_id": "subject",
+        "value": text,
+        "action_ts": "1700000000.000200",
+    }
+    payload = block_actions_payload(
+        user="UJDU",
+        action=action,
+        trigger_id=driver.fake.new_trigger_id(),
+        view=form,
+        state=view_state(form, {"subject": text, **changes}),
+    )
+    assert driver.post_interactive(payload).status_code == 200
+
+
+def close_and_deliver(driver: SlackDriver, form: dict[str, Any], dm_worker: SlackDmWorker) -> None:
+    driver.close(form)
+    while dm_worker.run_once():
+        pass
+
+
+def draft_dms(slack: FakeSlack) -> tuple[list[Any], list[Any]]:
+    """(chat.postMessage, chat.update) calls made to the user's DM."""
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "UJDU"]
+    return posts, slack.calls_to("chat.update")
+
+
+def test_one_dm_per_draft_updated_on_every_later_close(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context, dm_worker: SlackDmWorker
+) -> None:
+    typed = ""
+    for text in ["Bonjour", "Bonjour, suite", "Bonjour, suite à votre appel"]:
+        _, form = compose_from_panel(driver)
+        assert input_element(form, "detail").get("initial_value") == (typed or None)
+        type_detail(driver, form, text)
+        typed = text
+        close_and_deliver(driver, form, dm_worker)
+    posts, updates = draft_dms(slack)
+    assert len(posts) == 1  # three closes of one draft: one DM
+    channel, ts = posts[0].response["channel"], posts[0].response["ts"]
+    assert [(u.args["channel"], u.args["ts"]) for u in updates] == [(channel, ts)] * 2
+    shown = slack.message(channel, ts)
+    assert shown is not None and "Bonjour, suite à votre appel" in texts(shown)
+    [draft] = all_drafts(ctx)
+    assert (draft.dm_channel, draft.dm_ts) == (channel, ts)
+
+
+def test_an_emptied_draft_gets_no_dm_and_its_dm_says_so(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context, dm_worker: SlackDmWorker
+) -> None:
+    _, form = compose_from_panel(driver)
+    type_detail(driver, form, "À compléter")
+    close_and_deliver(driver, form, dm_worker)
+    [post], _ = draft_dms(slack)
+    _, again = compose_from_panel(driver)
+    type_detail(driver, again, "")  # the user erased everything
+    close_and_deliver(driver, again, dm_worker)
+    posts, updates = draft_dms(slack)
+    assert len(posts) == 1 and len(updates) == 1
+    shown = slack.message(post.response["channel"], post.response["ts"])
+    assert shown is not None and "vidé" in texts(shown) and "draft_resume" not in str(shown)
+    assert all_drafts(ctx) == []
+    assert "Mes brouillons" not in texts(driver.home("UJDU"))
+
+
+def test_subject_and_recipient_alone_are_kept_in_the_draft(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context, dm_worker: SlackDmWorker
+) -> None:
+    _, form = compose_from_panel(driver)
+    type_subject(driver, form, "Votre copieur")  # no message typed: the subject is enough
+    [draft] = all_drafts(ctx)
+    assert (draft.subject, draft.detail) == ("Votre copieur", "")
+    driver.click(form, "to", "ACME-CL:2", changes={"subject": "Votre copieur"})
+    [draft] = all_drafts(ctx)
+    assert draft.to_email == "ACME-CL:2"  # chosen after the last keystroke: kept too
+    redrawn = driver.fake.view(form["id"])
+    assert redrawn is not None and "claire@acme.example" in texts(redrawn)
+    assert "repris" not in texts(redrawn)  # a redraw, not a draft resumed
+    close_and_deliver(driver, form, dm_worker)
+    [post], _ = draft_dms(slack)
+    assert "Votre copieur" in texts({"blocks": post.args["blocks"]})
+    _, again = compose_from_panel(driver)
+    assert input_element(again, "subject")["initial_value"] == "Votre copieur"
+    assert input_element(again, "to")["initial_option"]["value"] == "ACME-CL:2"
+
+
+def kept_dm(
+    driver: SlackDriver, slack: FakeSlack, dm_worker: SlackDmWorker, text: str
+) -> tuple[str, str]:
+    """A draft typed and closed: (channel, ts) of its "draft kept" DM."""
+    _, form = compose_from_panel(driver)
+    type_detail(driver, form, text)
+    close_and_deliver(driver, form, dm_worker)
+    [post], _ = draft_dms(slack)
+    return post.response["channel"], post.response["ts"]
+
+
+def test_the_draft_dm_says_when_the_draft_was_sent(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context, dm_worker: SlackDmWorker
+) -> None:
+    where = kept_dm(driver, slack, dm_worker, "Brouillon")
+    _, again = compose_from_panel(driver)
+    driver.submit(again, {"detail": "Brouillon, envoyé"})
+    while dm_worker.run_once():
+        pass
+    shown = slack.message(*where)
+    assert shown is not None and "a été envoyé" in texts(shown)
+    assert "draft_resume" not in str(shown)
+
+
+def test_the_draft_dm_says_when_the_draft_was_discarded_from_the_home(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context, dm_worker: SlackDmWorker
+) -> None:
+    where = kept_dm(driver, slack, dm_worker, "Deuxième")
+    [draft] = all_drafts(ctx)
+    driver.click(driver.home("UJDU"), "draft_discard", str(draft.id))
+    while dm_worker.run_once():
+        pass
+    assert all_drafts(ctx) == []
+    shown = slack.message(*where)
+    assert shown is not None and "supprimé" in texts(shown)

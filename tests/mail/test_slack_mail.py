@@ -58,10 +58,15 @@ def test_compose_from_the_panel_pushes_the_mail_form_with_its_defaults(
     to = input_element(form, "to")
     assert to["type"] == "static_select"
     assert [o["value"] for o in to["options"]] == ["ACME-PM:1", "ACME-PM:2", "ACME-CL:2"]
-    labels = [o["text"]["text"] for o in to["options"]]
-    assert labels[0] == "Paul Martin · p.martin@acme.example"
-    assert labels[1] == "Paul Martin · paul@acme.example"
+    # The name as option text, the address as its description (Slack shows both).
+    shown = [(o["text"]["text"], o["description"]["text"]) for o in to["options"]]
+    assert shown[0] == ("Paul Martin", "p.martin@acme.example")
+    assert shown[1] == ("Paul Martin", "paul@acme.example")
     assert to["initial_option"]["value"] == "ACME-PM:1"
+    assert input_element(form, "to")["_block"]["dispatch_action"] is True
+    assert "*Paul Martin* · Mail 1\u202f: p.martin@acme.example" in texts(form)
+    subject = input_element(form, "subject")
+    assert subject["dispatch_action_config"] == {"trigger_actions_on": ["on_character_entered"]}
     assert input_element(form, "subject")["initial_value"] == "[DIT-2026-0001] Copieur en panne"
     detail = input_element(form, "detail")
     assert detail["_block"]["dispatch_action"] is True

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 
-from bot.views.notifications import BLOCKS_TEXT_BUDGET
+from bot.views.notifications import (
+    BLOCKS_TEXT_BUDGET,
+    DitCard,
+    Note,
+    parent_message,
+    reply_message,
+)
 from bot.workers.notifications import NotificationWorker, lane_key
 from ditbot.core.context import Context
 from ditbot.playground.slack_api import FakeSlack
 from ditbot.playground.slack_rules import blocks_text_length
 from storage.db import Database
-from storage.models import DeliveryLane, OutboxItem, SlackThread
+from storage.models import DeliveryLane, Exchange, OutboxItem, SlackThread
+from storage.vocabulary import DitState, Source
 from tests.factories import raw_outbox_row
 from tests.notifications.conftest import (
     PORTAL,
@@ -109,30 +118,71 @@ def test_one_thread_per_dit_per_channel_with_the_parent_kept_current(
         assert len(threads) == 3  # DIT 1 and 2 in the dispatch channel, DIT 1 in relances
 
 
-def test_client_text_can_never_ping_link_or_format(
+DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*\|[^<>]*>")
+
+
+def test_client_text_shows_exactly_as_written_and_can_never_ping_link_or_format(
     worker: NotificationWorker, nctx: Context, fake: FakeSlack
 ) -> None:
-    evil = "<!channel> <!here> @here @channel <@U123> <https://evil.example|clic> *gras* & co"
+    """plain_text is shown as given (Slack parses only mrkdwn and the fallback text): what the
+    client wrote is there unescaped, `&lt;` would show literally; mrkdwn holds none of it."""
+    evil = "<b> & <!channel> <!here> @here @channel <@U123> <https://evil.example|clic> *gras*"
     portal(nctx, 1, text=evil, relance=True)
     portal(nctx, 2, text=evil)
     drain(worker, nctx.db)
     calls = fake.calls_to("chat.postMessage") + fake.calls_to("chat.update")
     assert len(calls) >= 4
     for call in calls:
-        text = call.args["text"]
-        assert "<!" not in text and "<@" not in text and "<http" not in text
-        assert "&lt;!channel&gt;" in text or "[m" not in text
+        text = call.args["text"]  # the fallback is parsed by Slack: escaped
+        assert "<!" not in text and "<@" not in text and "<http" not in text and "<b>" not in text
+        assert "&lt;b&gt; &amp; &lt;!channel&gt;" in text or "[m" not in text
         assert call.args["parse"] == "none" and "link_names" not in call.args
         for obj in texts(call.args["blocks"]):
-            assert "<!" not in obj["text"] and "<@" not in obj["text"]
-            assert "<http" not in obj["text"]
             if obj["type"] == "mrkdwn":
                 assert obj.get("verbatim") is True
-                assert "[m" not in obj["text"] and "@here" not in obj["text"]
+                ours = DATE_TOKEN.sub("", obj["text"])
+                assert "<" not in ours and ">" not in ours.replace("→", "")
+                assert "[m" not in ours and "@here" not in ours and "channel" not in ours
         client_texts = [o for o in texts(call.args["blocks"]) if "[m" in o["text"]]
         assert client_texts and all(o["type"] == "plain_text" for o in client_texts)
-        assert any("&lt;!channel&gt; &lt;!here&gt;" in o["text"] for o in client_texts)
-        assert any("&amp; co" in o["text"] for o in client_texts)
+        assert any(evil in o["text"] for o in client_texts)  # exactly as the client wrote it
+        assert not any("&lt;" in o["text"] or "&amp;" in o["text"] for o in client_texts)
+
+
+def test_notification_times_are_slack_date_tokens_shown_in_each_readers_zone(
+    worker: NotificationWorker, nctx: Context, fake: FakeSlack
+) -> None:
+    """Like the modals: `<!date^…>` (the reader's own zone), a UTC fallback, never a bare
+    Europe/Paris time."""
+    portal(nctx, 1, relance=True)
+    drain(worker, nctx.db)
+    [post] = posts(fake, PORTAL)
+    heads = [o["text"] for o in texts(post.args["blocks"]) if DATE_TOKEN.search(o["text"])]
+    assert len(heads) == 1 and heads[0].endswith(" UTC> · \U0001f534 RELANCE · portail client")
+    with nctx.db.session() as session:
+        [exchange] = session.scalars(select(Exchange)).all()
+        stamp = int(exchange.occurred_at.timestamp())
+    assert f"<!date^{stamp}^{{date_short_pretty}} {{time}}|" in heads[0]
+
+
+def test_english_notifications_use_english_words() -> None:
+    card = DitCard("DIT-2026-0001", "Copieur", "Acme SA", DitState.EN_COURS, 3, relance=True)
+    note = Note(
+        exchange_id=1,
+        sender="Paul Martin",
+        receiver="Jeanne Dupuis",
+        direction="received",
+        source=Source.PORTAL,
+        occurred_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        subject=None,
+        detail="Toujours rien ?",
+        relance=True,
+    )
+    message = reply_message(card, [note], "en")
+    shown = " ".join(o["text"] for o in texts(message["blocks"])) + message["text"]
+    assert "FOLLOW-UP" in shown and "RELANCE" not in shown and "relance" not in shown
+    assert "(follow-up)" in parent_message(card, note, "en")["text"]
+    assert "RELANCE" in reply_message(card, [note], "fr")["text"]
 
 
 def test_a_burst_is_grouped_and_nothing_is_dropped(

@@ -73,7 +73,7 @@ def test_person_not_of_the_client(driver: SlackDriver, ctx: Context) -> None:
         "value": "BOUL-LL",
     }
     errors = errors_of(driver.submit(form, state=state, user="UMLE"))
-    assert "Léon Lemaire is not an interlocuteur of Acme SA" in errors["received_by"]
+    assert "Léon Lemaire is not a contact of Acme SA" in errors["received_by"]
     assert exchanges(ctx, "DIT-2026-0001") == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ditbot.core.context import Context
 from ditbot.domain.exchanges import Actor, ExchangeInput, Party, log_exchange
@@ -72,7 +73,7 @@ def test_counter_red_and_last_speaker(driver: SlackDriver, ctx: Context) -> None
     panel = open_panel(driver, user="UMLE")  # English
     text = texts(panel)
     assert ":red_circle: *2 exchanges*" in text
-    assert "the client spoke last: waiting on us (a relance)" in text
+    assert "the client spoke last: waiting on us (a follow-up)" in text
     # newest first
     assert text.index("Toujours rien") < text.index("On passe demain")
 
@@ -376,3 +377,68 @@ def test_an_out_of_office_shows_under_the_mail_it_answers_never_formatted(
     )
     assert note["type"] == "plain_text"  # the client's words can neither ping nor format
     assert note["text"] == "Je suis absent jusqu'au 7 décembre. <!channel> *urgent* : appelez Zoé."
+
+
+def test_a_save_or_a_delete_redraws_the_panel_at_the_page_the_user_was_on(
+    driver: SlackDriver, slack: FakeSlack, ctx: Context
+) -> None:
+    ids = [seed_exchange(ctx, detail=f"n°{index}", minutes_ago=1000 - index) for index in range(45)]
+    panel = open_panel(driver)
+    driver.click(panel, "panel_older", "1")
+    second = driver.fake.view(panel["id"])
+    assert second is not None and "21 à 40 sur 45" in texts(second)
+    # Edit the exchange n°20 (on page 2): after the save, the panel is still at page 2.
+    driver.click(second, "exchange_menu", f"edit:{ids[20]}")
+    driver.submit(driver.last_view("views.push"), {"detail": "n°20 corrigé"})
+    redrawn = slack.calls_to("views.update")[-1].args["view"]
+    assert "21 à 40 sur 45" in texts(redrawn) and "n°20 corrigé" in texts(redrawn)
+    # Delete n°21 from that page: the panel stays at page 2 (now of 44).
+    second = driver.fake.view(panel["id"])
+    assert second is not None
+    driver.click(second, "exchange_menu", f"delete:{ids[21]}")
+    driver.submit(driver.last_view("views.push"), {"reason": "doublon"})
+    redrawn = slack.calls_to("views.update")[-1].args["view"]
+    assert "21 à 40 sur 44" in texts(redrawn) and "n°21" not in texts(redrawn)
+    # Logging a new exchange from page 2 keeps the page too.
+    second = driver.fake.view(panel["id"])
+    assert second is not None
+    driver.click(second, "add_received")
+    driver.submit(driver.last_view("views.push"), {"detail": "Nouveau"})
+    redrawn = slack.calls_to("views.update")[-1].args["view"]
+    assert "21 à 40 sur 45" in texts(redrawn)
+
+
+def test_client_text_shows_exactly_as_written_in_the_panel_and_never_pings(
+    driver: SlackDriver, ctx: Context
+) -> None:
+    """One rule (bot/views/text.py): plain_text is shown as given, so the client's text is
+    there raw (an escaped `&lt;` would show literally); in mrkdwn it is escaped."""
+    evil = "<b> & <!channel>"
+    seed_exchange(ctx, detail=evil)
+    with ctx.db.session() as session:
+        dit = repo.dit_by_number(session, "DIT-2026-0001")
+        assert dit is not None
+        dit.client.name = evil
+    panel = open_panel(driver)
+    plain = [o["text"] for o in _text_objects(panel) if o["type"] == "plain_text"]
+    marked = [o for o in _text_objects(panel) if o["type"] == "mrkdwn"]
+    assert evil in plain and not any("&lt;" in p or "&amp;" in p for p in plain)
+    assert any("&lt;b&gt; &amp; &lt;!channel&gt;" in o["text"] for o in marked)
+    assert all("<b>" not in o["text"] and "<!channel>" not in o["text"] for o in marked)
+    assert all(o.get("verbatim") is True for o in marked)
+    driver.click(panel, "exchange_menu", f"view:{exchanges(ctx, 'DIT-2026-0001')[0].id}")
+    detail = driver.last_view("views.push")
+    assert evil in [o["text"] for o in _text_objects(detail) if o["type"] == "plain_text"]
+
+
+def _text_objects(value: object) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        if value.get("type") in ("plain_text", "mrkdwn") and isinstance(value.get("text"), str):
+            found.append(value)
+        for child in value.values():
+            found += _text_objects(child)
+    elif isinstance(value, list):
+        for child in value:
+            found += _text_objects(child)
+    return found

@@ -12,7 +12,8 @@ from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.views import common, exchange, help, mail, search
-from bot.views.forms import FormSpec, Person, Values, exchange_form, option_text
+from bot.views.choice import chosen_line
+from bot.views.forms import FormSpec, Person, Values, exchange_form, person_option
 from bot.views.home import home_view, unlinked_home_view
 from bot.views.panel import Row, panel_view
 from bot.views.text import escape, plain, truncate
@@ -26,20 +27,30 @@ LONG = "Établissements Très-Long-Nom & Associés <Maintenance> " * 6
 EVIL = "<!channel> @here <@U0123> <https://evil.example|clic> *gras* _it_ &amp; "
 
 
-def test_option_text_fits_75_and_keeps_the_mails() -> None:
-    person = Person(
-        "X",
-        "Jean-Baptiste de La Fontaine-Saint-Exupéry du Bois",
-        "jb.delafontaine@entreprise-tres-longue.example",
-        "jb@e.example",
+def test_a_person_option_shows_the_name_and_both_mails_and_the_line_under_shows_them_whole() -> (
+    None
+):
+    """Mail 1 and Mail 2 are seen while choosing (the option's description) and whole under
+    the select once chosen, however long they are."""
+    celine = Person(
+        "BM-CM",
+        "Céline Ménard",
+        "celine@boulangerie-menard.example",
+        "compta@boulangerie-menard.example",
     )
-    text = option_text(person)
-    assert len(text) <= 75
-    assert text.startswith("Jean-Baptiste") and "jb@e.example" in text
-    short = option_text(Person("Y", "Paul Martin", "p.martin@acme.example", "paul@acme.example"))
-    assert short == "Paul Martin · p.martin@acme.example · paul@acme.example"
-    huge = option_text(Person("Z", "N" * 200, "m" * 120 + "@x.example", "o" * 120 + "@y.example"))
-    assert len(huge) <= 75
+    option = person_option(celine).to_dict()
+    assert option["text"]["text"] == "Céline Ménard"
+    assert option["description"]["text"] == (
+        "celine@boulangerie-menard.example · compta@boulangerie-menard.example"
+    )
+    line = chosen_line(Translator("fr"), celine.choice)
+    assert "celine@boulangerie-menard.example" in line
+    assert "compta@boulangerie-menard.example" in line
+    long_one = Person("X", "N" * 200, "m" * 120 + "@x.example", "o" * 120 + "@y.example")
+    option = person_option(long_one).to_dict()
+    assert len(option["text"]["text"]) <= 75 and len(option["description"]["text"]) <= 75
+    line = chosen_line(Translator("en"), long_one.choice)
+    assert "m" * 120 + "@x.example" in line and "o" * 120 + "@y.example" in line
 
 
 def test_truncate_never_leaves_half_an_escape() -> None:
