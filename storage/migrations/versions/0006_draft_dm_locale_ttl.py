@@ -1,7 +1,7 @@
 """draft DM kept in place, Slack language cache with an age
 
-Revision ID: 0005_seen
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0005_seen"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
