@@ -27,7 +27,7 @@ from ditbot.web.schemas import (
     PartyOut,
 )
 from storage.models import Client, Collaborator, Contact, Dit, Exchange, InboundMail
-from storage.vocabulary import InboundStatus, PartyKind
+from storage.vocabulary import InboundStatus, PartyKind, Source
 
 
 def respond(answer: BaseModel, status: int = 200) -> tuple[Response, int]:
@@ -91,8 +91,9 @@ def exchange_out(exchange: Exchange) -> ExchangeOut:
         deleted=deleted,
         created_at=exchange.created_at,
         updated_at=exchange.updated_at,
-        attachments=_attachments(exchange.inbound_mail),
-        mail_notes=[_note(row) for row in exchange.mail_notes],
+        # only a client's mail has files, only a sent mail has notes: others cost no query
+        attachments=_attachments(exchange.inbound_mail) if exchange.source == Source.MAIL else [],
+        mail_notes=[_note(row) for row in exchange.mail_notes] if exchange.mail_status else [],
     )
 
 
