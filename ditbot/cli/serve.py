@@ -157,3 +157,49 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
             runtime.collector.stop()
         runtime.dispatcher.stop()
         runtime.ctx.db.dispose()
+
+
+class _Later:
+    """A WSGI app set after the server is bound (the playground needs the bound port first:
+    its links carry it, and DITBOT_PORT=0 lets the system choose it)."""
+
+    app: Any = None
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+def serve_playground(given: Settings) -> None:
+    """Playground mode (CONTRACT.md section 1): ditbot with its Slack, its SMTP sink and
+    demo data, on loopback only; one line says where and how to leave it."""
+    from typing import cast
+
+    from ditbot.cli.demo import load_demo
+    from ditbot.playground.app import Playground
+    from ditbot.playground.local import LEAVE, NotLoopback, is_loopback
+
+    if not is_loopback(given.host):
+        raise NotLoopback(given.host)
+    later = _Later()
+    server = http_server(cast(Flask, later), given)
+    port = int(server.effective_port)
+    playground = Playground().start()
+    try:
+        settings = playground.settings(given, port=port)
+        runtime = build(settings)
+        loaded = playground.populate(runtime.ctx, load_demo)
+        playground.attach(runtime.web, runtime.ctx)
+        later.app = runtime.web
+        runtime.dispatcher.start()
+        runtime.slack.start()
+        if loaded:
+            log.info("playground: the demo data set was loaded into the empty database")
+        print(f"ditbot playground on {settings.public_url}/playground ({LEAVE})", flush=True)
+        try:
+            server.run()
+        finally:
+            runtime.slack.stop()
+            runtime.dispatcher.stop()
+            runtime.ctx.db.dispose()
+    finally:
+        playground.stop()
