@@ -31,6 +31,25 @@ _FORMATS = (
     (re.compile(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])"), "del"),
 )
 _BARE_PING = re.compile(r"(?<![\w@])@(here|channel|everyone)\b")
+#: The emoji shortcodes ditbot writes, as Slack's client shows them (others stay as typed).
+EMOJI = {
+    "red_circle": "🔴",
+    "memo": "📝",
+    "warning": "⚠️",
+    "outbox_tray": "📤",
+    "inbox_tray": "📥",
+    "wastebasket": "🗑️",
+    "lock": "🔒",
+    "floppy_disk": "💾",
+    "email": "📧",
+    "white_check_mark": "✅",
+    "x": "❌",
+    "hourglass_flowing_sand": "⏳",
+    "bell": "🔔",
+    "envelope": "✉️",
+    "pencil2": "✏️",
+}
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
 
 
 def _unentity(text: str) -> str:
@@ -97,6 +116,7 @@ def _inline(text: str, names: Callable[[str], str], verbatim: bool) -> Markup:
 def _plain(text: str, verbatim: bool) -> Markup:
     """Text between `<…>` tokens: entities decoded, escaped for HTML, *bold* and the rest."""
     html = escape(_unentity(text))
+    html = Markup(_EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(html)))
     for pattern, tag in _FORMATS:
         html = Markup(pattern.sub(lambda m, t=tag: f"<{t}>{m.group(1)}</{t}>", str(html)))
     if not verbatim:
@@ -134,6 +154,8 @@ def text_object(node: Any, names: Callable[[str], str] = str) -> Markup:
     text = str(node.get("text") or "")
     if node.get("type") == "mrkdwn":
         return mrkdwn(text, names=names, verbatim=bool(node.get("verbatim")))
+    if node.get("emoji", True):
+        return Markup(_EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(escape(text))))
     return escape(text)
 
 

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ditbot.core.i18n import LOCALES, Translator, _
+from ditbot.core.i18n import LOCALES, N_, Translator, _
 from ditbot.playground import render
 from ditbot.playground.gestures import GestureError, Gestures
 from ditbot.playground.mailbox import Mail, Mailbox
@@ -134,6 +134,7 @@ def _message_html(msg: dict[str, Any], where: Where, ws: Workspace, t: Translato
         when=_when(msg["ts"]),
         body=body,
         where=where,
+        replies=t(N_("{count} reply", "{count} replies"), count=int(msg.get("reply_count") or 0)),
         t=t,
     )
 

@@ -25,7 +25,9 @@ class Served:
     lines: list[str]
 
 
-def start_playground(folder: Path, extra: dict[str, str] | None = None) -> Served:
+def start_playground(
+    folder: Path, extra: dict[str, str] | None = None, args: list[str] | None = None
+) -> Served:
     """`ditbot serve` in `folder` (no .env, no Slack variable), on a port the system picks;
     returns once it printed its one line."""
     env = {
@@ -35,7 +37,7 @@ def start_playground(folder: Path, extra: dict[str, str] | None = None) -> Serve
         **(extra or {}),
     }
     process = subprocess.Popen(
-        [str(DITBOT), "serve"],
+        [str(DITBOT), *(args or ["serve"])],
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,

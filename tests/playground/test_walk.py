@@ -214,3 +214,79 @@ def test_the_whole_walk_in_the_browser(browser: Any, served: Served, lang: str) 
     expect(walk.field("detail")).to_have_value("Brouillon : à compléter")
     walk.shot("draft-resumed")
     context.close()
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Any, axe: Path) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations of the page as it is, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe))
+    found = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' +"
+        " v.nodes.map(n => n.target.join(' ')).join(', ')))",
+        AXE_TAGS,
+    )
+    return [str(line) for line in found]
+
+
+@pytest.fixture
+def axe() -> Path:
+    path = os.environ.get("DITBOT_AXE_JS")
+    if not path or not Path(path).is_file():
+        reason = "DITBOT_AXE_JS does not name axe.min.js (npm pack axe-core@4.14.1; .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return Path(path)
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1280, 900), (375, 740)], ids=["desktop-1280", "phone-375"]
+)
+def test_every_screen_of_the_playground_passes_axe(
+    browser: Any, served: Served, lang: str, axe: Path, width: int, height: int
+) -> None:
+    context = browser.new_context(
+        locale=lang,
+        viewport={"width": width, "height": height},
+        is_mobile=width < 700,
+        has_touch=width < 700,
+        bypass_csp=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    walk = Walk(page, served, lang)
+    walk.shots = SCREENS / lang / f"axe-{width}"
+    walk.shots.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        walk.shot(name)
+        seen[name] = axe_violations(page, axe)
+        # Nothing wider than the screen: no sideways scrolling at phone width.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+
+    walk.open("C0GENERAL")
+    walk.say("/dit help")
+    expect(page.locator(".ephemeral")).to_be_visible()
+    check("help")
+    walk.say(f"/dit {DIT}")
+    walk.modal().wait_for()
+    check("panel")
+    walk.click_action("add_received", walk.modal())
+    page.wait_for_function("document.querySelectorAll('.modal [data-action-id=detail]').length")
+    walk.modal().locator("button[type=submit]").click()  # no detail: an error under the field
+    expect(walk.modal().locator(".field-error")).to_be_visible()
+    check("field-error")
+    walk.modal().locator("[data-close-all]").click()
+    page.wait_for_function("!document.querySelector('.modal')")
+    walk.open("home")
+    expect(page.locator("[data-home] .bk-section").first).to_be_visible()
+    check("home")
+    walk.open("mailbox")
+    check("mailbox")
+    context.close()
+    assert {name: v for name, v in seen.items() if v} == {}
