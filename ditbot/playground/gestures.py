@@ -61,7 +61,9 @@ class Gestures:
         return answer
 
     # -- messages ------------------------------------------------------------------------
-    def type_message(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> None:
+    def type_message(
+        self, user: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> None:
         """The message box: `/dit …` runs the command; anything else is posted."""
         stripped = text.strip()
         if stripped.startswith("/"):
@@ -175,7 +177,9 @@ class Gestures:
             ws.pop(user, everything=True)
         elif action in ("update", "push"):
             replacing = view_id if action == "update" else None
-            stored = ws.fake.accept_ack_view(body.get("view"), replacing=replacing, on_top_of=view_id)
+            stored = ws.fake.accept_ack_view(
+                body.get("view"), replacing=replacing, on_top_of=view_id
+            )
             if isinstance(stored, rules.Refusal):
                 ws.notices[user] = f"response_action {action}: {stored}"
                 ws.fake.touch()
@@ -339,6 +343,6 @@ def _initial(element: dict[str, Any]) -> Any:
         if stamp:
             return datetime.fromtimestamp(int(stamp), TIMEZONE).strftime("%Y-%m-%dT%H:%M")
         return None
-    return element.get("initial_value") or element.get("initial_date") or element.get(
-        "initial_time"
+    return (
+        element.get("initial_value") or element.get("initial_date") or element.get("initial_time")
     )

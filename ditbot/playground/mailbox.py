@@ -60,9 +60,10 @@ class _PortZeroController(Controller):
     """aiosmtpd's Controller, learning the real port when asked to bind port 0."""
 
     def _trigger_server(self) -> None:
-        if not self.port and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server: Any = self.server
+        if not self.port and server is not None:
+            self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class Mailbox:

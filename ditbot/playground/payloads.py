@@ -36,7 +36,7 @@ class SignedRequest:
 
 def sign(secret: str, body: bytes, content_type: str, *, now: float | None = None) -> SignedRequest:
     stamp = str(int(time.time() if now is None else now))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    signature = str(SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body))
     headers = {
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": signature,

@@ -60,7 +60,11 @@ def slack_date(stamp: int, spec: str, *, now: datetime | None = None) -> str:
     """`<!date^stamp^spec|fallback>`'s text, in the reader's time zone (Slack's tokens)."""
     when = datetime.fromtimestamp(stamp, TIMEZONE)
     today = (now or datetime.now(TIMEZONE)).date()
-    pretty = {today: "today", today - timedelta(days=1): "yesterday", today + timedelta(days=1): "tomorrow"}
+    pretty = {
+        today: "today",
+        today - timedelta(days=1): "yesterday",
+        today + timedelta(days=1): "tomorrow",
+    }
     day = when.day
     suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     tokens = {
@@ -72,7 +76,11 @@ def slack_date(stamp: int, spec: str, *, now: datetime | None = None) -> str:
         "time_secs": when.strftime("%H:%M:%S"),
     }
     for name in ("date", "date_short", "date_long"):
-        tokens[name + "_pretty"] = pretty.get(when.date(), tokens[name]).capitalize() if when.date() in pretty else tokens[name]
+        tokens[name + "_pretty"] = (
+            pretty.get(when.date(), tokens[name]).capitalize()
+            if when.date() in pretty
+            else tokens[name]
+        )
     return re.sub(r"\{(\w+)\}", lambda m: tokens.get(m.group(1), m.group(0)), spec)
 
 
@@ -118,7 +126,7 @@ def _plain(text: str, verbatim: bool) -> Markup:
     html = escape(_unentity(text))
     html = Markup(_EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(html)))
     for pattern, tag in _FORMATS:
-        html = Markup(pattern.sub(lambda m, t=tag: f"<{t}>{m.group(1)}</{t}>", str(html)))
+        html = Markup(pattern.sub(rf"<{tag}>\1</{tag}>", str(html)))
     if not verbatim:
         html = Markup(_BARE_PING.sub(r'<span class="mention ping">@\1</span>', str(html)))
     return html
@@ -140,10 +148,14 @@ def mrkdwn(text: str, *, names: Callable[[str], str] = str, verbatim: bool = Fal
             body = re.sub(r"^(&gt;|>)\s?", "", line) if quoted else line
             parts = re.split(r"`([^`\n]+)`", body)
             rendered = Markup("").join(
-                Markup("<code>{}</code>").format(_unentity(p)) if i % 2 else _inline(p, names, verbatim)
+                Markup("<code>{}</code>").format(_unentity(p))
+                if i % 2
+                else _inline(p, names, verbatim)
                 for i, p in enumerate(parts)
             )
-            lines.append(Markup('<span class="quote">{}</span>').format(rendered) if quoted else rendered)
+            lines.append(
+                Markup('<span class="quote">{}</span>').format(rendered) if quoted else rendered
+            )
         out.append(Markup("<br>").join(lines))
     return Markup("").join(out)
 
@@ -221,7 +233,11 @@ def block(node: dict[str, Any], s: Surface) -> Markup:
         items = []
         for item in node.get("elements") or []:
             if item.get("type") == "image":
-                items.append(Markup('<span class="bk-image" role="img" aria-label="{}">▣</span>').format(item.get("alt_text", "")))
+                items.append(
+                    Markup('<span class="bk-image" role="img" aria-label="{}">▣</span>').format(
+                        item.get("alt_text", "")
+                    )
+                )
             else:
                 items.append(Markup("<span>{}</span>").format(s.text(item)))
         return Markup('<div class="bk-context">{}</div>').format(Markup(" ").join(items))
@@ -301,9 +317,9 @@ def element(node: dict[str, Any], block_id: str, s: Surface) -> Markup:
         )
     if kind == "overflow":
         items = Markup("").join(
-            Markup('<li><button type="button" class="menu-item" {} data-value="{}"{}>{}</button></li>').format(
-                _data(node, block_id), o.get("value", ""), _confirm(node), _option_label(o)
-            )
+            Markup(
+                '<li><button type="button" class="menu-item" {} data-value="{}"{}>{}</button></li>'
+            ).format(_data(node, block_id), o.get("value", ""), _confirm(node), _option_label(o))
             for o in node.get("options") or []
         )
         return Markup(
@@ -318,7 +334,8 @@ def element(node: dict[str, Any], block_id: str, s: Surface) -> Markup:
             for o in _all_options(node)
         )
         return Markup(
-            '<select id="{}" class="select" aria-label="{}" {}><option value="">{}</option>{}</select>'
+            '<select id="{}" class="select" aria-label="{}" {}>'
+            '<option value="">{}</option>{}</select>'
         ).format(field_id, label, _data(node, block_id), label, options)
     if kind in ("datepicker", "timepicker", "datetimepicker"):
         return Markup('<input type="{}" aria-label="{}" {}>').format(
@@ -374,9 +391,9 @@ def input_block(node: dict[str, Any], s: Surface) -> Markup:
         dispatch = Markup(' data-dispatch="{}" {}').format(" ".join(on), _data(el, block_id))
     control = _input_control(el, kind, attrs + dispatch, kept, field_id, label)
     if kind in ("radio_buttons", "checkboxes"):
-        return Markup(
-            '<fieldset class="bk-input{}"><legend>{}{}</legend>{}{}{}</fieldset>'
-        ).format(" has-error" if error else "", label, optional, control, hint, err)
+        return Markup('<fieldset class="bk-input{}"><legend>{}{}</legend>{}{}{}</fieldset>').format(
+            " has-error" if error else "", label, optional, control, hint, err
+        )
     return Markup('<div class="bk-input{}"><label for="{}">{}{}</label>{}{}{}</div>').format(
         " has-error" if error else "", field_id, label, optional, control, hint, err
     )
@@ -397,7 +414,7 @@ def _input_control(
         limit = el.get("max_length")
         extra = Markup(' maxlength="{}"').format(limit) if limit else ""
         if el.get("multiline"):
-            return Markup("<textarea {}{}{} rows=\"5\">{}</textarea>").format(
+            return Markup('<textarea {}{}{} rows="5">{}</textarea>').format(
                 attrs, ph, extra, value or ""
             )
         kind_html = {"email_text_input": "email", "url_text_input": "url", "number_input": "number"}
@@ -461,8 +478,10 @@ def _input_control(
     if kind in ("datetimepicker", "datepicker", "timepicker"):
         html_type = {"datepicker": "date", "timepicker": "time"}.get(kind, "datetime-local")
         if kept:
-            raw = kept.get("selected_date_time") or kept.get("selected_date") or kept.get(
-                "selected_time"
+            raw = (
+                kept.get("selected_date_time")
+                or kept.get("selected_date")
+                or kept.get("selected_time")
             )
         else:
             raw = el.get("initial_date_time") or el.get("initial_date") or el.get("initial_time")
@@ -476,7 +495,9 @@ def _input_control(
 def _opts(options: list[dict[str, Any]], chosen: Any) -> Markup:
     return Markup("").join(
         Markup('<option value="{}"{}>{}</option>').format(
-            o.get("value", ""), Markup(" selected") if o.get("value") == chosen else "", _option_label(o)
+            o.get("value", ""),
+            Markup(" selected") if o.get("value") == chosen else "",
+            _option_label(o),
         )
         for o in options
     )

@@ -79,7 +79,7 @@ class Where:
     mail: int | None = None
 
     def url(self, **changes: Any) -> str:
-        values = {"as": self.user, "lang": self.lang, "c": self.at}
+        values: dict[str, Any] = {"as": self.user, "lang": self.lang, "c": self.at}
         values.update({k: v for k, v in changes.items()})
         if "c" in changes and "thread" not in changes:
             values.pop("thread", None)
@@ -99,7 +99,9 @@ def _where(args: Any) -> Where:
     lang = str(args.get("lang") or "")
     if lang not in LOCALES:
         person = people.get(user)
-        lang = person.locale[:2] if person and person.locale[:2] in LOCALES else wired.default_locale
+        lang = (
+            person.locale[:2] if person and person.locale[:2] in LOCALES else wired.default_locale
+        )
     at = str(args.get("c") or "")
     valid = {c for c, _ in CHANNELS} | {HOME, MAILBOX, Workspace.dm_of(user)}
     if at not in valid:
@@ -125,17 +127,25 @@ def _message_html(msg: dict[str, Any], where: Where, ws: Workspace, t: Translato
     body = (
         render.blocks(msg["blocks"], surface)
         if msg.get("blocks")
-        else Markup('<div class="bk-text">{}</div>').format(render.mrkdwn(str(msg.get("text") or ""), names=names))
+        else Markup('<div class="bk-text">{}</div>').format(
+            render.mrkdwn(str(msg.get("text") or ""), names=names)
+        )
     )
-    return templates().get_template("message.html").render(
-        msg=msg,
-        author=names(str(msg.get("user") or BOT_USER_ID)),
-        is_bot=msg.get("user", BOT_USER_ID) == BOT_USER_ID,
-        when=_when(msg["ts"]),
-        body=body,
-        where=where,
-        replies=t(N_("{count} reply", "{count} replies"), count=int(msg.get("reply_count") or 0)),
-        t=t,
+    return Markup(
+        templates()
+        .get_template("message.html")
+        .render(
+            msg=msg,
+            author=names(str(msg.get("user") or BOT_USER_ID)),
+            is_bot=msg.get("user", BOT_USER_ID) == BOT_USER_ID,
+            when=_when(msg["ts"]),
+            body=body,
+            where=where,
+            replies=t(
+                N_("{count} reply", "{count} replies"), count=int(msg.get("reply_count") or 0)
+            ),
+            t=t,
+        )
     )
 
 
@@ -144,19 +154,27 @@ def _conversation(where: Where, ws: Workspace, t: Translator) -> dict[str, Any]:
     top = [
         m
         for m in messages
-        if not m.get("thread_ts") or m["thread_ts"] == m["ts"] or m.get("subtype") == "thread_broadcast"
+        if not m.get("thread_ts")
+        or m["thread_ts"] == m["ts"]
+        or m.get("subtype") == "thread_broadcast"
     ]
     thread = None
     if where.thread:
-        thread = [m for m in messages if m.get("thread_ts") == where.thread or m["ts"] == where.thread]
+        thread = [
+            m for m in messages if m.get("thread_ts") == where.thread or m["ts"] == where.thread
+        ]
     return {
         "messages": [Markup(_message_html(m, where, ws, t)) for m in top],
         "thread": [Markup(_message_html(m, where, ws, t)) for m in thread] if thread else None,
         "ephemerals": [
             Markup(
-                templates().get_template("ephemeral.html").render(
+                templates()
+                .get_template("ephemeral.html")
+                .render(
                     e=e,
-                    body=render.blocks(e.blocks, render.Surface("ephemeral", e.id, names=ws.name_of))
+                    body=render.blocks(
+                        e.blocks, render.Surface("ephemeral", e.id, names=ws.name_of)
+                    )
                     if e.blocks
                     else render.mrkdwn(e.text, names=ws.name_of),
                     t=t,
@@ -181,7 +199,9 @@ def _modals(where: Where, ws: Workspace, t: Translator) -> Markup:
     stack = ws.stack(where.user)
     notice = ws.notices.get(where.user)
     if not stack:
-        return templates().get_template("notice.html").render(notice=notice, t=t) if notice else Markup("")
+        if not notice:
+            return Markup("")
+        return Markup(templates().get_template("notice.html").render(notice=notice, t=t))
     view = stack[-1]
     surface = render.Surface(
         "view",
@@ -191,7 +211,9 @@ def _modals(where: Where, ws: Workspace, t: Translator) -> Markup:
         errors=ws.view_errors.get(view["id"]),
     )
     return Markup(
-        templates().get_template("modal.html").render(
+        templates()
+        .get_template("modal.html")
+        .render(
             view=view,
             depth=len(stack),
             title=render.plain(view.get("title")),
@@ -223,7 +245,17 @@ def _mailbox(where: Where, box: Mailbox) -> dict[str, Any]:
         "links": _mail_links(chosen) if chosen else [],
         "headers": [
             (name, chosen.header(name))
-            for name in ("From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
+            for name in (
+                "From",
+                "To",
+                "Cc",
+                "Reply-To",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "In-Reply-To",
+                "References",
+            )
             if chosen and chosen.header(name)
         ],
     }
@@ -244,7 +276,9 @@ def regions(where: Where) -> dict[str, Any]:
         t=t,
     )
     if where.at == MAILBOX:
-        pane = page.get_template("mailbox.html").render(where=where, t=t, **_mailbox(where, wired.mailbox))
+        pane = page.get_template("mailbox.html").render(
+            where=where, t=t, **_mailbox(where, wired.mailbox)
+        )
     elif where.at == HOME:
         pane = page.get_template("home.html").render(where=where, home=_home(where, ws), t=t)
     else:
@@ -270,8 +304,10 @@ def page() -> Response:
     wired = _wiring()
     t = Translator(where.lang)
     people = sorted(wired.workspace.people.values(), key=lambda p: p.name)
-    html = templates().get_template("page.html").render(
-        where=where, people=people, locales=LOCALES, t=t, **regions(where)
+    html = (
+        templates()
+        .get_template("page.html")
+        .render(where=where, people=people, locales=LOCALES, t=t, **regions(where))
     )
     answer = Response(html, mimetype="text/html")
     answer.headers["Content-Security-Policy"] = (
@@ -302,7 +338,9 @@ def mail_html(mail_id: int) -> Response:
     if mail is None or mail.part("html") is None:
         abort(404)
     answer = Response(mail.part("html"), mimetype="text/html")
-    answer.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    answer.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
     return answer
 
 

@@ -159,13 +159,13 @@ class Workspace:
             if user and call.method.startswith("views."):
                 self.notices[user] = f"{call.method}: {answer.get('error') or call.status}"
         elif call.method in MODAL_OPENERS:
-            user = self._triggers.get(str(call.args.get("trigger_id") or ""))
+            opener = self._triggers.get(str(call.args.get("trigger_id") or ""))
             view = answer.get("view") or {}
-            if user and view.get("id"):
+            if opener and view.get("id"):
                 with self._lock:
                     if call.method == "views.open":
-                        self.stacks[user] = []
-                    self.stacks.setdefault(user, []).append(view["id"])
+                        self.stacks[opener] = []
+                    self.stacks.setdefault(opener, []).append(view["id"])
         elif call.method == "chat.postEphemeral":
             self.add_ephemeral(str(call.args.get("user")), str(call.args.get("channel")), call.args)
 
@@ -177,9 +177,10 @@ class Workspace:
             return
         args = call.args
         with self._lock:
-            if replaces and (args.get("replace_original") in (True, "true") or args.get(
-                "delete_original"
-            ) in (True, "true")):
+            if replaces and (
+                args.get("replace_original") in (True, "true")
+                or args.get("delete_original") in (True, "true")
+            ):
                 self.ephemerals = [e for e in self.ephemerals if e.id != replaces]
         if args.get("delete_original") in (True, "true"):
             self.fake.touch()

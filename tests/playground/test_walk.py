@@ -13,9 +13,7 @@ violation, at 1280 px and at phone width.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,7 +102,7 @@ class Walk:
 
     def click_action(self, action_id: str, where: Any | None = None) -> None:
         scope = where if where is not None else self.page
-        scope.locator(f"[data-action*='\"action_id\": \"{action_id}\"']").first.click()
+        scope.locator(f'[data-action*=\'"action_id": "{action_id}"\']').first.click()
 
     def field(self, action_id: str) -> Any:
         return self.modal().locator(f"[data-action-id='{action_id}']")
