@@ -70,7 +70,9 @@ class Gestures:
             name, _, rest = stripped.partition(" ")
             self.command(user, channel, rest.strip(), name=name)
         elif stripped:
-            self.workspace.fake.post_as(user, channel, stripped, thread_ts=thread_ts)
+            # Slack's client sends what was typed with & < > escaped: typed markup is text.
+            escaped = stripped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            self.workspace.fake.post_as(user, channel, escaped, thread_ts=thread_ts)
 
     def command(self, user: str, channel: str, text: str, *, name: str = "/dit") -> None:
         ws = self.workspace

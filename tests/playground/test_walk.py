@@ -14,6 +14,7 @@ violation, at 1280 px and at phone width.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -288,3 +289,59 @@ def test_every_screen_of_the_playground_passes_axe(
     check("mailbox")
     context.close()
     assert {name: v for name, v in seen.items() if v} == {}
+
+
+def test_a_message_logged_with_the_shortcut_and_the_menus_of_the_panel(
+    browser: Any, served: Served, lang: str
+) -> None:
+    """The message shortcut on a message someone wrote, an external select filled through
+    ditbot's options endpoint, the overflow menu of an exchange, a message's button."""
+    context = browser.new_context(
+        locale=lang, viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    walk = Walk(page, served, lang)
+    walk.shots = SCREENS / lang / "shortcut"
+    walk.shots.mkdir(parents=True, exist_ok=True)
+
+    # Who you are and the language, picked in the page.
+    page.goto(f"{served.url}/playground")
+    page.select_option("#lang", lang)
+    page.wait_for_url(re.compile(f"lang={lang}"))
+    page.select_option("#as", WORDS[lang]["user"])
+    page.wait_for_url(re.compile(f"as={WORDS[lang]['user']}"))
+    assert page.locator("html").get_attribute("lang") == lang
+
+    walk.say("SMS du client : le copieur refait du bruit <!channel>")
+    message = page.locator(".message", has_text="le copieur refait du bruit")
+    expect(message).to_be_visible()
+    expect(message.locator(".ping")).to_have_count(0)  # typed text never pings
+    message.locator("[data-shortcut]").click()
+    walk.modal().wait_for()
+    # What was written, not Slack's escaped form of it (&lt;!channel&gt;).
+    expect(walk.field("detail")).to_have_value(
+        "SMS du client : le copieur refait du bruit <!channel>"
+    )
+    chooser = walk.field("dit")
+    chooser.fill("0001")
+    option = walk.modal().locator("[role=option]", has_text=DIT)
+    option.first.click()
+    walk.shot("shortcut-form")
+    page.wait_for_timeout(0)
+    expect(walk.field("type")).to_be_visible()
+    walk.field("type").select_option("appel")
+    walk.modal().locator("button[type=submit]").click()
+    page.wait_for_function("!document.querySelector('.modal [data-action-id=dit]')")
+    walk.shot("after-shortcut")
+
+    # The panel's overflow menu: view one exchange (pushed on the panel).
+    walk.open("C0GENERAL")
+    walk.say(f"/dit {DIT}")
+    walk.modal().wait_for()
+    expect(walk.modal()).to_contain_text("le copieur refait du bruit")
+    walk.modal().locator("details.overflow summary").first.click()
+    walk.modal().locator("details.overflow[open] .menu-item").first.click()
+    expect(walk.modal().locator(".tag")).to_have_text("2/3")
+    walk.shot("exchange-pushed")
+    context.close()

@@ -191,6 +191,13 @@
     if (el.matches("select[data-action]") && !el.closest(".bk-input") && el.value) {
       act(el, el.value, el.options[el.selectedIndex].textContent);
     }
+    // A select in an input block with `dispatch_action` sends block_actions once chosen.
+    if (el.matches(".bk-input select[data-dispatch]")) {
+      act(el, el.value, el.options[el.selectedIndex].textContent);
+    }
+    if (el.matches(".bk-input input[type=datetime-local][data-dispatch], .bk-input input[type=date][data-dispatch]")) {
+      act(el, el.value);
+    }
     if (el.matches(".identity select")) el.form.requestSubmit();
   });
 
@@ -287,6 +294,7 @@
     box.querySelector("[role=listbox]").hidden = true;
     input.setAttribute("aria-expanded", "false");
     input.focus();
+    if (input.hasAttribute("data-dispatch")) act(input, item.dataset.value, item.textContent);
   }
 
   // -- start ------------------------------------------------------------------------------------
