@@ -1,11 +1,11 @@
 """Block Kit -> HTML, drawn the way Slack's client draws it.
 
 mrkdwn follows Slack's formatting reference: the sender escapes `&`, `<`, `>` as entities,
-so `&lt;` shows `<`; `<@U…>`, `<#C…|name>`, `<!here>`, `<!date^…>` and `<url|text>` are the
+so `&lt;` shows `<` (in plain_text too); `<@U…>`, `<#C…|name>`, `<!here>`, `<!date^…>` and `<url|text>` are the
 only markup in angle brackets; `*bold*`, `_italic_`, `~strike~`, `` `code` ``, ```` ``` ````
 blocks and `>` quotes. With `verbatim: false` Slack also turns a bare `@here`, `@channel`,
 `@everyone` into a mention: shown here as one (marked `.ping`), so a payload that would ping
-is seen. Nothing here ever notifies anybody. plain_text is shown as written.
+is seen. Nothing here ever notifies anybody.
 
 Interactive elements carry `data-*` attributes that the web client (static/playground.js)
 turns back into the action Slack would send: `data-action` (the element as JSON), and for
@@ -166,13 +166,18 @@ def text_object(node: Any, names: Callable[[str], str] = str) -> Markup:
     text = str(node.get("text") or "")
     if node.get("type") == "mrkdwn":
         return mrkdwn(text, names=names, verbatim=bool(node.get("verbatim")))
+    # plain_text too: Slack decodes the three entities everywhere it displays text (its
+    # formatting reference, "Escaping text"; it even hands plain_text button labels back
+    # escaped, bolt-python#513), and keeps line breaks.
+    html = escape(_unentity(text))
     if node.get("emoji", True):
-        return Markup(_EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(escape(text))))
-    return escape(text)
+        html = Markup(_EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(html)))
+    return Markup(str(html).replace("\n", "<br>"))
 
 
 def plain(node: Any) -> str:
-    return str(node.get("text") or "") if isinstance(node, dict) else ""
+    """The text of a plain_text object as shown (entities decoded), for titles and labels."""
+    return _unentity(str(node.get("text") or "")) if isinstance(node, dict) else ""
 
 
 class Surface:

@@ -96,3 +96,8 @@ def test_buttons_carry_their_style_confirm_and_the_action_slack_would_send() -> 
     assert (
         "&#34;value&#34;: &#34;delete:3&#34;" in html and "&#34;block_id&#34;: &#34;b&#34;" in html
     )
+
+
+def test_plain_text_shows_the_decoded_characters_and_its_line_breaks() -> None:
+    html = str(render.text_object({"type": "plain_text", "text": "a &lt;b&gt; &amp;\nc"}))
+    assert html == "a &lt;b&gt; &amp;<br>c"  # the browser shows `a <b> &` then `c`

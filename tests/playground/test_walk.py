@@ -191,6 +191,10 @@ def test_the_whole_walk_in_the_browser(browser: Any, served: Served, lang: str) 
     page.locator(".thread").wait_for()
     expect(page.locator(".thread")).to_contain_text("urgent")
     walk.shot("dispatch-thread")
+    walk.click_action("open_panel", page.locator(".messages").first)  # a message's button
+    expect(walk.modal()).to_contain_text("urgent")
+    walk.modal().locator("[data-close-all]").click()
+    page.wait_for_function("!document.querySelector('.modal')")
 
     # The relance in the managers' channel.
     walk.open("C0RELANCES")
@@ -202,9 +206,11 @@ def test_the_whole_walk_in_the_browser(browser: Any, served: Served, lang: str) 
     walk.say(f"/dit mail {DIT}")
     walk.modal().wait_for()
     walk.field("detail").fill("Brouillon : à compléter")
-    page.wait_for_timeout(0)
     walk.modal().locator("[data-close]").click()
     page.wait_for_function("!document.querySelector('.modal')")
+    walk.open(f"D{WORDS[lang]['user'][1:]}")  # ditbot's DM says the draft was kept
+    expect(page.locator("[data-action*=draft_resume]").first).to_be_visible()
+    walk.shot("dm-draft-kept")
     walk.open("home")
     expect(page.locator("[data-action*=draft_resume]").first).to_be_visible()
     walk.shot("home-with-draft")
