@@ -29,7 +29,8 @@ def serve_requires(socket_mode: bool) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ditbot.cli.http_server import CannotListen
-    from ditbot.cli.serve import serve, serve_playground
+    from ditbot.cli.playground import serve_playground
+    from ditbot.cli.serve import serve
     from ditbot.playground.local import NotLoopback
 
     settings: Settings = args.settings

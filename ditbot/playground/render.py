@@ -1,11 +1,11 @@
 """Block Kit -> HTML, drawn the way Slack's client draws it.
 
 mrkdwn follows Slack's formatting reference: the sender escapes `&`, `<`, `>` as entities,
-so `&lt;` shows `<` (in plain_text too); `<@U…>`, `<#C…|name>`, `<!here>`, `<!date^…>` and `<url|text>` are the
-only markup in angle brackets; `*bold*`, `_italic_`, `~strike~`, `` `code` ``, ```` ``` ````
-blocks and `>` quotes. With `verbatim: false` Slack also turns a bare `@here`, `@channel`,
-`@everyone` into a mention: shown here as one (marked `.ping`), so a payload that would ping
-is seen. Nothing here ever notifies anybody.
+so `&lt;` shows `<` (in plain_text too); `<@U…>`, `<#C…|name>`, `<!here>`, `<!date^…>` and
+`<url|text>` are the only markup in angle brackets; `*bold*`, `_italic_`, `~strike~`,
+`` `code` ``, ```` ``` ```` blocks and `>` quotes. With `verbatim: false` Slack also turns a
+bare `@here`, `@channel`, `@everyone` into a mention: shown here as one (marked `.ping`), so
+a payload that would ping is seen. Nothing here ever notifies anybody.
 
 Interactive elements carry `data-*` attributes that the web client (static/playground.js)
 turns back into the action Slack would send: `data-action` (the element as JSON), and for
@@ -21,7 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from markupsafe import Markup, escape
+
+from ditbot.core.i18n import _, gettext
 
 TIMEZONE = ZoneInfo("Europe/Paris")
 _TOKEN = re.compile(r"<([^<>]+)>")
@@ -56,14 +59,15 @@ def _unentity(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def slack_date(stamp: int, spec: str, *, now: datetime | None = None) -> str:
-    """`<!date^stamp^spec|fallback>`'s text, in the reader's time zone (Slack's tokens)."""
+def slack_date(stamp: int, spec: str, *, now: datetime | None = None, lang: str = "en") -> str:
+    """`<!date^stamp^spec|fallback>`'s text, in the reader's time zone and language (Slack's
+    tokens, drawn by the client in its user's language)."""
     when = datetime.fromtimestamp(stamp, TIMEZONE)
     today = (now or datetime.now(TIMEZONE)).date()
     pretty = {
-        today: "today",
-        today - timedelta(days=1): "yesterday",
-        today + timedelta(days=1): "tomorrow",
+        today: gettext(lang, _("today")),
+        today - timedelta(days=1): gettext(lang, _("yesterday")),
+        today + timedelta(days=1): gettext(lang, _("tomorrow")),
     }
     day = when.day
     suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
@@ -75,6 +79,10 @@ def slack_date(stamp: int, spec: str, *, now: datetime | None = None) -> str:
         "time": when.strftime("%H:%M"),
         "time_secs": when.strftime("%H:%M:%S"),
     }
+    if lang != "en":
+        tokens["date"] = format_date(when, "d MMMM y", locale=lang)
+        tokens["date_short"] = format_date(when, "d MMM y", locale=lang)
+        tokens["date_long"] = format_date(when, "EEEE d MMMM y", locale=lang)
     for name in ("date", "date_short", "date_long"):
         tokens[name + "_pretty"] = (
             pretty.get(when.date(), tokens[name]).capitalize()
@@ -84,7 +92,7 @@ def slack_date(stamp: int, spec: str, *, now: datetime | None = None) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: tokens.get(m.group(1), m.group(0)), spec)
 
 
-def _angle(token: str, names: Callable[[str], str]) -> Markup:
+def _angle(token: str, names: Callable[[str], str], lang: str = "en") -> Markup:
     """One `<…>` of mrkdwn."""
     target, _, label = token.partition("|")
     if target.startswith("@"):
@@ -95,7 +103,8 @@ def _angle(token: str, names: Callable[[str], str]) -> Markup:
         parts = target.split("^")
         try:
             return Markup('<time datetime="{}">{}</time>').format(
-                parts[1], slack_date(int(parts[1]), parts[2] if len(parts) > 2 else "{date}")
+                parts[1],
+                slack_date(int(parts[1]), parts[2] if len(parts) > 2 else "{date}", lang=lang),
             )
         except (ValueError, IndexError):
             return Markup("{}").format(_unentity(label))
@@ -110,12 +119,12 @@ def _angle(token: str, names: Callable[[str], str]) -> Markup:
     return Markup("{}").format("<" + _unentity(token) + ">")
 
 
-def _inline(text: str, names: Callable[[str], str], verbatim: bool) -> Markup:
+def _inline(text: str, names: Callable[[str], str], verbatim: bool, lang: str) -> Markup:
     pieces: list[Markup] = []
     last = 0
     for match in _TOKEN.finditer(text):
         pieces.append(_plain(text[last : match.start()], verbatim))
-        pieces.append(_angle(match.group(1), names))
+        pieces.append(_angle(match.group(1), names, lang))
         last = match.end()
     pieces.append(_plain(text[last:], verbatim))
     return Markup("").join(pieces)
@@ -132,7 +141,9 @@ def _plain(text: str, verbatim: bool) -> Markup:
     return html
 
 
-def mrkdwn(text: str, *, names: Callable[[str], str] = str, verbatim: bool = False) -> Markup:
+def mrkdwn(
+    text: str, *, names: Callable[[str], str] = str, verbatim: bool = False, lang: str = "en"
+) -> Markup:
     """Slack's mrkdwn as HTML (see the module docstring)."""
     out: list[Markup] = []
     chunks = re.split(r"```", text)
@@ -150,7 +161,7 @@ def mrkdwn(text: str, *, names: Callable[[str], str] = str, verbatim: bool = Fal
             rendered = Markup("").join(
                 Markup("<code>{}</code>").format(_unentity(p))
                 if i % 2
-                else _inline(p, names, verbatim)
+                else _inline(p, names, verbatim, lang)
                 for i, p in enumerate(parts)
             )
             lines.append(
@@ -160,12 +171,12 @@ def mrkdwn(text: str, *, names: Callable[[str], str] = str, verbatim: bool = Fal
     return Markup("").join(out)
 
 
-def text_object(node: Any, names: Callable[[str], str] = str) -> Markup:
+def text_object(node: Any, names: Callable[[str], str] = str, lang: str = "en") -> Markup:
     if not isinstance(node, dict):
         return Markup("")
     text = str(node.get("text") or "")
     if node.get("type") == "mrkdwn":
-        return mrkdwn(text, names=names, verbatim=bool(node.get("verbatim")))
+        return mrkdwn(text, names=names, verbatim=bool(node.get("verbatim")), lang=lang)
     # plain_text too: Slack decodes the three entities everywhere it displays text (its
     # formatting reference, "Escaping text"; it even hands plain_text button labels back
     # escaped, bolt-python#513), and keeps line breaks.
@@ -191,8 +202,10 @@ class Surface:
         names: Callable[[str], str] = str,
         state: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
+        lang: str = "en",
     ) -> None:
         self.kind = kind
+        self.lang = lang
         self.ref = ref
         self.names = names
         self.state = (state or {}).get("values") or {}
@@ -205,7 +218,7 @@ class Surface:
         return f"{safe}-{self._uid}"
 
     def text(self, node: Any) -> Markup:
-        return text_object(node, self.names)
+        return text_object(node, self.names, self.lang)
 
 
 def blocks(nodes: list[dict[str, Any]], surface: Surface) -> Markup:

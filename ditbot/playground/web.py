@@ -11,6 +11,7 @@ requests (ditbot.playground.gestures). The page asks /playground/changes when to
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,12 +124,12 @@ def _when(ts: str | float) -> str:
 
 def _message_html(msg: dict[str, Any], where: Where, ws: Workspace, t: Translator) -> Markup:
     names = ws.name_of
-    surface = render.Surface("message", f"{where.at}-{msg['ts']}", names=names)
+    surface = render.Surface("message", f"{where.at}-{msg['ts']}", names=names, lang=where.lang)
     body = (
         render.blocks(msg["blocks"], surface)
         if msg.get("blocks")
         else Markup('<div class="bk-text">{}</div>').format(
-            render.mrkdwn(str(msg.get("text") or ""), names=names)
+            render.mrkdwn(str(msg.get("text") or ""), names=names, lang=where.lang)
         )
     )
     return Markup(
@@ -173,10 +174,11 @@ def _conversation(where: Where, ws: Workspace, t: Translator) -> dict[str, Any]:
                 .render(
                     e=e,
                     body=render.blocks(
-                        e.blocks, render.Surface("ephemeral", e.id, names=ws.name_of)
+                        e.blocks,
+                        render.Surface("ephemeral", e.id, names=ws.name_of, lang=where.lang),
                     )
                     if e.blocks
-                    else render.mrkdwn(e.text, names=ws.name_of),
+                    else render.mrkdwn(e.text, names=ws.name_of, lang=where.lang),
                     t=t,
                 )
             )
@@ -189,7 +191,9 @@ def _home(where: Where, ws: Workspace) -> Markup:
     view = ws.fake.home_view(where.user)
     if view is None:
         return Markup("")
-    surface = render.Surface("view", view["id"], names=ws.name_of, state=view.get("state"))
+    surface = render.Surface(
+        "view", view["id"], names=ws.name_of, state=view.get("state"), lang=where.lang
+    )
     return Markup('<div class="home" data-view="{}">{}</div>').format(
         view["id"], render.blocks(view.get("blocks") or [], surface)
     )
@@ -209,6 +213,7 @@ def _modals(where: Where, ws: Workspace, t: Translator) -> Markup:
         names=ws.name_of,
         state=view.get("state"),
         errors=ws.view_errors.get(view["id"]),
+        lang=where.lang,
     )
     return Markup(
         templates()
@@ -289,12 +294,22 @@ def regions(where: Where) -> dict[str, Any]:
             t=t,
             **_conversation(where, ws, t),
         )
+    refused = ws.refused()
+    if refused:
+        pane = page.get_template("refused.html").render(refused=refused, t=t) + pane
     return {
         "version": version,
         "sidebar": Markup(sidebar),
         "pane": Markup(pane),
         "modals": Markup(_modals(where, ws, t)),
     }
+
+
+def _json_in_html(value: Any) -> Markup:
+    """JSON inside <script type="application/json">: `<`, `>`, `&` escaped as \\u00XX, so no
+    text can close the element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 @playground.get("")
@@ -304,10 +319,13 @@ def page() -> Response:
     wired = _wiring()
     t = Translator(where.lang)
     people = sorted(wired.workspace.people.values(), key=lambda p: p.name)
+    drawn = regions(where)
     html = (
         templates()
         .get_template("page.html")
-        .render(where=where, people=people, locales=LOCALES, t=t, **regions(where))
+        .render(
+            where=where, people=people, locales=LOCALES, t=t, initial=_json_in_html(drawn), **drawn
+        )
     )
     answer = Response(html, mimetype="text/html")
     answer.headers["Content-Security-Policy"] = (
@@ -432,6 +450,8 @@ def api(gesture: str) -> Response:
             ws = wired.workspace
             ws.ephemerals = [e for e in ws.ephemerals if e.id != data.get("ephemeral")]
             ws.notices.pop(user, None)
+            if data.get("refusals"):
+                ws.refusals.clear()
         elif gesture == "identity":
             wired.workspace.set_locale(user, "fr-FR" if where.lang == "fr" else "en-US")
             wired.relocalize(user, where.lang)

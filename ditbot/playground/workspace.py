@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from ditbot.playground import slack_rules as rules
 from ditbot.playground.local import CHANNEL_DISPATCH, CHANNEL_GENERAL, CHANNEL_RELANCES
 from ditbot.playground.slack_api import BOT_USER_ID, Call, FakeSlack
 
@@ -24,6 +25,7 @@ CHANNELS = (
     (CHANNEL_RELANCES, "relances"),
 )
 MODAL_OPENERS = ("views.open", "views.push")
+REFUSALS_KEPT = 5
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Workspace:
     stacks: dict[str, list[str]] = field(default_factory=dict)  # user -> modal view ids
     view_errors: dict[str, dict[str, str]] = field(default_factory=dict)  # view -> field errors
     notices: dict[str, str] = field(default_factory=dict)  # user -> Slack's refusal shown
+    refusals: list[str] = field(default_factory=list)  # payloads of ditbot's Slack refused
     _triggers: dict[str, str] = field(default_factory=dict)  # trigger_id -> user
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -154,6 +157,7 @@ class Workspace:
         if call.method == "response_url" and call.status == 200:
             self._responded(call)
         elif not call.ok:
+            self._refused(call, answer)
             trigger = str(call.args.get("trigger_id") or "")
             user = self._triggers.get(trigger) or str(call.args.get("user_id") or "")
             if user and call.method.startswith("views."):
@@ -168,6 +172,20 @@ class Workspace:
                     self.stacks.setdefault(opener, []).append(view["id"])
         elif call.method == "chat.postEphemeral":
             self.add_ephemeral(str(call.args.get("user")), str(call.args.get("channel")), call.args)
+
+    def _refused(self, call: Call, answer: dict[str, Any]) -> None:
+        """A payload Slack refuses is a bug of ditbot's: the page says so, to everyone."""
+        error = str(answer.get("error") or "")
+        if call.method == "response_url" or error in rules.PAYLOAD_ERRORS:
+            lines = (answer.get("response_metadata") or {}).get("messages") or []
+            why = "; ".join([error or str(call.response), *map(str, lines)])
+            with self._lock:
+                self.refusals.append(f"{call.method}: {why}"[:500])
+                del self.refusals[:-REFUSALS_KEPT]
+
+    def refused(self) -> list[str]:
+        with self._lock:
+            return list(self.refusals)
 
     def _responded(self, call: Call) -> None:
         name = unquote(call.path.rsplit("/", 1)[-1])

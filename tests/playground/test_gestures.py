@@ -187,3 +187,16 @@ def test_state_of_keeps_what_slack_kept_for_blocks_the_page_did_not_send() -> No
     values = state_of(view, {})["values"]
     assert values["detail.2"]["detail"]["value"] == "kept"
     assert values["type"]["type"]["selected_option"] is None
+
+
+def test_a_payload_slack_refuses_is_shown_on_the_page_of_everyone(world: Any) -> None:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    workspace, _, _ = world
+    client = WebClient(token="xoxb-playground-test", base_url=workspace.fake.base_url)
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0DISPATCH", text="t", blocks=blocks)
+    [line] = workspace.refused()
+    assert line.startswith("chat.postMessage: invalid_blocks; [ERROR] must be less than 151")

@@ -101,3 +101,12 @@ def test_buttons_carry_their_style_confirm_and_the_action_slack_would_send() -> 
 def test_plain_text_shows_the_decoded_characters_and_its_line_breaks() -> None:
     html = str(render.text_object({"type": "plain_text", "text": "a &lt;b&gt; &amp;\nc"}))
     assert html == "a &lt;b&gt; &amp;<br>c"  # the browser shows `a <b> &` then `c`
+
+
+def test_dates_are_drawn_in_the_readers_language() -> None:
+    stamp = int(datetime(2026, 12, 1, 9, 30, tzinfo=render.TIMEZONE).timestamp())
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=render.TIMEZONE)
+    assert (
+        render.slack_date(stamp, "{date_short} {time}", now=now, lang="fr") == "1 déc. 2026 09:30"
+    )
+    assert render.slack_date(stamp, "{date_long_pretty}", now=now, lang="fr") == "Hier"

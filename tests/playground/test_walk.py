@@ -340,6 +340,8 @@ def test_a_message_logged_with_the_shortcut_and_the_menus_of_the_panel(
     walk.modal().locator("button[type=submit]").click()
     page.wait_for_function("!document.querySelector('.modal [data-action-id=dit]')")
     walk.shot("after-shortcut")
+    walk.modal().locator("[data-close-all]").click()  # the form became the DIT's panel
+    page.wait_for_function("!document.querySelector('.modal')")
 
     # The panel's overflow menu: view one exchange (pushed on the panel).
     walk.open("C0GENERAL")

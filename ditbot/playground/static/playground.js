@@ -74,8 +74,13 @@
 
   // -- redrawing ----------------------------------------------------------------------------
   let lastModal = "";
+  let applied = version;
   function apply(regions) {
     if (!regions) return;
+    // Answers may arrive out of order (a redraw asked before a gesture, answered after it):
+    // what was drawn from an older state of the workspace is dropped.
+    if (regions.version < applied) return;
+    applied = regions.version;
     if (regions.version) version = Math.max(version, regions.version);
     ["sidebar", "pane"].forEach((name) => {
       const region = document.getElementById(name);
@@ -94,11 +99,25 @@
     if (regions.modals !== undefined && regions.modals !== lastModal) {
       const before = modals.querySelector(".modal");
       const typed = stateOf(before);
+      const openMenus = before ? Array.from(before.querySelectorAll("details")).flatMap((d, i) => (d.open ? [i] : [])) : [];
+      const active = document.activeElement;
+      const focusedField = before && active && before.contains(active) && active.dataset.block
+        ? [active.dataset.block, active.dataset.actionId] : null;
       const beforeId = before ? before.dataset.view : "";
       modals.innerHTML = regions.modals;
       lastModal = regions.modals;
       const after = modals.querySelector(".modal");
-      if (after && after.dataset.view === beforeId) restore(after, typed);
+      if (after && after.dataset.view === beforeId) {
+        // The same modal redrawn (views.update, or another change): keep what a client keeps,
+        // the typed values, the open menu and the focus.
+        restore(after, typed);
+        const menus = after.querySelectorAll("details");
+        openMenus.forEach((index) => { if (menus[index]) menus[index].open = true; });
+        if (focusedField) {
+          const again = after.querySelector(`[data-block="${CSS.escape(focusedField[0])}"][data-action-id="${CSS.escape(focusedField[1])}"]`);
+          if (again) again.focus();
+        }
+      }
       if (after && after.dataset.view !== beforeId) {
         const first = after.querySelector("[aria-invalid=true], input, textarea, select, button");
         if (first) first.focus();
@@ -171,7 +190,10 @@
     if (!el) return;
     if (el.matches("li[role=option]")) { choose(el); return; }
     if (el.dataset.shortcut) { post("shortcut", { ts: el.dataset.shortcut }); return; }
-    if (el.dataset.dismiss !== undefined) { post("dismiss", { ephemeral: el.dataset.dismiss }); return; }
+    if (el.dataset.dismiss !== undefined) {
+      post("dismiss", { ephemeral: el.dataset.dismiss, refusals: Boolean(el.dataset.refusals) });
+      return;
+    }
     if (el.hasAttribute("data-close") || el.hasAttribute("data-close-all")) {
       const modal = el.closest(".modal");
       const all = el.hasAttribute("data-close-all");
@@ -298,11 +320,13 @@
   }
 
   // -- start ------------------------------------------------------------------------------------
+  // The regions as the server wrote them (the browser's innerHTML differs in form only).
+  const first = JSON.parse(document.getElementById("regions").textContent);
   ["sidebar", "pane"].forEach((name) => {
     const region = document.getElementById(name);
-    if (region) region.dataset.html = region.innerHTML;
+    if (region) region.dataset.html = first[name];
   });
-  lastModal = document.getElementById("modals").innerHTML;
+  lastModal = first.modals;
   body.classList.toggle("has-modal", Boolean(document.querySelector(".modal")));
   if (body.dataset.c === "home") post("home", {});
   watch();
