@@ -41,6 +41,9 @@ def test_the_wheel_installs_bot_ditbot_and_storage_only(tmp_path: Path) -> None:
         "ditbot/mail/templates/fr/message.html",
         "ditbot/web/templates/page.html",
         "storage/migrations/env.py",
+        "ditbot/playground/templates/page.html",
+        "ditbot/playground/static/playground.js",
+        "ditbot/playground/static/playground.css",
     ):
         assert shipped in names
     assert not [name for name in names if name.startswith(("tests/", "bench/"))]

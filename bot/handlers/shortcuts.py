@@ -19,7 +19,10 @@ def log_exchange_shortcut(
     shortcut: ShortcutPayload, client: WebClient, deps: Deps, requester: Requester
 ) -> None:
     """The received form, its detail the message, its DIT the one the message names."""
-    text = str((shortcut.get("message") or {}).get("text") or "")[:DETAIL_MAX]
+    # Slack sends a message's text with & < > escaped (as &amp; &lt; &gt;): the detail is what
+    # the person wrote, so the three entities are decoded (ampersand last).
+    raw = str((shortcut.get("message") or {}).get("text") or "")
+    text = raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:DETAIL_MAX]
     open_shortcut_form(deps, client, requester, text, trigger_id=shortcut.get("trigger_id", ""))
 
 

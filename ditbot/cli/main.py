@@ -29,16 +29,31 @@ def serve_requires(socket_mode: bool) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ditbot.cli.http_server import CannotListen
+    from ditbot.cli.playground import serve_playground
     from ditbot.cli.serve import serve
+    from ditbot.playground.local import NotLoopback
 
     settings: Settings = args.settings
-    settings.require(*serve_requires(args.socket_mode))
     try:
+        if args.playground:
+            serve_playground(settings)
+            return 0
+        settings.require(*serve_requires(args.socket_mode))
         serve(settings, socket_mode=args.socket_mode)
     except CannotListen as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except NotLoopback as error:
+        print(f"ditbot cannot start: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
     return 0
+
+
+def playground_wanted(args: argparse.Namespace) -> bool:
+    """`serve --playground`, or `serve` with no SLACK_BOT_TOKEN (environment or .env)."""
+    if args.command != "serve" or args.socket_mode:
+        return False
+    return bool(args.playground) or not Settings.from_env().slack_bot_token
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -128,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve Slack, the REST API, the portal and delivery")
     serve.add_argument("--socket-mode", action="store_true", help="use Slack's Socket Mode")
+    serve.add_argument(
+        "--playground",
+        action="store_true",
+        help="run with a built-in Slack in the browser (the default without SLACK_BOT_TOKEN)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -162,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:  # each migration step is news only to whoever asked for details
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        required = serve_requires(args.socket_mode) if args.command == "serve" else []
+        args.playground = playground_wanted(args)
+        serving = args.command == "serve" and not args.playground
+        required = serve_requires(args.socket_mode) if serving else []
         args.settings = Settings.from_env(required=required)
         return int(args.run(args))
     except SettingsError as error:

@@ -256,6 +256,7 @@ class FakeSlack:
         self._last_modal_id: str | None = None
         self._ids = itertools.count(1)
         self._last_ts = 0.0
+        self._changes = 0  # calls recorded and playground gestures, for `wait_change`
 
     # ------------------------------------------------------------------
     # lifecycle
@@ -515,6 +516,108 @@ class FakeSlack:
             return trigger
 
     # ------------------------------------------------------------------
+    # the playground's side of Slack (what people do in the workspace)
+
+    @property
+    def changes(self) -> int:
+        """A counter that moves on with every call and every playground gesture."""
+        with self._cond:
+            return self._changes
+
+    def wait_change(self, since: int, timeout: float) -> int:
+        """Block until `changes` passes `since` (or `timeout` s); returns `changes`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._changes <= since:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping.is_set():
+                    break
+                self._cond.wait(min(remaining, 1.0))
+            return self._changes
+
+    def touch(self) -> None:
+        """Tell `wait_change` waiters that the workspace changed."""
+        with self._cond:
+            self._changes += 1
+            self._cond.notify_all()
+
+    def conversation(self, channel: str) -> list[dict[str, Any]]:
+        """The messages of `channel` (bot's and people's), oldest first, thread replies too."""
+        with self._cond:
+            found = [dict(m) for (c, _), m in self._messages.items() if c == channel]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
+    def post_as(
+        self, user: str, channel: str, text: str, *, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """A message a person writes in `channel` (the playground's message box)."""
+        with self._cond:
+            ts = self._next_ts()
+            msg: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts}
+            parent = self._messages.get((channel, thread_ts or ""))
+            if parent is not None:
+                parent["thread_ts"] = parent["ts"]
+                parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
+                msg["thread_ts"] = parent["ts"]
+            self._messages[(channel, ts)] = msg
+            self._changes += 1
+            self._cond.notify_all()
+            return dict(msg)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab last published for `user_id`."""
+        with self._cond:
+            view = self._views.get(self._home_views.get(user_id, ""))
+            return json.loads(json.dumps(view)) if view is not None else None
+
+    def accept_ack_view(
+        self, view: Any, *, replacing: str | None = None, on_top_of: str | None = None
+    ) -> dict[str, Any] | rules.Refusal:
+        """A view in a view_submission's ack (`response_action` update or push), which Slack
+        judges like views.update / views.push: the stored view, or Slack's refusal."""
+        with self._cond:
+            refusal = rules.view_refusal(view, types=("modal",), at="/view")
+            if refusal is not None:
+                return refusal
+            if replacing is not None and replacing in self._views:
+                current = self._views[replacing]
+                stored = self._store_view(
+                    view,
+                    view_id=replacing,
+                    root_view_id=current["root_view_id"],
+                    previous_view_id=current["previous_view_id"],
+                )
+            else:
+                parent = self._views.get(on_top_of or "")
+                if parent is not None and self._stack_depth(parent) >= MODAL_STACK_MAX:
+                    return rules.Refusal("push_limit_reached")
+                stored = self._store_view(
+                    view,
+                    root_view_id=parent["root_view_id"] if parent else None,
+                    previous_view_id=parent["id"] if parent else None,
+                )
+            self._changes += 1
+            self._cond.notify_all()
+            return stored
+
+    def set_state(self, view_id: str, state: dict[str, Any]) -> None:
+        """What the person typed in a modal, kept as Slack keeps `view.state`."""
+        with self._cond:
+            if view_id in self._views:
+                self._views[view_id]["state"] = json.loads(json.dumps(state))
+
+    def forget_view(self, view_id: str) -> None:
+        """A modal closed: it leaves the stack (a push may then go on the one below)."""
+        with self._cond:
+            view = self._views.pop(view_id, None)
+            if view is not None and view.get("external_id"):
+                self._external_ids.pop(view["external_id"], None)
+            if self._last_modal_id == view_id:
+                self._last_modal_id = view.get("previous_view_id") if view else None
+            self._changes += 1
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------
     # fault injection
 
     def fail_next(
@@ -608,6 +711,7 @@ class FakeSlack:
             self._cond.notify_all()
         if self._on_call is not None:
             self._on_call(call)
+        self.touch()  # after on_call: the playground's workspace has taken the call in
         return answer
 
     def _take_fault(self, method: str) -> _Answer | None:

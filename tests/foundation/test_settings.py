@@ -177,12 +177,12 @@ def test_a_postgres_url_without_the_driver_says_which_extra_to_install(
     ]
 
 
-def test_serve_with_nothing_set_exits_2_naming_each_variable(tmp_path: Path) -> None:
-    result = run_ditbot(["serve"], tmp_path)
+def test_serve_with_a_token_and_nothing_else_exits_2_naming_each_variable(tmp_path: Path) -> None:
+    # With no token at all, `serve` is the playground (tests/playground/test_serve.py).
+    result = run_ditbot(["serve"], tmp_path, {"SLACK_BOT_TOKEN": "xoxb-a-real-looking-token"})
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     for name, how in (
-        ("SLACK_BOT_TOKEN", "Bot User OAuth Token"),
         ("SLACK_SIGNING_SECRET", "Signing Secret under Basic Information"),
         ("DITBOT_PORTAL_SECRET", GENERATE),
     ):

@@ -1,0 +1,64 @@
+"""`ditbot serve` without a Slack token: playground mode (CONTRACT.md section 1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import requests
+
+from tests.playground.conftest import DITBOT, start_playground, stop
+
+
+def test_serve_with_nothing_set_is_the_playground_with_demo_data_and_one_line(
+    tmp_path: Path,
+) -> None:
+    served = start_playground(tmp_path)
+    try:
+        [line] = [line for line in served.lines if line.startswith("ditbot playground on ")]
+        assert line.startswith(f"ditbot playground on {served.url}/playground (")
+        assert "SLACK_BOT_TOKEN" in line and "to leave playground mode" in line
+        assert served.url.startswith("http://127.0.0.1:")
+        page = requests.get(f"{served.url}/playground?as=UJDU&lang=fr", timeout=10)
+        assert page.status_code == 200
+        assert "Jeanne Dupuis" in page.text  # the demo data, loaded into the empty database
+        assert "Vous êtes" in page.text  # French, DITBOT_LOCALE's default
+        assert requests.get(f"{served.url}/healthz", timeout=10).json()["status"] == "ok"
+    finally:
+        stop(served)
+    assert (tmp_path / "ditbot.db").is_file()  # SQLite by default
+    kept = tmp_path / "ditbot.playground-secrets.json"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    first = json.loads(kept.read_text())
+    assert len(first["signing_secret"]) >= 32 and first["bot_token"].startswith("xoxb-")
+
+    again = start_playground(tmp_path)  # secrets kept: portal links in sent mails still work
+    stop(again)
+    assert json.loads(kept.read_text()) == first
+    assert not any("demo data set was loaded" in line for line in again.lines)
+
+
+def test_the_playground_refuses_a_non_loopback_address(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(DITBOT), "serve"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DITBOT_HOST": "0.0.0.0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "DITBOT_HOST='0.0.0.0' is not a loopback address" in done.stderr
+    assert "set SLACK_BOT_TOKEN" in done.stderr
+    assert not (tmp_path / "ditbot.db").exists()  # nothing was started
+
+
+def test_serve_playground_forces_it_even_with_a_token(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-a-real-looking-token"}
+    served = start_playground(tmp_path, env, args=["serve", "--playground"])
+    stop(served)
+    assert served.url.startswith("http://127.0.0.1:")
