@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
+from ditbot.domain import timers
 from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from ditbot.domain.validation import clean_detail, clean_email, clean_subject
 from storage import repositories as repo
@@ -413,6 +414,7 @@ def refresh_indicators(session: Session, dit: Dit) -> None:
     dit.last_direction = last.direction if last else None
     dit.last_exchange_at = last.occurred_at if last else None
     dit.last_is_relance = bool(last.is_relance) if last else False
+    timers.sync_wait(session, dit)  # the client's wait (response timers, reminders)
 
 
 def _snapshot(exchange: Exchange) -> dict[str, Any]:

@@ -1,0 +1,233 @@
+"""Response timers: since when a client waits on us, and how long we took to answer.
+
+From the exchanges already recorded: a *wait* begins with the client's oldest live message
+after our last live one (`Dit.waiting_since`) and ends when we send something (a mail, a
+logged call...). The first wait of a DIT (nothing ever sent) has the first-response target,
+the later ones the next-response target; both are business hours (ditbot.domain.business_time),
+set globally (DITBOT_TARGET_*) and per client (import file and REST API).
+
+Each wait has one `response_waits` row, opened and ended here in the transaction that records
+the exchange (under the DIT's row lock), which the reminder scan (bot.workers.reminders) reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ditbot.domain.business_time import BusinessCalendar
+from storage.models import Client, Dit, Exchange, ExchangeType, ResponseWait
+from storage.types import utcnow
+from storage.vocabulary import Direction
+
+
+class TimerSettings(Protocol):
+    """The settings the timers read (ditbot.core.settings.Settings has them)."""
+
+    @property
+    def target_first_response_hours(self) -> float: ...
+    @property
+    def target_next_response_hours(self) -> float: ...
+    @property
+    def reminder_percent(self) -> int: ...
+    @property
+    def escalation_percent(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Response targets in business hours."""
+
+    first_hours: float
+    next_hours: float
+
+    def for_wait(self, first: bool) -> timedelta:
+        return timedelta(hours=self.first_hours if first else self.next_hours)
+
+
+def targets_for(client: Client | None, settings: TimerSettings) -> Targets:
+    """The client's own targets where it has them, else the global ones."""
+    first = client.first_response_hours if client is not None else None
+    later = client.next_response_hours if client is not None else None
+    return Targets(
+        first_hours=first if first is not None else settings.target_first_response_hours,
+        next_hours=later if later is not None else settings.target_next_response_hours,
+    )
+
+
+# -- the wait of a DIT, kept with its indicators --------------------------------------------
+
+
+def waiting_since(session: Session, dit_id: int) -> tuple[datetime | None, bool]:
+    """(start of the client's current wait or None, whether we never sent anything)."""
+    live = (Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None))
+    last_sent = session.scalar(
+        select(func.max(Exchange.occurred_at)).where(*live, Exchange.direction == Direction.SENT)
+    )
+    first_unanswered = select(func.min(Exchange.occurred_at)).where(
+        *live, Exchange.direction == Direction.RECEIVED
+    )
+    if last_sent is not None:
+        first_unanswered = first_unanswered.where(Exchange.occurred_at >= last_sent)
+    return session.scalar(first_unanswered), last_sent is None
+
+
+def sync_wait(session: Session, dit: Dit, now: datetime | None = None) -> None:
+    """Set `dit.waiting_since` from its live exchanges and open or end its wait row to match.
+
+    Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators). A wait
+    that comes back (our answer was deleted) is the same wait: what was sent for it stays sent.
+    """
+    now = now or utcnow()
+    since, never_answered = (None, False)
+    if dit.last_direction == Direction.RECEIVED:
+        since, never_answered = waiting_since(session, dit.id)
+    dit.waiting_since = since
+    rows = session.scalars(
+        select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.ended_at.is_(None))
+    ).all()
+    for row in rows:
+        if row.started_at != since:
+            row.ended_at, row.next_check_at = now, None
+    if since is None or dit.state.closed:
+        return
+    row = session.scalar(
+        select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.started_at == since)
+    )
+    if row is None:
+        # next_check_at = its start: the next scan works out its due times.
+        session.add(
+            ResponseWait(dit_id=dit.id, started_at=since, first=never_answered, next_check_at=since)
+        )
+    elif row.ended_at is not None:
+        row.ended_at, row.next_check_at = None, now
+
+
+# -- due times ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitClock:
+    """The due times of one wait."""
+
+    started_at: datetime
+    target: timedelta
+    due_at: datetime  # the target itself
+    remind_at: datetime
+    escalate_at: datetime
+
+
+def clock_of(
+    started_at: datetime,
+    *,
+    first: bool,
+    targets: Targets,
+    calendar: BusinessCalendar,
+    settings: TimerSettings,
+    relance: bool = False,
+) -> WaitClock:
+    """When the reminder and the escalation of a wait fall due (a relance escalates at once)."""
+    target = targets.for_wait(first)
+    remind = calendar.add(started_at, target * settings.reminder_percent / 100)
+    escalate = (
+        started_at
+        if relance
+        else calendar.add(started_at, target * settings.escalation_percent / 100)
+    )
+    return WaitClock(
+        started_at=started_at,
+        target=target,
+        due_at=calendar.add(started_at, target),
+        remind_at=remind,
+        escalate_at=escalate,
+    )
+
+
+def relance_since(session: Session, dit_id: int, since: datetime) -> bool:
+    """A live relance came from the client during the wait that began at `since`."""
+    return (
+        session.scalar(
+            select(Exchange.id)
+            .join(ExchangeType, ExchangeType.code == Exchange.type_code)
+            .where(
+                Exchange.dit_id == dit_id,
+                Exchange.deleted_at.is_(None),
+                Exchange.direction == Direction.RECEIVED,
+                Exchange.occurred_at >= since,
+                ExchangeType.is_relance.is_(True),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# -- response times of answered messages ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    """A client message and how long the first answer after it took (None: not answered)."""
+
+    exchange_id: int
+    received_at: datetime
+    first: bool  # no answer of ours before it on the DIT
+    answered_at: datetime | None
+    business: timedelta | None
+
+    def within(self, target: timedelta) -> bool:
+        return self.business is not None and self.business <= target
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One live exchange as the timers see it."""
+
+    exchange_id: int
+    direction: Direction
+    occurred_at: datetime
+
+
+def responses(moments: Iterable[Moment], calendar: BusinessCalendar) -> list[Response]:
+    """The first-response time of each client message of one DIT (its exchanges in any order):
+    the business time until the next exchange we sent."""
+    ordered = sorted(moments, key=lambda m: (m.occurred_at, m.exchange_id))
+    found: list[Response] = []
+    pending: list[Moment] = []
+    answered_once = False
+    for moment in ordered:
+        if moment.direction == Direction.RECEIVED:
+            pending.append(moment)
+            continue
+        for message in pending:
+            found.append(
+                Response(
+                    message.exchange_id,
+                    message.occurred_at,
+                    not answered_once,
+                    moment.occurred_at,
+                    calendar.elapsed(message.occurred_at, moment.occurred_at),
+                )
+            )
+        pending = []
+        answered_once = True
+    found.extend(
+        Response(m.exchange_id, m.occurred_at, not answered_once, None, None) for m in pending
+    )
+    return found
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The `share` percentile (0.5: the median) by linear interpolation; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
