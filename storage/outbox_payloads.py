@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from storage.vocabulary import Lane, NoticeReason, OutboxKind
+from storage.vocabulary import Lane, NoticeReason, OutboxKind, WaitStep
 
 
 class UnreadablePayload(ValueError):
@@ -80,7 +80,19 @@ class UnmatchedMail(OutboxPayload):
     inbound_id: int
 
 
-Payload: TypeAlias = MailDelivery | ChannelNotice | MailFailed | DraftKept | UnmatchedMail
+class WaitNotice(OutboxPayload):
+    """Say `step` about the client's wait `wait_id` on DIT `dit` (a reminder DM to its
+    technician, or an escalation in the managers' channel)."""
+
+    kind = OutboxKind.REMINDER
+    wait_id: int
+    dit: str
+    step: WaitStep
+
+
+Payload: TypeAlias = (
+    MailDelivery | ChannelNotice | MailFailed | DraftKept | UnmatchedMail | WaitNotice
+)
 
 _author_dm: TypeAdapter[MailFailed | DraftKept] = TypeAdapter(
     Annotated[MailFailed | DraftKept, Field(discriminator="reason")]
@@ -90,6 +102,7 @@ _PARSERS: dict[OutboxKind, Callable[[Any], Payload]] = {
     OutboxKind.NOTIFY: ChannelNotice.model_validate,
     OutboxKind.SLACK_DM: _author_dm.validate_python,
     OutboxKind.UNMATCHED_MAIL: UnmatchedMail.model_validate,
+    OutboxKind.REMINDER: WaitNotice.model_validate,
 }
 
 

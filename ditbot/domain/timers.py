@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ditbot.domain.business_time import BusinessCalendar
 from storage.models import Client, Dit, Exchange, ExchangeType, ResponseWait
+from storage.outbox import enqueue
+from storage.outbox_payloads import WaitNotice
 from storage.types import utcnow
-from storage.vocabulary import Direction
+from storage.vocabulary import Direction, WaitStep
 
 
 class TimerSettings(Protocol):
@@ -91,9 +93,9 @@ def sync_wait(session: Session, dit: Dit, now: datetime | None = None) -> None:
     rows = session.scalars(
         select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.ended_at.is_(None))
     ).all()
-    for row in rows:
-        if row.started_at != since:
-            row.ended_at, row.next_check_at = now, None
+    for current in rows:
+        if current.started_at != since:
+            current.ended_at, current.next_check_at = now, None
     if since is None or dit.state.closed:
         return
     row = session.scalar(
@@ -106,6 +108,8 @@ def sync_wait(session: Session, dit: Dit, now: datetime | None = None) -> None:
         )
     elif row.ended_at is not None:
         row.ended_at, row.next_check_at = None, now
+    elif dit.last_is_relance and row.escalated_at is None:
+        row.next_check_at = now  # a relance escalates at once: look at it in the next scan
 
 
 # -- due times ------------------------------------------------------------------------------
@@ -231,3 +235,141 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# -- the reminder scan ----------------------------------------------------------------------
+
+
+class ScanSettings(TimerSettings, Protocol):
+    @property
+    def reminders_off_hours(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    looked_at: int
+    enqueued: list[tuple[int, WaitStep]]
+
+
+def _claim_step(session: Session, wait_id: int, column: str, now: datetime) -> bool:
+    """Mark the step done on the wait unless someone did already (True: ours to send)."""
+    field = getattr(ResponseWait, column)
+    result = session.execute(
+        update(ResponseWait)
+        .where(ResponseWait.id == wait_id, field.is_(None))
+        .values({column: now})
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _claim_snooze(session: Session, wait_id: int, until: datetime) -> bool:
+    result = session.execute(
+        update(ResponseWait)
+        .where(ResponseWait.id == wait_id, ResponseWait.snoozed_until == until)
+        .values(snoozed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def scan(
+    session: Session,
+    *,
+    now: datetime,
+    calendar: BusinessCalendar,
+    settings: ScanSettings,
+    limit: int = 200,
+) -> ScanResult:
+    """Look at the waits due for a check at `now`; enqueue each reminder, snoozed reminder and
+    escalation that falls due, once per wait, in this transaction (the outbox delivers them).
+
+    The steps are marked on the wait row by conditional updates, so two processes scanning at
+    once (PostgreSQL) or one after a crash enqueue each step once. Outside working hours
+    nothing is enqueued (unless DITBOT_REMINDERS_OFF_HOURS): the wait is looked at again when
+    the company opens.
+    """
+    due = (
+        select(ResponseWait.id)
+        .where(ResponseWait.next_check_at <= now, ResponseWait.ended_at.is_(None))
+        .order_by(ResponseWait.next_check_at, ResponseWait.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    enqueued: list[tuple[int, WaitStep]] = []
+    open_now = settings.reminders_off_hours or calendar.is_open(now)
+    for wait in session.scalars(
+        select(ResponseWait).where(ResponseWait.id.in_(ids)).order_by(ResponseWait.id)
+    ):
+        dit = wait.dit
+        if dit.state.closed or dit.waiting_since != wait.started_at:
+            wait.ended_at, wait.next_check_at = now, None
+            continue
+        clock = clock_of(
+            wait.started_at,
+            first=wait.first,
+            targets=targets_for(dit.client, settings),
+            calendar=calendar,
+            settings=settings,
+            relance=relance_since(session, dit.id, wait.started_at),
+        )
+        steps: list[tuple[WaitStep, datetime]] = []
+        if wait.reminded_at is None:
+            steps.append((WaitStep.REMINDER, clock.remind_at))
+        if wait.escalated_at is None:
+            steps.append((WaitStep.ESCALATION, clock.escalate_at))
+        if wait.snoozed_until is not None:
+            steps.append((WaitStep.SNOOZE, wait.snoozed_until))
+        ripe = [step for step, when in steps if when <= now]
+        later = [when for _step, when in steps if when > now]
+        if ripe and not open_now:
+            wait.next_check_at = min([calendar.next_open(now), *later])
+            continue
+        for step in ripe:
+            if step is WaitStep.SNOOZE:
+                mine = wait.snoozed_until is not None and _claim_snooze(
+                    session, wait.id, wait.snoozed_until
+                )
+            else:
+                column = "reminded_at" if step is WaitStep.REMINDER else "escalated_at"
+                mine = _claim_step(session, wait.id, column, now)
+            if mine and (step is WaitStep.ESCALATION or dit.technician_id is not None):
+                enqueue(session, WaitNotice(wait_id=wait.id, dit=dit.number, step=step))
+                enqueued.append((wait.id, step))
+        wait.next_check_at = min(later) if later else None
+    return ScanResult(looked_at=len(ids), enqueued=enqueued)
+
+
+# -- what the technician does with a reminder -----------------------------------------------
+
+
+def open_wait(session: Session, wait_id: int) -> ResponseWait | None:
+    """The wait, while the client still waits (None once answered, closed or unknown)."""
+    wait = session.get(ResponseWait, wait_id)
+    if wait is None or wait.ended_at is not None:
+        return None
+    return wait
+
+
+def acknowledge(session: Session, wait_id: int, collaborator_id: int, now: datetime) -> bool:
+    """ "I'm on it": the collaborateur takes the wait (the timer keeps running). False when
+    the client was answered meanwhile. A second click keeps the first taker."""
+    wait = open_wait(session, wait_id)
+    if wait is None:
+        return False
+    if wait.acked_at is None:
+        wait.acked_by_id, wait.acked_at = collaborator_id, now
+    return True
+
+
+def snooze(session: Session, wait_id: int, until: datetime) -> bool:
+    """Remind again at `until` (the escalation keeps its own time). False when answered."""
+    wait = open_wait(session, wait_id)
+    if wait is None:
+        return False
+    wait.snoozed_until = until
+    if wait.next_check_at is None or until < wait.next_check_at:
+        wait.next_check_at = until
+    return True

@@ -1,0 +1,249 @@
+"""Reminders and escalations of clients' waits (issue 12).
+
+Two workers, both run by the dispatcher of `ditbot serve`:
+
+- `ReminderScanner` looks, every DITBOT_REMINDER_SCAN_SECONDS, at the waits due for a check
+  (ditbot.domain.timers.scan): each reminder, snoozed reminder and escalation that falls due is
+  marked on its `response_waits` row and enqueued in the same transaction, once per wait, even
+  with two processes on one PostgreSQL; a process killed mid-scan leaves nothing half done.
+- `ReminderWorker` delivers the outbox items of kind `reminder`: the DM to the DIT's
+  technician, or the post in the DIT's thread of the managers' channel (its team's, else
+  DITBOT_CHANNEL_RELANCES, else a DM to each manager). The message is written at delivery
+  time: a wait answered meanwhile sends nothing.
+
+Both take a `clock` (UTC now), so tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.views import reminders as views
+from bot.workers.author_dm import PERMANENT
+from ditbot.core.context import Context
+from ditbot.core.i18n import Translator, normalize_locale
+from ditbot.delivery.backoff import Backoff
+from ditbot.delivery.dispatcher import owner_id, record_despite_outage
+from ditbot.domain import teams, timers
+from ditbot.domain.business_time import BusinessCalendar
+from storage import outbox
+from storage import repositories as repo
+from storage.models import ResponseWait, SlackThread
+from storage.outbox_payloads import WaitNotice
+from storage.types import utcnow
+from storage.vocabulary import OutboxKind, WaitStep
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def wait_card(
+    session: Session, wait: ResponseWait, calendar: BusinessCalendar, ctx: Context, now: datetime
+) -> views.WaitCard:
+    """What the messages show of `wait` at `now`."""
+    dit = wait.dit
+    targets = timers.targets_for(dit.client, ctx.settings)
+    return views.WaitCard(
+        wait_id=wait.id,
+        number=dit.number,
+        title=dit.title,
+        client=dit.client.name,
+        technician=dit.technician.name if dit.technician else None,
+        since=wait.started_at,
+        waited=calendar.elapsed(wait.started_at, now),
+        target=targets.for_wait(wait.first),
+        relance=timers.relance_since(session, dit.id, wait.started_at),
+        acked_by=wait.acked_by.name if wait.acked_by else None,
+        acked_at=wait.acked_at,
+        snoozed_until=wait.snoozed_until,
+    )
+
+
+class ReminderScanner:
+    """Enqueues the reminders and escalations that fall due (see the module docstring)."""
+
+    name = "reminder_scan"
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        clock: Clock = utcnow,
+        every: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ctx = ctx
+        self.clock = clock
+        self.every = float(ctx.settings.reminder_scan_seconds if every is None else every)
+        self.calendar = BusinessCalendar.from_settings(ctx.settings)
+        self._monotonic = monotonic
+        self._last: float | None = None
+
+    def run_once(self) -> bool:
+        """Scan when the last scan is `every` seconds old; never busy (the scan is periodic)."""
+        now = self._monotonic()
+        if self._last is not None and now - self._last < self.every:
+            return False
+        self._last = now
+        self.scan_once()
+        return False
+
+    def scan_once(self) -> timers.ScanResult:
+        with self.ctx.db.session() as session:
+            result = timers.scan(
+                session, now=self.clock(), calendar=self.calendar, settings=self.ctx.settings
+            )
+        if result.enqueued:
+            log.info("reminders: %d enqueued", len(result.enqueued))
+            self.ctx.wake_delivery()
+        return result
+
+
+class ReminderWorker:
+    """Delivers outbox items of kind `reminder` (see the module docstring)."""
+
+    kind = OutboxKind.REMINDER
+    name = OutboxKind.REMINDER
+
+    def __init__(
+        self,
+        ctx: Context,
+        client: WebClient,
+        *,
+        clock: Clock = utcnow,
+        backoff: Backoff | None = None,
+        lease_seconds: float = 60.0,
+        owner: str | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.clock = clock
+        self.backoff = backoff or Backoff(base=5.0, cap=600.0, max_attempts=10)
+        self.lease_seconds = lease_seconds
+        self.owner = owner or owner_id()
+        self.calendar = BusinessCalendar.from_settings(ctx.settings)
+
+    def run_once(self) -> bool:
+        """Deliver at most one due item; True when there was one."""
+        with self.ctx.db.session() as session:
+            items = outbox.claim(
+                session, [self.kind], self.owner, lease_seconds=self.lease_seconds, limit=1
+            )
+            claimed = [
+                (item.id, notice, item.attempts)
+                for item, notice in outbox.load_or_fail(session, items, WaitNotice)
+            ]
+        for item_id, notice, attempts in claimed:
+            self.deliver(item_id, notice, attempts)
+        return bool(items)
+
+    # -- one item ---------------------------------------------------------------------------
+    def deliver(self, item_id: int, notice: WaitNotice, attempts: int) -> None:
+        until = time.monotonic() + self.lease_seconds * 0.8
+        with self.ctx.db.session() as session:
+            posts = self._posts(session, notice)
+        if not posts:
+            with self.ctx.db.session() as session:
+                outbox.mark_done(session, item_id)
+            return
+        for channel, thread_ts, message, dit_id in posts:
+            try:
+                answer = self.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    parse="none",
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    **message,
+                )
+            except SlackApiError as error:
+                code = str(error.response.get("error") or "")
+                status = error.response.status_code
+                reason = f"Slack {status} {code} ({notice.step} of {notice.dit})".strip()
+                if code in PERMANENT or code == "channel_not_found":
+                    self._finish(item_id, reason, failed=True)
+                elif status == 429:
+                    wait = float(error.response.headers.get("Retry-After", "1") or 1)
+                    self._retry(item_id, reason, attempts, minimum=wait)
+                else:
+                    self._retry(item_id, reason, attempts)
+                return
+            except (OSError, http.client.HTTPException) as error:
+                self._retry(item_id, f"{type(error).__name__}: {error}", attempts)
+                return
+            if dit_id is not None and thread_ts is None:
+                record_despite_outage(
+                    functools.partial(self._remember_thread, channel, dit_id, str(answer["ts"])),
+                    until=until,
+                    what="escalation thread",
+                )
+        record_despite_outage(
+            lambda: self._finish(item_id, None, failed=False), until=until, what="reminder sent"
+        )
+
+    def _posts(
+        self, session: Session, notice: WaitNotice
+    ) -> list[tuple[str, str | None, dict[str, Any], int | None]]:
+        """(channel, thread ts, message, DIT id when its thread is to be recorded) of each post;
+        none when the wait is over (answered, closed) or nobody can be told."""
+        wait = timers.open_wait(session, notice.wait_id)
+        if wait is None:
+            return []
+        dit = wait.dit
+        if dit.state.closed or dit.waiting_since != wait.started_at:
+            return []
+        card = wait_card(session, wait, self.calendar, self.ctx, self.clock())
+        team = teams.team_of(session, dit)
+        default = self.ctx.settings.locale
+        if notice.step in (WaitStep.REMINDER, WaitStep.SNOOZE):
+            technician = dit.technician
+            if technician is None or not technician.slack_user_id:
+                return []
+            t = Translator(normalize_locale(technician.locale, default))
+            message = views.reminder_message(t, card, snoozed=notice.step is WaitStep.SNOOZE)
+            return [(technician.slack_user_id, None, message, None)]
+        t = Translator(normalize_locale(team.locale if team else None, default))
+        message = views.escalation_message(t, card)
+        channel = teams.managers_channel(session, dit, self.ctx.settings)
+        if channel is not None:
+            thread = repo.slack_thread(session, channel, dit.id)
+            return [(channel, thread.ts if thread else None, message, dit.id)]
+        # No channel anywhere: the managers themselves are told.
+        return [
+            (manager.slack_user_id, None, message, None)
+            for manager in teams.managers_of(session, team)
+            if manager.slack_user_id
+        ]
+
+    def _remember_thread(self, channel: str, dit_id: int, ts: str) -> None:
+        with self.ctx.db.session() as session:
+            if repo.slack_thread(session, channel, dit_id) is None:
+                session.add(SlackThread(channel=channel, dit_id=dit_id, ts=ts))
+
+    def _retry(self, item_id: int, reason: str, attempts: int, minimum: float = 0.0) -> None:
+        attempt = attempts + 1
+        if self.backoff.exhausted(attempt):
+            self._finish(item_id, reason, failed=True)
+            return
+        delay = max(minimum, self.backoff.delay(attempt))
+        with self.ctx.db.session() as session:
+            outbox.retry_later(session, item_id, reason, delay)
+        log.info("reminder %s not delivered (%s); retry in %.1fs", item_id, reason, delay)
+
+    def _finish(self, item_id: int, reason: str | None, *, failed: bool) -> None:
+        with self.ctx.db.session() as session:
+            if failed:
+                outbox.mark_failed(session, item_id, reason or "failed")
+                log.warning("reminder %s given up: %s", item_id, reason)
+            else:
+                outbox.mark_done(session, item_id)
