@@ -6,7 +6,6 @@ and titles are client or back-office text: escaped, shown verbatim.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,27 +22,10 @@ from slack_sdk.models.blocks import (
 from bot.ids import Action
 from bot.views.text import BUTTON_MAX, OPTION_MAX, escape, mrkdwn, one_line, plain, truncate
 from ditbot.core.i18n import N_, Translator, _
+from ditbot.domain.timers import WaitCard
 
 SNOOZE_HOURS = (1, 2, 4)
 SNOOZE_MORNING = "morning"
-
-
-@dataclass(frozen=True)
-class WaitCard:
-    """One client's wait as the reminder and the escalation show it."""
-
-    wait_id: int
-    number: str
-    title: str
-    client: str
-    technician: str | None
-    since: datetime
-    waited: timedelta  # business time so far
-    target: timedelta
-    relance: bool = False
-    acked_by: str | None = None
-    acked_at: datetime | None = None
-    snoozed_until: datetime | None = None
 
 
 def when(moment: datetime) -> str:

@@ -38,35 +38,13 @@ from ditbot.domain import teams, timers
 from ditbot.domain.business_time import BusinessCalendar
 from storage import outbox
 from storage import repositories as repo
-from storage.models import ResponseWait, SlackThread
+from storage.models import SlackThread
 from storage.outbox_payloads import WaitNotice
 from storage.types import utcnow
 from storage.vocabulary import OutboxKind, WaitStep
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-
-
-def wait_card(
-    session: Session, wait: ResponseWait, calendar: BusinessCalendar, ctx: Context, now: datetime
-) -> views.WaitCard:
-    """What the messages show of `wait` at `now`."""
-    dit = wait.dit
-    targets = timers.targets_for(dit.client, ctx.settings)
-    return views.WaitCard(
-        wait_id=wait.id,
-        number=dit.number,
-        title=dit.title,
-        client=dit.client.name,
-        technician=dit.technician.name if dit.technician else None,
-        since=wait.started_at,
-        waited=calendar.elapsed(wait.started_at, now),
-        target=targets.for_wait(wait.first),
-        relance=timers.relance_since(session, dit.id, wait.started_at),
-        acked_by=wait.acked_by.name if wait.acked_by else None,
-        acked_at=wait.acked_at,
-        snoozed_until=wait.snoozed_until,
-    )
 
 
 class ReminderScanner:
@@ -202,7 +180,7 @@ class ReminderWorker:
         dit = wait.dit
         if dit.state.closed or dit.waiting_since != wait.started_at:
             return []
-        card = wait_card(session, wait, self.calendar, self.ctx, self.clock())
+        card = timers.wait_card(session, wait, self.calendar, self.ctx.settings, self.clock())
         team = teams.team_of(session, dit)
         default = self.ctx.settings.locale
         if notice.step in (WaitStep.REMINDER, WaitStep.SNOOZE):

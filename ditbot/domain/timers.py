@@ -107,9 +107,10 @@ def sync_wait(session: Session, dit: Dit, now: datetime | None = None) -> None:
             ResponseWait(dit_id=dit.id, started_at=since, first=never_answered, next_check_at=since)
         )
     elif row.ended_at is not None:
-        row.ended_at, row.next_check_at = None, now
+        row.ended_at, row.next_check_at = None, row.started_at
     elif dit.last_is_relance and row.escalated_at is None:
-        row.next_check_at = now  # a relance escalates at once: look at it in the next scan
+        # A relance escalates at once: the next scan looks at it.
+        row.next_check_at = min(row.next_check_at or since, dit.last_exchange_at or since)
 
 
 # -- due times ------------------------------------------------------------------------------
@@ -235,6 +236,49 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class WaitCard:
+    """One client's wait as the reminder and the escalation show it."""
+
+    wait_id: int
+    number: str
+    title: str
+    client: str
+    technician: str | None
+    since: datetime
+    waited: timedelta  # business time so far
+    target: timedelta
+    relance: bool = False
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    snoozed_until: datetime | None = None
+
+
+def wait_card(
+    session: Session,
+    wait: ResponseWait,
+    calendar: BusinessCalendar,
+    settings: TimerSettings,
+    now: datetime,
+) -> WaitCard:
+    """What the messages show of `wait` at `now`."""
+    dit = wait.dit
+    return WaitCard(
+        wait_id=wait.id,
+        number=dit.number,
+        title=dit.title,
+        client=dit.client.name,
+        technician=dit.technician.name if dit.technician else None,
+        since=wait.started_at,
+        waited=calendar.elapsed(wait.started_at, now),
+        target=targets_for(dit.client, settings).for_wait(wait.first),
+        relance=relance_since(session, dit.id, wait.started_at),
+        acked_by=wait.acked_by.name if wait.acked_by else None,
+        acked_at=wait.acked_at,
+        snoozed_until=wait.snoozed_until,
+    )
 
 
 # -- the reminder scan ----------------------------------------------------------------------
