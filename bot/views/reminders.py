@@ -161,7 +161,7 @@ def escalation_message(t: Translator, card: WaitCard) -> dict[str, Any]:
     """The post in the DIT's thread of the managers' channel."""
     if card.relance:
         heading = t(
-            _(":rotating_light: Relance on DIT {number}: the client chased us."),
+            _(":rotating_light: Follow-up on DIT {number}: the client chased us."),
             number=escape(card.number),
         )
     else:

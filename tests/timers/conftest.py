@@ -22,14 +22,7 @@ from storage.db import Database
 from storage.models import OutboxItem, ResponseWait
 from storage.vocabulary import OutboxKind, OutboxStatus
 from tests.slack.harness import *  # noqa: F403  (fixtures: slack, driver, slack_app...)
-from tests.slack.harness import (  # noqa: F401  (explicit for readers)
-    driver,
-    fake_slack,
-    slack,
-    slack_app,
-    slack_executor,
-    slack_web,
-)
+from tests.slack.harness import slack_executor  # noqa: F401  (a fixture, not in __all__)
 
 PARIS = ZoneInfo("Europe/Paris")
 MANAGERS = "CMANAGERS"
@@ -119,10 +112,10 @@ def drain(worker: ReminderWorker, db: Database) -> None:
     assert not pending, f"still pending: {[i.payload for i in pending]}"
 
 
-def posts(slack: FakeSlack, channel: str | None = None) -> list[Call]:
+def posts(fake: FakeSlack, channel: str | None = None) -> list[Call]:
     return [
         c
-        for c in slack.calls_to("chat.postMessage")
+        for c in fake.calls_to("chat.postMessage")
         if c.ok and (channel is None or c.args.get("channel") == channel)
     ]
 

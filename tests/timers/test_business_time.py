@@ -64,9 +64,7 @@ def test_round_the_clock_day_of_the_switch_is_23_hours() -> None:
     always = BusinessCalendar(days=frozenset(range(7)), start=datetime.min.time(), end=None)
     # Saturday 28 March 22:00 CET + 4 h of real time: 03:00 CEST on Sunday (02:00 never was).
     assert always.add(paris(2026, 3, 28, 22, 0), FOUR_HOURS) == paris(2026, 3, 29, 3, 0)
-    assert always.elapsed(paris(2026, 3, 29, 0, 0), paris(2026, 3, 30, 0, 0)) == timedelta(
-        hours=23
-    )
+    assert always.elapsed(paris(2026, 3, 29, 0, 0), paris(2026, 3, 30, 0, 0)) == timedelta(hours=23)
 
 
 def test_message_in_the_weekend_starts_counting_on_monday(calendar: BusinessCalendar) -> None:

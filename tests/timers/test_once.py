@@ -118,6 +118,4 @@ def test_a_scan_killed_loses_nothing_and_sends_nothing_twice(
     scanner.scan_once()
     deliver(worker, ctx.db)
     assert [c.args["channel"] for c in posts(slack)] == ["UJDU"]
-    assert [(i.payload["step"], i.status) for i in reminder_items(ctx.db)] == [
-        ("reminder", "done")
-    ]
+    assert [(i.payload["step"], i.status) for i in reminder_items(ctx.db)] == [("reminder", "done")]

@@ -202,9 +202,7 @@ def test_snooze_reminds_again_at_the_chosen_time_once(
     )
     assert answer.status_code == 200
     until = waits(ctx.db)[0].snoozed_until
-    assert until is not None and abs(until - (utcnow() + timedelta(hours=2))) < timedelta(
-        minutes=1
-    )
+    assert until is not None and abs(until - (utcnow() + timedelta(hours=2))) < timedelta(minutes=1)
     with_office = ReminderScanner(
         Context(
             settings_with(
