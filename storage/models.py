@@ -77,6 +77,7 @@ class Collaborator(Timestamped, Base):
     manager: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    team: Mapped[Team | None] = relationship()
 
 
 class Client(Timestamped, Base):
@@ -88,6 +89,7 @@ class Client(Timestamped, Base):
     # Response targets of this client, in business hours (None: the global DITBOT_TARGET_*).
     first_response_hours: Mapped[float | None] = mapped_column(Float)
     next_response_hours: Mapped[float | None] = mapped_column(Float)
+    team: Mapped[Team | None] = relationship()
     # Loaded on demand (repositories.contacts_of_client): every DIT loads its client, and an
     # eager load here cost one more query on every DIT read.
     contacts: Mapped[list[Contact]] = relationship(back_populates="client", order_by="Contact.name")

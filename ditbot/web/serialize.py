@@ -23,8 +23,9 @@ from ditbot.web.schemas import (
     IndicatorsOut,
     MailOut,
     PartyOut,
+    TeamOut,
 )
-from storage.models import Client, Collaborator, Contact, Dit, Exchange
+from storage.models import Client, Collaborator, Contact, Dit, Exchange, Team
 from storage.vocabulary import PartyKind
 
 
@@ -93,7 +94,13 @@ def exchange_out(exchange: Exchange) -> ExchangeOut:
 
 
 def collaborator_out(collaborator: Collaborator) -> CollaboratorOut:
-    return CollaboratorOut.model_validate(collaborator, from_attributes=True)
+    out = CollaboratorOut.model_validate(
+        {
+            name: getattr(collaborator, name)
+            for name in ("code", "name", "mail1", "mail2", "slack_user_id", "manager")
+        }
+    )
+    return out.model_copy(update={"team": collaborator.team.code if collaborator.team else None})
 
 
 def client_out(client: Client, contacts: Iterable[Contact]) -> ClientOut:
@@ -101,7 +108,14 @@ def client_out(client: Client, contacts: Iterable[Contact]) -> ClientOut:
         code=client.code,
         name=client.name,
         contacts=[ContactOut.model_validate(c, from_attributes=True) for c in contacts],
+        team=client.team.code if client.team else None,
+        first_response_hours=client.first_response_hours,
+        next_response_hours=client.next_response_hours,
     )
+
+
+def team_out(team: Team) -> TeamOut:
+    return TeamOut.model_validate(team, from_attributes=True)
 
 
 def dit_json(dit: Dit) -> dict[str, Any]:

@@ -107,6 +107,7 @@ def test_put_collaborator_creates_then_updates(client: FlaskClient) -> None:
         "mail2": None,
         "slack_user_id": "U024BE7LH",
         "manager": False,
+        "team": None,
     }
     again = client.put("/api/v1/collaborators/JDU", json=body, headers=AUTH)
     assert again.status_code == 200 and again.get_json() == created.get_json()
@@ -141,6 +142,9 @@ def test_put_client_with_contacts(client: FlaskClient) -> None:
                 "mail2": None,
             },
         ],
+        "team": None,
+        "first_response_hours": None,
+        "next_response_hours": None,
     }
     assert client.put("/api/v1/clients/ACME", json=body, headers=AUTH).status_code == 200
     body["contacts"].append({"code": "ACME-NV", "name": "Nouveau Venu"})
@@ -692,6 +696,7 @@ def test_every_documented_answer_validates_against_the_document(
     puts = {
         "/api/v1/collaborators/ZED": ({"name": "Zoé Durand"}, {"name": "N", "mail1": "a@"}),
         "/api/v1/clients/NEWC": ({"name": "Neuf", "contacts": []}, {"name": ""}),
+        "/api/v1/teams/NORD": ({"name": "Agence Nord"}, {"name": "N", "channel_managers": "x"}),
         "/api/v1/dits/DIT-2026-0100": (DIT_BODY, {**DIT_BODY, "client": "NOPE"}),
     }
     for path, (good, bad) in puts.items():
