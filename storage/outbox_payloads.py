@@ -26,7 +26,7 @@ class OutboxPayload(BaseModel):
     kind: ClassVar[OutboxKind]
 
     @property
-    def lane(self) -> Lane | None:
+    def lane(self) -> str | None:
         """The lane that orders the item among others (None: no order to keep)."""
         return None
 
@@ -46,10 +46,22 @@ class ChannelNotice(OutboxPayload):
     exchange_id: int
     dit: str
     reason: NoticeReason
+    # The team whose own channel is told (None: the global DITBOT_CHANNEL_* of the reason).
+    team: str | None = None
 
     @property
-    def lane(self) -> Lane:
-        return self.reason.lane
+    def lane(self) -> str:
+        return team_lane(self.reason.lane, self.team)
+
+
+def team_lane(lane: Lane, team: str | None) -> str:
+    """The lane of a team's notices (`relances@NORD`), or the global lane itself."""
+    return str(lane) if team is None else f"{lane}@{team}"
+
+
+def lane_base(lane: str) -> str:
+    """The global lane a team lane belongs to (`relances@NORD` -> `relances`)."""
+    return lane.split("@", 1)[0]
 
 
 class AuthorDm(OutboxPayload):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
-from ditbot.domain import timers
+from ditbot.domain import teams, timers
 from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from ditbot.domain.validation import clean_detail, clean_email, clean_subject
 from storage import repositories as repo
@@ -386,7 +386,13 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
         reasons.append(NoticeReason.RELANCE)
     for reason in reasons:
         enqueue(
-            session, ChannelNotice(exchange_id=exchange.id, dit=exchange.dit.number, reason=reason)
+            session,
+            ChannelNotice(
+                exchange_id=exchange.id,
+                dit=exchange.dit.number,
+                reason=reason,
+                team=teams.team_with_channel(session, exchange.dit, reason),
+            ),
         )
 
 

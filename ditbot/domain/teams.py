@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Collaborator, Dit, Team
+from storage.vocabulary import NoticeReason
 
 
 class ChannelSettings(Protocol):
@@ -59,3 +60,13 @@ def managers_of(session: Session, team: Team | None) -> Sequence[Collaborator]:
         if mine:
             return mine
     return session.scalars(linked.order_by(Collaborator.code)).all()
+
+
+def team_with_channel(session: Session, dit: Dit, reason: NoticeReason) -> str | None:
+    """The code of the DIT's team when it has its own channel for `reason` (portal messages,
+    relances), else None: the notice goes to the global channel."""
+    team = team_of(session, dit)
+    if team is None:
+        return None
+    channel = team.channel_portal if reason is NoticeReason.PORTAL else team.channel_managers
+    return team.code if channel else None

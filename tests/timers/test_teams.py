@@ -131,3 +131,58 @@ def test_with_no_channel_at_all_the_managers_are_told_directly(
     deliver(ReminderWorker(bare, client, clock=clock), ctx.db)
     # Sophie Bernard (USBE) is the manager; Jeanne Dupuis (UJDU) got her reminder.
     assert sorted(c.args["channel"] for c in posts(slack)) == ["UJDU", "USBE"]
+
+
+def test_portal_messages_and_relances_go_to_the_team_channels_else_the_global_ones(
+    ctx: Context, env: dict[str, str], tmp_path: Any, seeded: dict[str, Any], slack: FakeSlack
+) -> None:
+    from bot.workers.notifications import NotificationWorker
+    from ditbot.domain.portal import PortalMessage, post_message
+    from tests.timers.conftest import settings_with
+
+    slack.add_channel(NORTH, name="nord-managers")
+    slack.add_channel("CNORTHDISP", name="nord-dispatch")
+    slack.add_channel("CDISPATCH", name="dispatch")
+    with ctx.db.session() as session:
+        import_data(
+            session,
+            {
+                "teams": [
+                    {
+                        "code": "NORD",
+                        "name": "Agence Nord",
+                        "channel_portal": "CNORTHDISP",
+                        "channel_managers": NORTH,
+                    },
+                    {"code": "SUD", "name": "Agence Sud"},
+                ],
+                "clients": [
+                    {"code": "ACME", "name": "Acme SA", "team": "NORD"},
+                    {"code": "BOUL", "name": "Boulangerie Léon", "team": "SUD"},
+                ],
+            },
+        )
+    routed = Context(settings_with(env, tmp_path, DITBOT_CHANNEL_PORTAL="CDISPATCH"), ctx.db)
+    for dit, contact in (("DIT-2026-0001", "ACME-PM"), ("DIT-2026-0003", "BOUL-LL")):
+        with ctx.db.session() as session:
+            post_message(
+                session,
+                PortalMessage(
+                    dit=dit, contact=contact, detail="Relance !", relance=True, message_id=dit
+                ),
+                window_days=7,
+                relance_after_hours=24,
+            )
+    worker = NotificationWorker(routed, pace_seconds=0.0, backoff_base=0.05)
+    for _ in range(20):
+        if not worker.run_once():
+            break
+    told = {(c.args["channel"], c.args["text"].split()[0]) for c in posts(slack)}
+    where = {channel for channel, _text in told}
+    assert where == {"CNORTHDISP", NORTH, "CDISPATCH", MANAGERS}
+    by_channel = {
+        channel: {c.args["text"] for c in posts(slack, channel)}
+        for channel in ("CNORTHDISP", NORTH, "CDISPATCH", MANAGERS)
+    }
+    assert all("DIT-2026-0001" in text for text in by_channel["CNORTHDISP"] | by_channel[NORTH])
+    assert all("DIT-2026-0003" in text for text in by_channel["CDISPATCH"] | by_channel[MANAGERS])
