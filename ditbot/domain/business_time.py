@@ -148,6 +148,50 @@ class BusinessCalendar:
             total += min(closes, until) - opens
         return total
 
+    # -- many instants at once (figures over a month) --------------------------------------
+    def business_seconds(self, moment: datetime) -> float:
+        """Seconds of business time from a fixed origin to `moment`: the business time between
+        two instants is the difference (`elapsed` for one pair, this for thousands)."""
+        moment = _aware(moment)
+        day = moment.astimezone(self.zone).date()
+        for candidate in (day - timedelta(days=1), day):
+            interval = self.opening(candidate)
+            if interval is not None and interval[0] <= moment < interval[1]:
+                inside = (moment - interval[0]).total_seconds()
+                return self._before(candidate) + inside
+        # Closed at `moment`: everything of the days up to it counts, the rest of none.
+        if self.opening(day) is not None and moment >= self.opening(day)[1]:  # type: ignore[index]
+            return self._before(day + timedelta(days=1))
+        return self._before(day)
+
+    def _before(self, day: date) -> float:
+        """Business seconds of the days from the origin up to (not including) `day`."""
+        cache = self.__dict__.setdefault("_cumulative", {})
+        if day in cache:
+            return float(cache[day])
+        origin = self.__dict__.setdefault("_origin", day)
+        if day < origin:
+            # Earlier than any day seen yet: count backwards from the origin (negative).
+            total = 0.0
+            cursor = day
+            while cursor < origin:
+                interval = self.opening(cursor)
+                if interval is not None:
+                    total -= (interval[1] - interval[0]).total_seconds()
+                cursor += timedelta(days=1)
+            cache[day] = total
+            return total
+        known = max((d for d in cache if d <= day), default=origin)
+        total = float(cache.get(known, 0.0))
+        cursor = known
+        while cursor < day:
+            interval = self.opening(cursor)
+            if interval is not None:
+                total += (interval[1] - interval[0]).total_seconds()
+            cursor += timedelta(days=1)
+            cache[cursor] = total
+        return total
+
     def working_days(self, first: date, last: date) -> Iterable[date]:
         day = first
         while day <= last:
