@@ -37,7 +37,7 @@ def share(value: float | None) -> str:
 def figures_line(t: Translator, figures: Figures) -> str:
     return t(
         _(
-            "{exchanges} exchanges ({received} received, {sent} sent), {relances} follow-ups · "
+            "Exchanges: {exchanges} (received {received}, sent {sent}) · follow-ups: {relances} · "
             "first response: median {median}, p90 {p90} · within target: {within}"
         ),
         exchanges=figures.exchanges,
@@ -56,8 +56,8 @@ def _table(t: Translator, title: str, rows: list[tuple[str, Figures]]) -> str:
         lines.append(
             t(
                 _(
-                    "• {name}: {exchanges} exchanges, {relances} follow-ups, median {median}, "
-                    "within target {within}"
+                    "• {name}: exchanges {exchanges}, follow-ups {relances}, "
+                    "median {median}, within target {within}"
                 ),
                 name=escape(one_line(name)),
                 exchanges=figures.exchanges,
@@ -72,9 +72,11 @@ def _table(t: Translator, title: str, rows: list[tuple[str, Figures]]) -> str:
 
 
 def period_text(t: Translator, result: Stats) -> str:
-    start = result.period.start.strftime("%Y-%m-%d")
-    end = result.period.end.strftime("%Y-%m-%d")
-    return t(_("from {start} to {end}"), start=start, end=end)
+    """The period's first and last day (in the company's zone when known)."""
+    period = result.period
+    first = period.first_day or period.start.date()
+    last = period.last_day or period.end.date()
+    return t(_("from {start} to {end}"), start=first.isoformat(), end=last.isoformat())
 
 
 def stats_message(t: Translator, result: Stats, team: str | None) -> dict[str, Any]:
@@ -155,3 +157,69 @@ def manager_blocks(
     blocks.append(SectionBlock(text=mrkdwn(f"*{heading}*\n{body}")))
     blocks.append(DividerBlock())
     return blocks
+
+
+def _compare(t: Translator, now: float | None, before: float | None, kind: str) -> str:
+    """`12 (+3)`, `3 h 30 (-0 h 45)`, `80 % (+5 pts)` against the previous week."""
+    if kind == "hours":
+        shown = hours(t, now)
+        if now is None or before is None:
+            return shown
+        delta = now - before
+        sign = "+" if delta >= 0 else "-"
+        return f"{shown} ({sign}{hours(t, abs(delta))})"
+    if kind == "share":
+        shown = share(now)
+        if now is None or before is None:
+            return shown
+        points = round((now - before) * 100)
+        return f"{shown} ({points:+d} pts)"
+    current, previous = int(now or 0), int(before or 0)
+    return f"{current} ({current - previous:+d})"
+
+
+def digest_message(
+    t: Translator, team: str | None, this: Stats, before: Stats, waits: list[Waiting]
+) -> dict[str, Any]:
+    """The weekly digest: the week's figures against the previous week, the longest waits."""
+    heading = (
+        t(_("Weekly digest of {team}"), team=one_line(team)) if team else t(_("Weekly digest"))
+    )
+    now, then = this.total, before.total
+    rows = [
+        (t(_("Exchanges")), _compare(t, now.exchanges, then.exchanges, "count")),
+        (t(_("Follow-ups")), _compare(t, now.relances, then.relances, "count")),
+        (t(_("Median first response")), _compare(t, now.median_hours, then.median_hours, "hours")),
+        (t(_("90th percentile")), _compare(t, now.p90_hours, then.p90_hours, "hours")),
+        (t(_("Answered within target")), _compare(t, now.within_share, then.within_share, "share")),
+    ]
+    fields = [mrkdwn(f"*{label}*\n{value}") for label, value in rows]
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(heading, HEADER_MAX)),
+        ContextBlock(
+            elements=[
+                mrkdwn(
+                    t(
+                        _("Week {period}, compared with the week before"),
+                        period=period_text(t, this),
+                    )
+                )
+            ]
+        ),
+        SectionBlock(fields=fields),
+    ]
+    lines = [f"• {wait_line(t, wait)}" for wait in waits[:5]]
+    title = t(_("The five longest waits"))
+    body = "\n".join(lines) if lines else t(_("No DIT is waiting on us."))
+    blocks.append(SectionBlock(text=mrkdwn(f"*{title}*\n{body}")))
+    if this.by_technician:
+        blocks.append(
+            SectionBlock(text=mrkdwn(_table(t, t(_("Per technician")), this.by_technician)))
+        )
+    fallback = t(
+        _("{heading}: exchanges {exchanges}, follow-ups {relances}"),
+        heading=heading,
+        exchanges=now.exchanges,
+        relances=now.relances,
+    )
+    return {"text": escape(truncate(fallback, 300)), "blocks": blocks}

@@ -38,10 +38,19 @@ class Period:
     start: datetime
     end: datetime
     label: str
+    first_day: date | None = None  # the days it covers, in the company's zone
+    last_day: date | None = None
 
     def previous(self) -> Period:
         span = self.end - self.start
-        return Period(self.start - span, self.start, self.label)
+        shift = timedelta(days=span.days)
+        return Period(
+            self.start - span,
+            self.start,
+            self.label,
+            self.first_day - shift if self.first_day else None,
+            self.last_day - shift if self.last_day else None,
+        )
 
 
 def parse_period(text: str | None, now: datetime, zone: Any) -> Period:
@@ -63,14 +72,23 @@ def parse_period(text: str | None, now: datetime, zone: Any) -> Period:
         first = datetime.combine(date(year, month, 1), time(0), tzinfo=zone)
         following = date(year + (month == 12), month % 12 + 1, 1)
         last = datetime.combine(following, time(0), tzinfo=zone)
-        return Period(first.astimezone(UTC), last.astimezone(UTC), value)
+        return Period(
+            first.astimezone(UTC),
+            last.astimezone(UTC),
+            value,
+            first.date(),
+            following - timedelta(days=1),
+        )
     else:
         raise DomainError(
             _("Unknown period '{period}': use week, month, 30d or 2026-11."),
             "period",
             period=value[:20],
         )
-    return Period(now - timedelta(days=days), now, value or "week")
+    start = now - timedelta(days=days)
+    return Period(
+        start, now, value or "week", start.astimezone(zone).date(), now.astimezone(zone).date()
+    )
 
 
 @dataclass
@@ -335,3 +353,23 @@ def team_of_manager(session: Session, collaborator: Collaborator | None) -> Team
 
 def all_teams(session: Session) -> Iterable[Team]:
     return session.scalars(select(Team).order_by(Team.code)).all()
+
+
+def period_moments(
+    session: Session, period: Period, team: Team | None = None
+) -> list[tuple[datetime, bool]]:
+    """(when, is a follow-up) of each live exchange of `period` (the digest's chart)."""
+    rows = session.execute(
+        select(Exchange.occurred_at, ExchangeType.is_relance)
+        .select_from(Exchange)
+        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
+        .join(Dit, Dit.id == Exchange.dit_id)
+        .join(Client, Client.id == Dit.client_id)
+        .where(
+            Exchange.deleted_at.is_(None),
+            Exchange.occurred_at >= period.start,
+            Exchange.occurred_at < period.end,
+            _team_filter(team),
+        )
+    ).all()
+    return [(moment, bool(relance)) for moment, relance in rows]
