@@ -9,14 +9,15 @@ team (its clients', else its technicians').
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
 from ditbot.domain.business_time import BusinessCalendar
@@ -186,33 +187,14 @@ def compute(
             figures.sent += int(count) - int(received or 0)
             figures.relances += int(relances or 0)
 
-    answer = aliased(Exchange)
-    first_answer = (
-        select(func.min(answer.occurred_at))
-        .where(
-            answer.dit_id == Exchange.dit_id,
-            answer.deleted_at.is_(None),
-            answer.direction == Direction.SENT,
-            answer.occurred_at >= Exchange.occurred_at,
-        )
-        .scalar_subquery()
-    )
-    earlier = aliased(Exchange)
-    answered_before = exists().where(
-        earlier.dit_id == Exchange.dit_id,
-        earlier.deleted_at.is_(None),
-        earlier.direction == Direction.SENT,
-        earlier.occurred_at < Exchange.occurred_at,
-    )
     rows = session.execute(
         select(
+            Exchange.dit_id,
             Collaborator.name,
             Client.name,
             Client.first_response_hours,
             Client.next_response_hours,
             Exchange.occurred_at,
-            first_answer,
-            answered_before,
         )
         .select_from(Exchange)
         .join(Dit, Dit.id == Exchange.dit_id)
@@ -220,19 +202,25 @@ def compute(
         .outerjoin(Collaborator, Collaborator.id == Dit.technician_id)
         .where(live, in_period, scope, Exchange.direction == Direction.RECEIVED)
     ).all()
+    answers, first_sent = _answers_of(session, sorted({row[0] for row in rows}), period.start)
     targets: dict[tuple[float | None, float | None], Targets] = {}
-    for tech, client, first_hours, next_hours, received_at, answered_at, before in rows:
+    for dit_id, tech, client, first_hours, next_hours, received_at in rows:
         key = (first_hours, next_hours)
         if key not in targets:
             targets[key] = targets_for(
                 Client(first_response_hours=first_hours, next_response_hours=next_hours), settings
             )
-        target = targets[key].for_wait(not before).total_seconds()
+        sent = answers.get(dit_id, [])
+        position = bisect_left(sent, received_at)
+        earliest = first_sent.get(dit_id)
+        answered_before = earliest is not None and earliest < received_at
+        target = targets[key].for_wait(not answered_before).total_seconds()
         groups = (total, per_tech[tech or NO_TECHNICIAN], per_client[client])
         for figures in groups:
             figures.messages += 1
-        if answered_at is None:
-            continue
+        if position == len(sent):
+            continue  # not answered yet
+        answered_at = sent[position]
         seconds = calendar.business_seconds(answered_at) - calendar.business_seconds(received_at)
         for figures in groups:
             figures.answered += 1
@@ -245,6 +233,41 @@ def compute(
         by_technician=_ranked(per_tech),
         by_client=_ranked(per_client),
     )
+
+
+ANSWERS_CHUNK = 500
+
+
+def _answers_of(
+    session: Session, dit_ids: Sequence[int], since: datetime
+) -> tuple[dict[int, list[datetime]], dict[int, datetime]]:
+    """For these DITs: the times of our live sent exchanges from `since` on, in order, and the
+    time of our first one ever (whether a message was answered before: its target)."""
+    later: dict[int, list[datetime]] = defaultdict(list)
+    for dit_id, at in session.execute(
+        select(Exchange.dit_id, Exchange.occurred_at).where(
+            Exchange.occurred_at >= since,
+            Exchange.deleted_at.is_(None),
+            Exchange.direction == Direction.SENT,
+        )
+    ):
+        later[dit_id].append(at)
+    for times in later.values():
+        times.sort()
+    first: dict[int, datetime] = {}
+    for offset in range(0, len(dit_ids), ANSWERS_CHUNK):
+        chunk = list(dit_ids[offset : offset + ANSWERS_CHUNK])
+        for dit_id, at in session.execute(
+            select(Exchange.dit_id, func.min(Exchange.occurred_at))
+            .where(
+                Exchange.dit_id.in_(chunk),
+                Exchange.deleted_at.is_(None),
+                Exchange.direction == Direction.SENT,
+            )
+            .group_by(Exchange.dit_id)
+        ):
+            first[dit_id] = at
+    return later, first
 
 
 def _ranked(groups: dict[str, Figures]) -> list[tuple[str, Figures]]:
