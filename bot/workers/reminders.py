@@ -45,6 +45,19 @@ from storage.vocabulary import OutboxKind, WaitStep
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+REMINDER_EVENT = "ditbot_reminder"  # metadata event_type of every post, naming its outbox item
+IN_FLIGHT = "in flight"  # last_error of an item whose post may have reached Slack
+LOOKBACK_SECONDS = 300.0
+
+
+def reminder_mark(item_id: int, dit: str) -> dict[str, Any]:
+    return {"event_type": REMINDER_EVENT, "event_payload": {"item": str(item_id), "dit": dit}}
+
+
+def marks_item(message: dict[str, Any], item_id: int) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return metadata.get("event_type") == REMINDER_EVENT and payload.get("item") == str(item_id)
 
 
 class ReminderScanner:
@@ -118,15 +131,27 @@ class ReminderWorker:
                 session, [self.kind], self.owner, lease_seconds=self.lease_seconds, limit=1
             )
             claimed = [
-                (item.id, notice, item.attempts)
+                (item.id, notice, item.attempts, item.created_at, item.last_error or "")
                 for item, notice in outbox.load_or_fail(session, items, WaitNotice)
             ]
-        for item_id, notice, attempts in claimed:
-            self.deliver(item_id, notice, attempts)
+        for item_id, notice, attempts, created_at, last_error in claimed:
+            doubt = last_error.startswith(IN_FLIGHT)
+            self.deliver(item_id, notice, attempts, in_doubt=doubt, created_at=created_at)
         return bool(items)
 
     # -- one item ---------------------------------------------------------------------------
-    def deliver(self, item_id: int, notice: WaitNotice, attempts: int) -> None:
+    def deliver(
+        self,
+        item_id: int,
+        notice: WaitNotice,
+        attempts: int,
+        *,
+        in_doubt: bool = False,
+        created_at: datetime | None = None,
+    ) -> None:
+        """Post what `notice` says. An item `in_doubt` (its last holder died while posting) is
+        first looked for in the channel's history by its metadata: found, it is not posted
+        again (channel posts; a DM, whose history needs im:history, may come twice)."""
         until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
             posts = self._posts(session, notice)
@@ -134,6 +159,12 @@ class ReminderWorker:
             with self.ctx.db.session() as session:
                 outbox.mark_done(session, item_id)
             return
+        if in_doubt and self._already_posted(item_id, posts, created_at):
+            log.info("reminder %s was already posted before a crash: not again", item_id)
+            self._finish(item_id, None, failed=False)
+            return
+        with self.ctx.db.session() as session:  # from here Slack may have it: say so
+            outbox.note(session, item_id, f"{IN_FLIGHT} since {utcnow().isoformat()}")
         for channel, thread_ts, message, dit_id in posts:
             try:
                 answer = self.client.chat_postMessage(
@@ -142,6 +173,7 @@ class ReminderWorker:
                     parse="none",
                     unfurl_links=False,
                     unfurl_media=False,
+                    metadata=reminder_mark(item_id, notice.dit),
                     **message,
                 )
             except SlackApiError as error:
@@ -203,6 +235,41 @@ class ReminderWorker:
             if manager.slack_user_id
         ]
 
+    def _already_posted(
+        self,
+        item_id: int,
+        posts: list[tuple[str, str | None, dict[str, Any], int | None]],
+        created_at: datetime | None,
+    ) -> bool:
+        channel, thread_ts, _message, dit_id = posts[0]
+        if dit_id is None:
+            return False  # a DM: its history is not ours to read
+        oldest = (created_at or utcnow()).timestamp() - LOOKBACK_SECONDS
+        try:
+            if thread_ts is None:
+                answer = self.client.conversations_history(
+                    channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+                )
+            else:
+                answer = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                )
+        except (SlackApiError, OSError, http.client.HTTPException) as error:
+            log.warning("reminder %s: cannot look for an earlier post (%s)", item_id, error)
+            return False
+        found = [m for m in answer.get("messages") or [] if marks_item(m, item_id)]
+        if found and thread_ts is None:
+            record_despite_outage(
+                functools.partial(self._remember_thread, channel, dit_id, str(found[-1]["ts"])),
+                until=time.monotonic() + self.lease_seconds * 0.8,
+                what="escalation thread",
+            )
+        return bool(found)
+
     def _remember_thread(self, channel: str, dit_id: int, ts: str) -> None:
         with self.ctx.db.session() as session:
             if repo.slack_thread(session, channel, dit_id) is None:
@@ -225,3 +292,4 @@ class ReminderWorker:
                 log.warning("reminder %s given up: %s", item_id, reason)
             else:
                 outbox.mark_done(session, item_id)
+                outbox.note(session, item_id, None)  # it is no longer in doubt

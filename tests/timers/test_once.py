@@ -16,6 +16,7 @@ from bot.workers.reminders import ReminderScanner, ReminderWorker
 from ditbot.core.context import Context
 from ditbot.domain.reference import import_data
 from ditbot.playground.slack_api import FakeSlack
+from storage import repositories as repo
 from storage.db import Database
 from tests.timers.conftest import Clock, paris, posts, record, reminder_items
 from tests.timers.conftest import drain as deliver
@@ -119,3 +120,67 @@ def test_a_scan_killed_loses_nothing_and_sends_nothing_twice(
     deliver(worker, ctx.db)
     assert [c.args["channel"] for c in posts(slack)] == ["UJDU"]
     assert [(i.payload["step"], i.status) for i in reminder_items(ctx.db)] == [("reminder", "done")]
+
+
+def test_an_escalation_slack_took_before_a_kill_is_not_posted_again(
+    ctx: Context,
+    env: dict[str, str],
+    seeded: dict[str, Any],
+    scanner: ReminderScanner,
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    import signal
+    import time
+
+    from slack_sdk import WebClient
+
+    from ditbot.playground.slack_api import Call
+    from tests.timers.conftest import MANAGERS, settings_with
+
+    killed: dict[str, Any] = {}
+
+    def kill_on_accept(call: Call) -> None:
+        if call.method == "chat.postMessage" and call.ok and killed.get("pid"):
+            os.kill(killed.pop("pid"), signal.SIGKILL)
+
+    with FakeSlack(on_call=kill_on_accept) as fake:
+        fake.add_channel(MANAGERS, name="managers")
+        fake.add_user("UJDU", name="jeanne")
+        child_env = {**env, "SLACK_API_URL": fake.base_url}
+        here = Context(settings_with(child_env, tmp_path), ctx.db)
+        record(here, "received", paris(2026, 11, 30, 8, 0), type_code="relance")
+        with ctx.db.session() as session:  # no technician: the escalation alone
+            dit = repo.dit_by_number(session, "DIT-2026-0001")
+            assert dit is not None
+            dit.technician_id = None
+        clock.now = paris(2026, 11, 30, 8, 5)
+        assert [
+            s for _w, s in ReminderScanner(here, clock=clock, every=0).scan_once().enqueued
+        ] == ["escalation"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.timers.child_worker"],
+            cwd=ROOT,
+            env={**os.environ, **child_env},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        killed["pid"] = process.pid
+        try:
+            assert process.wait(60) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                process.kill()
+        # The next process: the lease expires, the item is in doubt, found in the channel.
+        worker = ReminderWorker(
+            here, WebClient(token="xoxb-test-token", base_url=fake.base_url), clock=clock
+        )
+        deadline = time.monotonic() + 20
+        while [i.status for i in reminder_items(ctx.db)] != ["done"]:
+            assert time.monotonic() < deadline, "not recovered"
+            if not worker.run_once():
+                time.sleep(0.1)
+        assert len([c for c in fake.calls_to("chat.postMessage") if c.ok]) == 1
+        assert fake.calls_to("conversations.history")
+        (item,) = reminder_items(ctx.db)
+        assert item.last_error is None  # done, and no failure for `ditbot doctor` to show
