@@ -120,7 +120,10 @@ _PARSERS: dict[OutboxKind, Callable[[Any], Payload]] = {
 
 def dump(payload: Payload) -> dict[str, Any]:
     """The JSON object stored for `payload`."""
-    return payload.model_dump(mode="json")
+    data = payload.model_dump(mode="json")
+    if isinstance(payload, ChannelNotice) and payload.team is None:
+        del data["team"]  # a notice of no team is stored as before teams existed
+    return data
 
 
 def parse(kind: str, data: Any) -> Payload:
