@@ -186,3 +186,25 @@ def test_portal_messages_and_relances_go_to_the_team_channels_else_the_global_on
     }
     assert all("DIT-2026-0001" in text for text in by_channel["CNORTHDISP"] | by_channel[NORTH])
     assert all("DIT-2026-0003" in text for text in by_channel["CDISPATCH"] | by_channel[MANAGERS])
+
+
+def test_a_team_notice_is_stored_in_the_team_lane_and_loads_back(
+    ctx: Context, seeded: dict[str, Any]
+) -> None:
+    from storage import outbox
+    from storage.outbox_payloads import ChannelNotice
+    from storage.vocabulary import NoticeReason
+
+    notice = ChannelNotice(exchange_id=7, dit="DIT-1", reason=NoticeReason.RELANCE, team="NORD")
+    with ctx.db.session() as session:
+        outbox.enqueue(session, notice)
+    with ctx.db.session() as session:
+        (item,) = outbox.claim(session, ["notify"], "me")
+        assert item.lane == "relances@NORD"
+        assert item.payload == {
+            "exchange_id": 7,
+            "dit": "DIT-1",
+            "reason": "relance",
+            "team": "NORD",
+        }
+        assert outbox.load(item) == notice
