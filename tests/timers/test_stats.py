@@ -104,3 +104,8 @@ def test_the_managers_home_lists_the_longest_waits_and_the_weeks_follow_ups(
     assert "Marc Lefèvre" in home and "over target" in home or "au-delà" in home
     driver.open_home("UJDU")
     assert "longest first" not in texts(driver.home("UJDU")["blocks"])
+
+
+def test_the_help_names_dit_stats(driver: SlackDriver, seeded: dict[str, Any]) -> None:
+    driver.command("help", user="USBE")
+    assert "/dit stats" in texts(driver.last_response()["blocks"])
