@@ -87,7 +87,14 @@ class BusinessCalendar:
         return day.weekday() in self.days and self.holiday_name(day) is None
 
     def opening(self, day: date) -> tuple[datetime, datetime] | None:
-        """The day's open interval as UTC instants, or None on a day off."""
+        """The day's open interval as UTC instants, or None on a day off (kept per day)."""
+        cache = self.__dict__.setdefault("_openings", {})
+        if day not in cache:
+            cache[day] = self._opening(day)
+        found: tuple[datetime, datetime] | None = cache[day]
+        return found
+
+    def _opening(self, day: date) -> tuple[datetime, datetime] | None:
         if not self.is_working_day(day):
             return None
         opens = datetime.combine(day, self.start, tzinfo=self.zone)

@@ -83,7 +83,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_dits_waiting_since", ["waiting_since"], unique=False)
 
     with op.batch_alter_table("exchanges", schema=None) as batch_op:
-        batch_op.create_index("ix_exchanges_occurred_at", ["occurred_at"], unique=False)
+        batch_op.create_index(
+            "ix_exchanges_occurred_at",
+            ["occurred_at", "dit_id", "direction", "type_code", "deleted_at"],
+            unique=False,
+        )
 
     # The DITs already waiting on us: their wait starts at the client's oldest live message
     # after our last live one, as refresh_indicators computes it from now on.
