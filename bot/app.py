@@ -32,7 +32,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.deps import Deps
 from bot.errors import handle_error
-from bot.handlers import commands, forms, home, inbound, mail, panel, shortcuts
+from bot.handlers import commands, forms, home, inbound, mail, panel, reminders, shortcuts
 from bot.inbound import signing_secret
 from bot.middleware import EventDeduplicator, checked_requests, with_deps
 from ditbot.core.context import Context
@@ -49,6 +49,7 @@ HANDLER_MODULES: tuple[Callable[[App], None], ...] = (
     shortcuts.register,
     mail.register,
     inbound.register,
+    reminders.register,
 )
 
 

@@ -45,6 +45,10 @@ class Action(StrEnum):
     SEARCH_MORE = "search_more"  # not used yet; reserved for paging search results
     INBOUND_ATTACH = "inbound_attach"  # on an unmatched mail's post; value = inbound mail id
     INBOUND_DISMISS = "inbound_dismiss"  # on an unmatched mail's post; value = inbound mail id
+    # The reminder DM of a client's wait (bot/handlers/reminders.py).
+    REMINDER_ACK = "reminder_ack"  # "I'm on it"; value = wait id
+    REMINDER_CALL = "reminder_call"  # "log a call now": the sent form, type call; value = DIT
+    REMINDER_SNOOZE = "reminder_snooze"  # select; option value = `<wait id>:<hours|morning>`
 
 
 class Field(StrEnum):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -49,6 +50,21 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class Team(Timestamped, Base):
+    """A team (agence): its collaborateurs and clients, and the Slack channels of its work.
+
+    Unset channels fall back to the global DITBOT_CHANNEL_PORTAL / DITBOT_CHANNEL_RELANCES.
+    """
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel_portal: Mapped[str | None] = mapped_column(String(40))
+    channel_managers: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str | None] = mapped_column(String(10))
+
+
 class Collaborator(Timestamped, Base):
     """One of our staff (collaborateur); may be linked to a Slack user; may be a manager."""
 
@@ -62,6 +78,8 @@ class Collaborator(Timestamped, Base):
     manager: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str | None] = mapped_column(String(10))  # Slack's, cached (see below)
     locale_checked_at: Mapped[datetime | None] = mapped_column()  # when Slack was last asked
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    team: Mapped[Team | None] = relationship()
 
     # Codes are unique without regard to case, and no two collaborateurs share a Mail 1
     # (migration 0005; the lookups compare lower() too: storage/repositories.same_key).
@@ -76,6 +94,11 @@ class Client(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    # Response targets of this client, in business hours (None: the global DITBOT_TARGET_*).
+    first_response_hours: Mapped[float | None] = mapped_column(Float)
+    next_response_hours: Mapped[float | None] = mapped_column(Float)
+    team: Mapped[Team | None] = relationship()
     # Loaded on demand (repositories.contacts_of_client): every DIT loads its client, and an
     # eager load here cost one more query on every DIT read.
     contacts: Mapped[list[Contact]] = relationship(back_populates="client", order_by="Contact.name")
@@ -116,6 +139,9 @@ class Dit(Timestamped, Base):
     last_direction: Mapped[Direction | None] = mapped_column(EnumText(Direction, 10))
     last_is_relance: Mapped[bool] = mapped_column(Boolean, default=False)
     last_exchange_at: Mapped[datetime | None] = mapped_column()
+    # Since when the client waits on us: their oldest live message after our last live one
+    # (None when we spoke last or nobody spoke). Starts the response timer of the wait.
+    waiting_since: Mapped[datetime | None] = mapped_column()
 
     client: Mapped[Client] = relationship(lazy="joined")
     contact: Mapped[Contact | None] = relationship(lazy="joined")
@@ -125,6 +151,7 @@ class Dit(Timestamped, Base):
         Index("ix_dits_technician_state", "technician_id", "state"),
         Index("ix_dits_waiting", "last_direction", "last_exchange_at"),
         Index("ux_dits_number_lower", func.lower(number), unique=True),
+        Index("ix_dits_waiting_since", "waiting_since"),
     )
 
     @validates("state")
@@ -218,7 +245,18 @@ class Exchange(Timestamped, Base):
         lazy="select",
     )
 
-    __table_args__ = (Index("ix_exchanges_dit_live", "dit_id", "deleted_at", "occurred_at", "id"),)
+    __table_args__ = (
+        Index("ix_exchanges_dit_live", "dit_id", "deleted_at", "occurred_at", "id"),
+        # The figures of a period (ditbot.domain.stats): covering, so a month reads the index only.
+        Index(
+            "ix_exchanges_occurred_at",
+            "occurred_at",
+            "dit_id",
+            "direction",
+            "type_code",
+            "deleted_at",
+        ),
+    )
 
 
 class ExchangeVersion(Base):
@@ -343,3 +381,36 @@ class InboundMail(Base):
     contact: Mapped[Contact | None] = relationship(lazy="joined")
 
     __table_args__ = (Index("ix_inbound_mails_status", "status", "received_at"),)
+
+
+class ResponseWait(Base):
+    """One wait of a client on us (from their first unanswered message to our answer), with
+    what was sent about it: each reminder and escalation once per wait, across processes.
+
+    Born and ended with the DIT's `waiting_since` (ditbot.domain.exchanges.refresh_indicators);
+    `next_check_at` is when the reminder scan next looks at it (None: nothing left to do).
+    """
+
+    __tablename__ = "response_waits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dit_id: Mapped[int] = mapped_column(ForeignKey("dits.id"))
+    started_at: Mapped[datetime] = mapped_column()
+    # No answer of ours came before this wait on the DIT: the first-response target holds.
+    first: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    next_check_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("collaborators.id"))
+    acked_at: Mapped[datetime | None] = mapped_column()
+    snoozed_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dit: Mapped[Dit] = relationship(lazy="joined")
+    acked_by: Mapped[Collaborator | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        # One row per wait: two processes that open the same wait meet on this key.
+        UniqueConstraint("dit_id", "started_at"),
+        Index("ix_response_waits_next_check_at", "next_check_at"),
+    )

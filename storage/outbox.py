@@ -120,6 +120,11 @@ def mark_done(session: Session, item_id: int) -> None:
     )
 
 
+def note(session: Session, item_id: int, text: str | None) -> None:
+    """Write `text` as the item's last_error without counting an attempt (work in flight)."""
+    session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(last_error=text))
+
+
 def retry_later(session: Session, item_id: int, error: str, delay_seconds: float) -> None:
     session.execute(
         update(OutboxItem)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from storage.vocabulary import Lane, NoticeReason, OutboxKind
+from storage.vocabulary import Lane, NoticeReason, OutboxKind, WaitStep
 
 
 class UnreadablePayload(ValueError):
@@ -26,7 +26,7 @@ class OutboxPayload(BaseModel):
     kind: ClassVar[OutboxKind]
 
     @property
-    def lane(self) -> Lane | None:
+    def lane(self) -> str | None:
         """The lane that orders the item among others (None: no order to keep)."""
         return None
 
@@ -46,10 +46,22 @@ class ChannelNotice(OutboxPayload):
     exchange_id: int
     dit: str
     reason: NoticeReason
+    # The team whose own channel is told (None: the global DITBOT_CHANNEL_* of the reason).
+    team: str | None = None
 
     @property
-    def lane(self) -> Lane:
-        return self.reason.lane
+    def lane(self) -> str:
+        return team_lane(self.reason.lane, self.team)
+
+
+def team_lane(lane: Lane, team: str | None) -> str:
+    """The lane of a team's notices (`relances@NORD`), or the global lane itself."""
+    return str(lane) if team is None else f"{lane}@{team}"
+
+
+def lane_base(lane: str) -> str:
+    """The global lane a team lane belongs to (`relances@NORD` -> `relances`)."""
+    return lane.split("@", 1)[0]
 
 
 class AuthorDm(OutboxPayload):
@@ -91,8 +103,18 @@ class UnmatchedMail(OutboxPayload):
     inbound_id: int
 
 
+class WaitNotice(OutboxPayload):
+    """Say `step` about the client's wait `wait_id` on DIT `dit` (a reminder DM to its
+    technician, or an escalation in the managers' channel)."""
+
+    kind = OutboxKind.REMINDER
+    wait_id: int
+    dit: str
+    step: WaitStep
+
+
 Payload: TypeAlias = (
-    MailDelivery | ChannelNotice | MailFailed | DraftKept | DraftGone | UnmatchedMail
+    MailDelivery | ChannelNotice | MailFailed | DraftKept | DraftGone | UnmatchedMail | WaitNotice
 )
 
 _author_dm: TypeAdapter[MailFailed | DraftKept | DraftGone] = TypeAdapter(
@@ -103,12 +125,16 @@ _PARSERS: dict[OutboxKind, Callable[[Any], Payload]] = {
     OutboxKind.NOTIFY: ChannelNotice.model_validate,
     OutboxKind.SLACK_DM: _author_dm.validate_python,
     OutboxKind.UNMATCHED_MAIL: UnmatchedMail.model_validate,
+    OutboxKind.REMINDER: WaitNotice.model_validate,
 }
 
 
 def dump(payload: Payload) -> dict[str, Any]:
     """The JSON object stored for `payload`."""
-    return payload.model_dump(mode="json")
+    data = payload.model_dump(mode="json")
+    if isinstance(payload, ChannelNotice) and payload.team is None:
+        del data["team"]  # a notice of no team is stored as before teams existed
+    return data
 
 
 def parse(kind: str, data: Any) -> Payload:

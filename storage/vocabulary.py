@@ -92,6 +92,7 @@ class OutboxKind(StrEnum):
     NOTIFY = "notify"
     SLACK_DM = "slack_dm"
     UNMATCHED_MAIL = "unmatched_mail"  # a mail no DIT was found for, posted for triage
+    REMINDER = "reminder"  # a wait's reminder DM or escalation post (bot/workers/reminders)
 
 
 class Lane(StrEnum):
@@ -122,3 +123,12 @@ class InboundStatus(StrEnum):
     BOUNCE = "bounce"  # a delivery status notification: the mail it names is failed
     REJECTED = "rejected"  # not a readable mail: set aside with its reason
     DISMISSED = "dismissed"  # an unmatched mail a collaborateur set aside
+
+
+class WaitStep(StrEnum):
+    """What is said about a client's wait: the technician's reminder (DM), the reminder again
+    after a snooze, the escalation to the managers."""
+
+    REMINDER = "reminder"
+    SNOOZE = "snooze"
+    ESCALATION = "escalation"

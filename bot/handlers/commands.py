@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.errors import guarded
-from bot.flows import forms, mail, search
+from bot.flows import forms, mail, search, stats
 from bot.ids import COMMAND
 from bot.middleware import ack_at_once
 from bot.parsing import CommandPayload
@@ -35,6 +35,7 @@ class Verb(StrEnum):
     SENT = "sent"
     MAIL = "mail"
     SEARCH = "search"
+    STATS = "stats"  # the manager's figures (bot/flows/stats.py)
 
 
 VERBS: dict[str, Verb] = {
@@ -48,6 +49,8 @@ VERBS: dict[str, Verb] = {
     "envoyé": Verb.SENT,
     "sent": Verb.SENT,
     "mail": Verb.MAIL,
+    "stats": Verb.STATS,
+    "statistiques": Verb.STATS,
 }
 FORM_OF = {Verb.RECEIVED: Direction.RECEIVED, Verb.SENT: Direction.SENT}
 LOOKS_LIKE_NUMBER = re.compile(r"^\S*\d\S*$")
@@ -71,6 +74,8 @@ def parse(text: str | None) -> DitCommand:
     verb = VERBS.get(head)
     if verb == Verb.HELP:
         return DitCommand(Verb.HELP)
+    if verb == Verb.STATS:
+        return DitCommand(Verb.STATS, rest)
     if verb is not None:
         return DitCommand(verb, rest) if rest else DitCommand(Verb.HELP, head)
     whole = (text or "").strip()
@@ -96,6 +101,8 @@ def dit_command(
         forms.open_new_form(
             deps, client, requester, request.argument, direction, trigger_id=trigger_id
         )
+    elif request.verb == Verb.STATS:
+        stats.answer_stats(deps, respond, requester, request.argument)
     elif request.verb == Verb.MAIL:
         mail.open_mail_form(deps, client, requester, request.argument, trigger_id=trigger_id)
     elif request.verb == Verb.OPEN:

@@ -16,6 +16,7 @@ def help_blocks(t: Translator, unknown_verb: str | None = None) -> tuple[list[Bl
         t(_("*/dit envoye DIT-2026-0042*: log an exchange sent to the client")),
         t(_("*/dit mail DIT-2026-0042*: write a mail to the client")),
         t(_("*/dit Acme*: search DITs by number or client name")),
+        t(_("*/dit stats [team] [week|month|30d|2026-11]*: the managers' figures")),
     ]
     intro = t(_("What /dit can do:"))
     blocks: list[Block] = []

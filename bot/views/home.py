@@ -38,12 +38,15 @@ def home_view(
     mine: Sequence[Dit],
     waiting: Sequence[Dit],
     drafts: Sequence[Block],
+    manager: Sequence[Block] = (),
 ) -> View:
-    """The Home tab; sections are cut so the whole stays within 100 blocks."""
+    """The Home tab; sections are cut so the whole stays within 100 blocks. `manager`: the
+    manager's section (bot/views/stats.py `manager_blocks`), first under the greeting."""
     hello = t(
         _("Hello {name}. Type */dit* followed by a DIT number to open it."), name=escape(name)
     )
-    blocks: list[Block] = [SectionBlock(text=mrkdwn(hello)), _heading(t(_("My open DITs")))]
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(hello)), *manager]
+    blocks.append(_heading(t(_("My open DITs"))))
     blocks += _dit_blocks(t, mine) or [_empty(t(_("No open DIT assigned to you.")))]
     blocks.append(DividerBlock())
     blocks.append(_heading(t(_("Waiting on us (the client spoke last)"))))

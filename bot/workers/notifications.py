@@ -47,6 +47,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import select
 
 from bot.views.notifications import (
     NOTES_PER_REPLY,
@@ -63,8 +64,8 @@ from ditbot.delivery.dispatcher import LeaseKeeper, owner_id, record_despite_out
 from ditbot.domain.exchanges import CLIENT_SOURCES
 from storage import outbox
 from storage import repositories as repo
-from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread
-from storage.outbox_payloads import ChannelNotice
+from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread, Team
+from storage.outbox_payloads import ChannelNotice, lane_base, team_lane
 from storage.vocabulary import Lane, OutboxKind
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,10 @@ class NotificationWorker:
 
     # -- the loop ---------------------------------------------------------------------------
     def routes(self) -> dict[str, list[str]]:
-        """channel -> the outbox lanes posted to it (both lanes may share one channel)."""
+        """channel -> the outbox lanes posted to it (both lanes may share one channel).
+
+        A team's lanes (`portal@NORD`) go to its own channel, or to the global one when the
+        team has none (any more)."""
         settings = self.ctx.settings
         found: dict[str, list[str]] = {}
         for lane, channel in (
@@ -264,7 +268,28 @@ class NotificationWorker:
         ):
             if channel:
                 found.setdefault(channel, []).append(lane)
+        with self.ctx.db.session() as session:
+            teams = session.execute(
+                select(Team.code, Team.channel_portal, Team.channel_managers)
+            ).all()
+        for code, portal, managers in teams:
+            for lane, own, fallback in (
+                (Lane.PORTAL, portal, settings.channel_portal),
+                (Lane.RELANCES, managers, settings.channel_relances),
+            ):
+                channel = own or fallback
+                if channel:
+                    found.setdefault(channel, []).append(team_lane(lane, code))
         return found
+
+    def _all_lanes(self) -> list[str]:
+        with self.ctx.db.session() as session:
+            codes = list(session.scalars(select(Team.code)))
+        return [
+            team_lane(lane, code)
+            for lane in (Lane.PORTAL, Lane.RELANCES)
+            for code in (None, *codes)
+        ]
 
     def stop(self) -> None:
         self._stopped.set()
@@ -274,7 +299,7 @@ class NotificationWorker:
         routes = self.routes()
         unrouted = [
             lane
-            for lane in (Lane.PORTAL, Lane.RELANCES)
+            for lane in self._all_lanes()
             if lane not in {x for lanes in routes.values() for x in lanes}
         ]
         busy = False
@@ -671,9 +696,10 @@ def _payload_refused(error: SlackApiError) -> bool:
 def routed(lanes: list[str]) -> list[Any]:
     """Which exchanges a channel is told of: portal messages, relances, or both."""
     conditions: list[Any] = []
-    if Lane.PORTAL in lanes:
+    bases = {lane_base(lane) for lane in lanes}
+    if Lane.PORTAL in bases:
         conditions.append(Exchange.source.in_(CLIENT_SOURCES))  # portal messages, mail replies
-    if Lane.RELANCES in lanes:
+    if Lane.RELANCES in bases:
         conditions.append(ExchangeType.is_relance.is_(True))
     return conditions
 

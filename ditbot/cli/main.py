@@ -1,4 +1,4 @@
-"""The `ditbot` command: serve, import, demo, db upgrade, portal-link, doctor."""
+"""The `ditbot` command: serve, import, demo, db upgrade, portal-link, doctor, digest."""
 
 from __future__ import annotations
 
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--slack-user", help="link the demo technician to this Slack user id")
     demo.set_defaults(run=cmd_demo)
 
+    from ditbot.cli.digest import add_parser as add_digest
     from ditbot.cli.doctor import add_parser as add_doctor
     from ditbot.cli.mail_receive import add_parser as add_mail
     from ditbot.cli.portal_link import add_parser as add_portal_link
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_portal_link(commands)
     add_doctor(commands)
     add_mail(commands)
+    add_digest(commands)
     return parser
 
 

@@ -32,6 +32,7 @@ class Runtime:
     dispatcher: Dispatcher
     workers: Registry
     collector: Any | None = None  # the IMAP collector (ditbot.mail.collector), when IMAP_HOST
+    scanner: Any | None = None  # the reminder scan (bot.workers.reminders), run by the dispatcher
 
 
 def workers(ctx: Context, slack_client: Any) -> Registry:
@@ -39,6 +40,7 @@ def workers(ctx: Context, slack_client: Any) -> Registry:
     from bot.workers.author_dm import SlackDmWorker
     from bot.workers.inbound import UnmatchedMailWorker
     from bot.workers.notifications import NotificationWorker
+    from bot.workers.reminders import ReminderWorker
     from ditbot.mail.worker import MailWorker
 
     return Registry(
@@ -48,6 +50,7 @@ def workers(ctx: Context, slack_client: Any) -> Registry:
             OutboxKind.NOTIFY: NotificationWorker(ctx),
             OutboxKind.SLACK_DM: SlackDmWorker(ctx, slack_client),
             OutboxKind.UNMATCHED_MAIL: UnmatchedMailWorker(ctx, slack_client),
+            OutboxKind.REMINDER: ReminderWorker(ctx, slack_client),
         }
     )
 
@@ -117,7 +120,11 @@ def build(
     if not socket_mode:  # Socket Mode opens its socket in `start()`, not while building
         slack.attempt()
     registry = workers(ctx, client)
-    dispatcher = Dispatcher(list(registry.values()))
+    from bot.workers.reminders import ReminderScanner
+
+    # The scan enqueues reminders; it delivers nothing itself, so it is no kind's worker.
+    scanner = ReminderScanner(ctx)
+    dispatcher = Dispatcher([*registry.values(), scanner])
     ctx.wake_delivery = dispatcher.wake
     collector = None
     if settings.imap_host:
@@ -131,6 +138,7 @@ def build(
         dispatcher=dispatcher,
         workers=registry,
         collector=collector,
+        scanner=scanner,
     )
 
 

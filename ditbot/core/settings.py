@@ -26,7 +26,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from ditbot.core import working_time
 from ditbot.core.credentials import GENERATE, MIN_SECRET_LENGTH, published
+from ditbot.core.working_time import CalendarError
 
 _DOTENV = Path(".env")
 SLACK_HOOKS = "https://hooks.slack.com/"
@@ -152,6 +154,60 @@ def _reply_template(value: str | None) -> str | None:
         raise _invalid("must be an address with {token} before the @, e.g. sav+{token}@example.com")
     if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`|~-]*", local.replace("{token}", "")):
         raise _invalid("has characters an address cannot hold before the @")
+    return value
+
+
+def _calendar_check(parse: Any) -> Any:
+    def check(value: str) -> str:
+        try:
+            parse(value)
+        except CalendarError as error:
+            raise _invalid(str(error)) from None
+        return value
+
+    return check
+
+
+def _zone(value: str) -> str:
+    return str(_calendar_check(working_time.parse_zone)(value))
+
+
+def _working_days(value: str) -> str:
+    return str(_calendar_check(working_time.parse_days)(value))
+
+
+def _working_hours(value: str) -> str:
+    return str(_calendar_check(working_time.parse_hours)(value))
+
+
+def _holiday_country(value: str) -> str:
+    return str(_calendar_check(working_time.parse_holidays)(value))
+
+
+def _hours() -> BeforeValidator:
+    """A number of hours, more than 0 and at most a year (`1.5` is an hour and a half)."""
+
+    def parse(value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = float(value.replace(",", "."))
+            except ValueError:
+                raise _invalid("is not a number of hours, e.g. 4 or 1.5") from None
+        if isinstance(value, int | float) and not 0 < value <= 24 * 366:
+            raise _invalid("must be more than 0 and at most 8784 hours", shown=value)
+        return value
+
+    return BeforeValidator(parse)
+
+
+def _yes_no(value: object) -> object:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "yes", "true", "on", "oui"):
+            return True
+        if lowered in ("0", "no", "false", "off", "non"):
+            return False
+        raise _invalid("must be yes or no")
     return value
 
 
@@ -362,6 +418,61 @@ class Settings(BaseSettings):
         24.0,
         validation_alias="DITBOT_RELANCE_AFTER_HOURS",
         description="the hours after which a client message on an unanswered one is a relance",
+    )
+
+    # -- response timers, reminders, escalation, digest (issue 12) -----------------------
+    timezone: Annotated[str, AfterValidator(_zone)] = Field(
+        "Europe/Paris",
+        validation_alias="DITBOT_TIMEZONE",
+        description="the company's time zone, e.g. Europe/Paris (working hours are read in it)",
+    )
+    working_days: Annotated[str, AfterValidator(_working_days)] = Field(
+        "mon-fri",
+        validation_alias="DITBOT_WORKING_DAYS",
+        description="the working days, e.g. mon-fri or mon,tue,wed,thu,fri,sat",
+    )
+    working_hours: Annotated[str, AfterValidator(_working_hours)] = Field(
+        "08:00-18:00",
+        validation_alias="DITBOT_WORKING_HOURS",
+        description="the opening hours of a working day, e.g. 08:00-18:00 (24:00 for midnight)",
+    )
+    holidays: Annotated[str, AfterValidator(_holiday_country)] = Field(
+        "FR",
+        validation_alias="DITBOT_HOLIDAYS",
+        description=(
+            "whose public holidays are days off: a country code (FR), with a subdivision "
+            "(DE-BY), or none"
+        ),
+    )
+    target_first_response_hours: Annotated[float, _hours()] = Field(
+        4.0,
+        validation_alias="DITBOT_TARGET_FIRST_RESPONSE_HOURS",
+        description="business hours within which a client's first message gets an answer",
+    )
+    target_next_response_hours: Annotated[float, _hours()] = Field(
+        8.0,
+        validation_alias="DITBOT_TARGET_NEXT_RESPONSE_HOURS",
+        description="business hours within which a client's later messages get an answer",
+    )
+    reminder_percent: Annotated[int, _whole(1, 1000)] = Field(
+        75,
+        validation_alias="DITBOT_REMINDER_PERCENT",
+        description="the share of the target after which the technician gets a reminder (DM)",
+    )
+    escalation_percent: Annotated[int, _whole(1, 1000)] = Field(
+        100,
+        validation_alias="DITBOT_ESCALATION_PERCENT",
+        description="the share of the target after which the managers' channel is told",
+    )
+    reminders_off_hours: Annotated[bool, BeforeValidator(_yes_no)] = Field(
+        False,
+        validation_alias="DITBOT_REMINDERS_OFF_HOURS",
+        description="yes to send reminders and escalations outside working hours too",
+    )
+    reminder_scan_seconds: Annotated[int, _whole(1, 3600)] = Field(
+        30,
+        validation_alias="DITBOT_REMINDER_SCAN_SECONDS",
+        description="how often ditbot serve looks for waits past their reminder or escalation",
     )
 
     @classmethod

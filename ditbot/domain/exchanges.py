@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
+from ditbot.domain import teams, timers
 from ditbot.domain.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from ditbot.domain.validation import (
     clean_detail,
@@ -410,7 +411,13 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
         reasons.append(NoticeReason.RELANCE)
     for reason in reasons:
         enqueue(
-            session, ChannelNotice(exchange_id=exchange.id, dit=exchange.dit.number, reason=reason)
+            session,
+            ChannelNotice(
+                exchange_id=exchange.id,
+                dit=exchange.dit.number,
+                reason=reason,
+                team=teams.team_with_channel(session, exchange.dit, reason),
+            ),
         )
 
 
@@ -438,6 +445,7 @@ def refresh_indicators(session: Session, dit: Dit) -> None:
     dit.last_direction = last.direction if last else None
     dit.last_exchange_at = last.occurred_at if last else None
     dit.last_is_relance = bool(last.is_relance) if last else False
+    timers.sync_wait(session, dit)  # the client's wait (response timers, reminders)
 
 
 def _snapshot(exchange: Exchange) -> dict[str, Any]:

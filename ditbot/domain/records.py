@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -109,6 +109,10 @@ Number = Annotated[
 ]  # a DIT
 
 
+CHANNEL_PATTERN = r"^[CG][A-Z0-9]{2,}$"
+Hours = Annotated[float, Field(gt=0, le=24 * 366)]
+
+
 class Record(BaseModel):
     # No str_strip_whitespace: it would trim before the length checks, which then count less
     # than the document says; every text rule trims by itself (line_rule, code_rule, _email).
@@ -122,6 +126,7 @@ class CollaboratorRecord(Record):
     mail2: Email = None
     slack_user_id: Annotated[str | None, Field(pattern=SLACK_USER_PATTERN)] = None
     manager: bool = False
+    team: Code | None = None  # the code of their team (agence)
 
 
 class ContactRecord(Record):
@@ -135,6 +140,10 @@ class ClientRecord(Record):
     code: Code
     name: Name
     contacts: list[ContactRecord] = Field(default_factory=list)
+    team: Code | None = None  # the code of the team (agence) that serves this client
+    # Response targets of this client in business hours (null: the global DITBOT_TARGET_*).
+    first_response_hours: Hours | None = None
+    next_response_hours: Hours | None = None
 
 
 class DitRecord(Record):
@@ -173,7 +182,18 @@ class ExchangeTypeRecord(Record):
     active: bool = True
 
 
+class TeamRecord(Record):
+    """A team (agence) and its channels (null: the global DITBOT_CHANNEL_*)."""
+
+    code: Code
+    name: Name
+    channel_portal: Annotated[str | None, Field(pattern=CHANNEL_PATTERN)] = None
+    channel_managers: Annotated[str | None, Field(pattern=CHANNEL_PATTERN)] = None
+    locale: Literal["fr", "en"] | None = None
+
+
 class ImportFile(Record):
+    teams: list[TeamRecord] = Field(default_factory=list)
     exchange_types: list[ExchangeTypeRecord] = Field(default_factory=list)
     collaborators: list[CollaboratorRecord] = Field(default_factory=list)
     clients: list[ClientRecord] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import N_, _
@@ -24,10 +25,11 @@ from ditbot.domain.records import (
     DitRecord,
     ExchangeTypeRecord,
     ImportFile,
+    TeamRecord,
 )
 from ditbot.domain.validation import check_document
 from storage import repositories as repo
-from storage.models import Client, Collaborator, Contact, Dit, ExchangeType
+from storage.models import Client, Collaborator, Contact, Dit, ExchangeType, Team
 from storage.types import utcnow
 
 
@@ -159,6 +161,35 @@ def upsert_exchange_type(session: Session, record: ExchangeTypeRecord, summary: 
     summary.count("exchange_types", created, changed)
 
 
+def upsert_team(session: Session, record: TeamRecord, summary: Summary) -> Team:
+    team = session.scalar(select(Team).where(Team.code == record.code))
+    created = team is None
+    if team is None:
+        team = Team(code=record.code)
+        session.add(team)
+    changed = _set(
+        team,
+        {
+            "name": record.name,
+            "channel_portal": record.channel_portal,
+            "channel_managers": record.channel_managers,
+            "locale": record.locale,
+        },
+    )
+    session.flush()
+    summary.count("teams", created, changed)
+    return team
+
+
+def _team_id(session: Session, code: str | None, where: str) -> int | None:
+    if code is None:
+        return None
+    team_id = session.scalar(select(Team.id).where(Team.code == code))
+    if team_id is None:
+        raise _refuse(f"{where}.team", _("{where}: unknown team code '{code}'."), code=code)
+    return team_id
+
+
 def upsert_collaborator(
     session: Session, record: CollaboratorRecord, summary: Summary, where: str = "collaborator"
 ) -> Collaborator:
@@ -193,6 +224,7 @@ def upsert_collaborator(
             "mail2": record.mail2,
             "slack_user_id": record.slack_user_id,
             "manager": record.manager,
+            "team_id": _team_id(session, record.team, where),
         },
     )
     session.flush()
@@ -208,7 +240,13 @@ def upsert_client(
     if client is None:
         client = Client(code=record.code)
         session.add(client)
-    summary.count("clients", created, _set(client, {"name": record.name}))
+    values = {
+        "name": record.name,
+        "team_id": _team_id(session, record.team, where),
+        "first_response_hours": record.first_response_hours,
+        "next_response_hours": record.next_response_hours,
+    }
+    summary.count("clients", created, _set(client, values))
     session.flush()
     seen: set[str] = set()
     for index, item in enumerate(record.contacts):
@@ -299,6 +337,7 @@ def import_data(session: Session, data: Any) -> Summary:
     check_document(data, "file")
     parsed: ImportFile = parse_records(ImportFile, data)
     for kind, rows, key in (
+        ("teams", parsed.teams, "code"),
         ("exchange_types", parsed.exchange_types, "code"),
         ("collaborators", parsed.collaborators, "code"),
         ("clients", parsed.clients, "code"),
@@ -316,6 +355,8 @@ def import_data(session: Session, data: Any) -> Summary:
                 )
             first[value.casefold()] = index
     summary = Summary()
+    for team in parsed.teams:
+        upsert_team(session, team, summary)
     for kind_record in parsed.exchange_types:
         upsert_exchange_type(session, kind_record, summary)
     for index, collaborator in enumerate(parsed.collaborators):

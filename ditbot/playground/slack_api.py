@@ -257,6 +257,8 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         self._changes = 0  # calls recorded and playground gestures, for `wait_change`
+        # files.getUploadURLExternal -> upload -> files.completeUploadExternal, per file id
+        self._uploads: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------
     # lifecycle
@@ -762,7 +764,7 @@ class FakeSlack:
             refusal = rules.message_refusal(args, method="response_url")
             return _Answer(400, refusal.error) if refusal else _Answer(200, "ok")
         if method == "file_upload":
-            return _Answer(200, f"OK - {args.get('size', 0)}")
+            return self._file_upload(args)
         if token is None and method not in NO_TOKEN_METHODS:
             return _error("not_authed")
         handler = _METHODS.get(method)
@@ -1177,22 +1179,81 @@ class FakeSlack:
     # --- files (files_upload_v2) ---------------------------------------
 
     def _files_get_upload_url(self, args: dict[str, Any], token: str | None) -> _Answer:
-        if not args.get("filename") or not args.get("length"):
-            return _error("invalid_arguments")
+        """Step 1 of Slack's external upload: `filename` and `length` (bytes, > 0) required."""
+        filename = str(args.get("filename") or "").strip()
+        raw_length = str(args.get("length") or "").strip()
+        if not filename or not raw_length:
+            return _error("invalid_arguments", "[ERROR] missing required field: filename/length")
+        if not raw_length.isdigit():
+            return _error("invalid_arguments", "[ERROR] length must be an integer")
+        if int(raw_length) == 0:
+            return _error("missing_argument")  # Slack's answer to a length of 0
         file_id = self._next_id("F")
+        self._uploads[file_id] = {
+            "filename": filename,
+            "length": int(raw_length),
+            "alt_txt": args.get("alt_txt"),
+            "data": None,
+            "completed": False,
+        }
         return _ok(upload_url=f"{self.url}/upload/{file_id}", file_id=file_id)
 
+    def _file_upload(self, args: dict[str, Any]) -> _Answer:
+        """Step 2: the bytes, POSTed to the upload URL (raw or multipart); `OK - <size>`."""
+        data: bytes = args.pop("_bytes", b"")
+        upload = self._uploads.get(str(args.get("file_id")))
+        if upload is None:
+            return _Answer(404, "Not Found")
+        upload["data"] = data
+        return _Answer(200, f"OK - {len(data)}")
+
     def _files_complete_upload(self, args: dict[str, Any], token: str | None) -> _Answer:
+        """Step 3: share the uploaded files (in `channel_id`, a thread with `thread_ts`)."""
         files = args.get("files")
-        if not isinstance(files, list) or not files:
-            return _error("invalid_arguments")
-        return _ok(
-            files=[
-                {"id": f.get("id"), "title": f.get("title") or f.get("id")}
-                for f in files
-                if isinstance(f, dict)
-            ]
-        )
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+            return _error("invalid_arguments", "[ERROR] files must be a list of {id, title}")
+        for entry in files:
+            upload = self._uploads.get(str(entry.get("id")))
+            if upload is None or upload["completed"] or upload["data"] is None:
+                return _error("file_not_found")
+        channel = args.get("channel_id") or args.get("channels")
+        resolved = None
+        if channel:
+            resolved, err = self._resolve_channel(str(channel).split(",")[0], need_member=True)
+            if err:
+                return err
+        shared = []
+        for entry in files:
+            upload = self._uploads[str(entry["id"])]
+            upload["completed"] = True
+            upload["title"] = entry.get("title") or upload["filename"]
+            shared.append(
+                {
+                    "id": entry["id"],
+                    "name": upload["filename"],
+                    "title": upload["title"],
+                    "size": len(upload["data"]),
+                }
+            )
+        if resolved:
+            ts = self._next_ts()
+            message = self._message_object(
+                {
+                    "text": args.get("initial_comment", ""),
+                    "blocks": None if args.get("initial_comment") else args.get("blocks"),
+                    "thread_ts": args.get("thread_ts"),
+                },
+                ts,
+            )
+            message["files"] = shared
+            self._messages[(resolved, ts)] = message
+        return _ok(files=shared)
+
+    def uploaded(self, file_id: str) -> bytes | None:
+        """The bytes uploaded for `file_id` (None: none)."""
+        with self._cond:
+            upload = self._uploads.get(file_id)
+            return None if upload is None else upload["data"]
 
 
 _Handler = Callable[[FakeSlack, dict[str, Any], str | None], _Answer]
@@ -1274,7 +1335,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 args.update(self._parse_body(body))
             elif path.startswith("/upload/"):
                 method = "file_upload"
-                args.update(file_id=path[len("/upload/") :], size=len(body))
+                args.update(file_id=path[len("/upload/") :], size=len(body), _bytes=body)
             else:
                 self._write(_Answer(404, {"ok": False, "error": "not_found"}))
                 return

@@ -15,20 +15,28 @@ from ditbot.core.context import Context
 from ditbot.core.i18n import _, gettext, normalize_locale
 from ditbot.domain import exchanges as service
 from ditbot.domain.errors import DomainError, ValidationFailed
-from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord
+from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord, TeamRecord
 from ditbot.domain.reference import (
     Summary,
     parse_records,
     upsert_client,
     upsert_collaborator,
     upsert_dit,
+    upsert_team,
 )
 from ditbot.domain.validation import check_document, load_json
 from ditbot.web.limits import loggable_path, refusal
 from ditbot.web.openapi import ROUTES, document
 from ditbot.web.problems import from_domain, from_http, problem, unavailable
 from ditbot.web.schemas import IDEMPOTENCY_KEY_MAX, ExchangeIn, ExchangeListOut, ExchangeOut
-from ditbot.web.serialize import client_out, collaborator_out, dit_out, exchange_out, respond
+from ditbot.web.serialize import (
+    client_out,
+    collaborator_out,
+    dit_out,
+    exchange_out,
+    respond,
+    team_out,
+)
 from storage import repositories as repo
 from storage.db import database_unavailable, outage_summary
 from storage.vocabulary import Source
@@ -139,6 +147,15 @@ def put_collaborator(code: str) -> tuple[Response, int]:
     summary = Summary()
     with context().db.session() as session:
         answer = collaborator_out(upsert_collaborator(session, record, summary))
+    return _answer(answer, bool(summary.created))
+
+
+@api.put("/teams/<code>")
+def put_team(code: str) -> tuple[Response, int]:
+    record = _record(TeamRecord, "code", code)
+    summary = Summary()
+    with context().db.session() as session:
+        answer = team_out(upsert_team(session, record, summary))
     return _answer(answer, bool(summary.created))
 
 

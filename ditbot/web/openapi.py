@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 from pydantic_core import core_schema
 
-from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord
+from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord, TeamRecord
 from ditbot.portal.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_SECONDS
 from ditbot.web.limits import API_MAX_BODY
 from ditbot.web.schemas import (
@@ -30,6 +30,7 @@ from ditbot.web.schemas import (
     ExchangeOut,
     PortalMessageIn,
     ProblemOut,
+    TeamOut,
 )
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -163,6 +164,7 @@ ROUTES: tuple[Route, ...] = (
         CollaboratorOut,
     ),
     _upsert("api.put_client", "/api/v1/clients/{code}", "code", ClientRecord, ClientOut),
+    _upsert("api.put_team", "/api/v1/teams/{code}", "code", TeamRecord, TeamOut),
     _upsert("api.put_dit", "/api/v1/dits/{number}", "number", DitRecord, DitOut),
     Route(
         "api.get_dit",

@@ -191,6 +191,17 @@ class CollaboratorOut(Out):
     mail2: str | None
     slack_user_id: str | None
     manager: bool
+    team: str | None = None  # the code of their team
+
+
+class TeamOut(Out):
+    """A team (agence) and its channels."""
+
+    code: str
+    name: str
+    channel_portal: str | None
+    channel_managers: str | None
+    locale: str | None
 
 
 class ContactOut(Out):
@@ -208,6 +219,9 @@ class ClientOut(Out):
     code: str
     name: str
     contacts: list[ContactOut]
+    team: str | None = None  # the code of its team
+    first_response_hours: float | None = None  # null: the global target
+    next_response_hours: float | None = None
 
 
 def _without_default(schema: dict[str, Any]) -> None:

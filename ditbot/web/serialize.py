@@ -25,8 +25,9 @@ from ditbot.web.schemas import (
     MailNoteOut,
     MailOut,
     PartyOut,
+    TeamOut,
 )
-from storage.models import Client, Collaborator, Contact, Dit, Exchange, InboundMail
+from storage.models import Client, Collaborator, Contact, Dit, Exchange, InboundMail, Team
 from storage.vocabulary import InboundStatus, PartyKind, Source
 
 
@@ -122,7 +123,13 @@ def _note(row: InboundMail) -> MailNoteOut:
 
 
 def collaborator_out(collaborator: Collaborator) -> CollaboratorOut:
-    return CollaboratorOut.model_validate(collaborator, from_attributes=True)
+    out = CollaboratorOut.model_validate(
+        {
+            name: getattr(collaborator, name)
+            for name in ("code", "name", "mail1", "mail2", "slack_user_id", "manager")
+        }
+    )
+    return out.model_copy(update={"team": collaborator.team.code if collaborator.team else None})
 
 
 def client_out(client: Client, contacts: Iterable[Contact]) -> ClientOut:
@@ -130,7 +137,14 @@ def client_out(client: Client, contacts: Iterable[Contact]) -> ClientOut:
         code=client.code,
         name=client.name,
         contacts=[ContactOut.model_validate(c, from_attributes=True) for c in contacts],
+        team=client.team.code if client.team else None,
+        first_response_hours=client.first_response_hours,
+        next_response_hours=client.next_response_hours,
     )
+
+
+def team_out(team: Team) -> TeamOut:
+    return TeamOut.model_validate(team, from_attributes=True)
 
 
 def dit_json(dit: Dit) -> dict[str, Any]:

@@ -109,6 +109,7 @@ def test_put_collaborator_creates_then_updates(client: FlaskClient) -> None:
         "mail2": None,
         "slack_user_id": "U024BE7LH",
         "manager": False,
+        "team": None,
     }
     again = client.put("/api/v1/collaborators/JDU", json=body, headers=AUTH)
     assert again.status_code == 200 and again.get_json() == created.get_json()
@@ -143,6 +144,9 @@ def test_put_client_with_contacts(client: FlaskClient) -> None:
                 "mail2": None,
             },
         ],
+        "team": None,
+        "first_response_hours": None,
+        "next_response_hours": None,
     }
     assert client.put("/api/v1/clients/ACME", json=body, headers=AUTH).status_code == 200
     body["contacts"].append({"code": "ACME-NV", "name": "Nouveau Venu"})
@@ -726,6 +730,13 @@ def test_every_documented_answer_validates_against_the_document(
         assert down.put(path, json=good, headers=AUTH).status_code == 503
     unknown = {**DIT_BODY, "client": "NOPE"}
     assert client.put("/api/v1/dits/DIT-2026-0100", json=unknown, headers=AUTH).status_code == 404
+    team = "/api/v1/teams/NORD"  # names no other record: nothing it could clash with
+    assert client.put(team, json={"name": "Agence Nord"}, headers=AUTH).status_code == 201
+    assert client.put(team, json={"name": "Agence Nord"}, headers=AUTH).status_code == 200
+    bad_team = {"name": "N", "channel_managers": "x"}
+    assert client.put(team, json=bad_team, headers=AUTH).status_code == 400
+    assert client.put(team, json={"name": "Agence Nord"}).status_code == 401
+    assert down.put(team, json={"name": "Agence Nord"}, headers=AUTH).status_code == 503
     for path in ("/api/v1/dits/DIT-2026-0001", "/api/v1/dits/DIT-2026-0001/exchanges"):
         assert client.get(path, headers=AUTH).status_code == 200
         assert client.get(path).status_code == 401

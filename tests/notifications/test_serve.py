@@ -55,7 +55,8 @@ def test_a_portal_relance_is_announced_in_both_channels_by_the_running_server(
 def test_every_outbox_kind_has_exactly_one_worker(nctx: Context) -> None:
     runtime = build(nctx.settings)
     try:
-        assert runtime.dispatcher.workers == list(runtime.workers.values())
+        # The delivery workers, and the reminder scan that feeds one of them.
+        assert runtime.dispatcher.workers == [*runtime.workers.values(), runtime.scanner]
         assert Counter(worker.kind for worker in runtime.workers.values()) == Counter(OutboxKind)
     finally:
         runtime.ctx.db.dispose()

@@ -1,0 +1,416 @@
+"""Response timers: since when a client waits on us, and how long we took to answer.
+
+From the exchanges already recorded: a *wait* begins with the client's oldest live message
+after our last live one (`Dit.waiting_since`) and ends when we send something (a mail, a
+logged call...). The first wait of a DIT (nothing ever sent) has the first-response target,
+the later ones the next-response target; both are business hours (ditbot.domain.business_time),
+set globally (DITBOT_TARGET_*) and per client (import file and REST API).
+
+Each wait has one `response_waits` row, opened and ended here in the transaction that records
+the exchange (under the DIT's row lock), which the reminder scan (bot.workers.reminders) reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ditbot.domain.business_time import BusinessCalendar
+from storage.models import Client, Dit, Exchange, ExchangeType, ResponseWait
+from storage.outbox import enqueue
+from storage.outbox_payloads import WaitNotice
+from storage.types import utcnow
+from storage.vocabulary import Direction, WaitStep
+
+
+class TimerSettings(Protocol):
+    """The settings the timers read (ditbot.core.settings.Settings has them)."""
+
+    @property
+    def target_first_response_hours(self) -> float: ...
+    @property
+    def target_next_response_hours(self) -> float: ...
+    @property
+    def reminder_percent(self) -> int: ...
+    @property
+    def escalation_percent(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Response targets in business hours."""
+
+    first_hours: float
+    next_hours: float
+
+    def for_wait(self, first: bool) -> timedelta:
+        return timedelta(hours=self.first_hours if first else self.next_hours)
+
+
+def targets_for(client: Client | None, settings: TimerSettings) -> Targets:
+    """The client's own targets where it has them, else the global ones."""
+    first = client.first_response_hours if client is not None else None
+    later = client.next_response_hours if client is not None else None
+    return Targets(
+        first_hours=first if first is not None else settings.target_first_response_hours,
+        next_hours=later if later is not None else settings.target_next_response_hours,
+    )
+
+
+# -- the wait of a DIT, kept with its indicators --------------------------------------------
+
+
+def waiting_since(session: Session, dit_id: int) -> tuple[datetime | None, bool]:
+    """(start of the client's current wait or None, whether we never sent anything)."""
+    live = (Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None))
+    last_sent = session.scalar(
+        select(func.max(Exchange.occurred_at)).where(*live, Exchange.direction == Direction.SENT)
+    )
+    first_unanswered = select(func.min(Exchange.occurred_at)).where(
+        *live, Exchange.direction == Direction.RECEIVED
+    )
+    if last_sent is not None:
+        first_unanswered = first_unanswered.where(Exchange.occurred_at >= last_sent)
+    return session.scalar(first_unanswered), last_sent is None
+
+
+def sync_wait(session: Session, dit: Dit, now: datetime | None = None) -> None:
+    """Set `dit.waiting_since` from its live exchanges and open or end its wait row to match.
+
+    Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators). A wait
+    that comes back (our answer was deleted) is the same wait: what was sent for it stays sent.
+    """
+    now = now or utcnow()
+    since, never_answered = (None, False)
+    if dit.last_direction == Direction.RECEIVED:
+        since, never_answered = waiting_since(session, dit.id)
+    dit.waiting_since = since
+    rows = session.scalars(
+        select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.ended_at.is_(None))
+    ).all()
+    for current in rows:
+        if current.started_at != since:
+            current.ended_at, current.next_check_at = now, None
+    if since is None or dit.state.closed:
+        return
+    row = session.scalar(
+        select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.started_at == since)
+    )
+    if row is None:
+        # next_check_at = its start: the next scan works out its due times.
+        session.add(
+            ResponseWait(dit_id=dit.id, started_at=since, first=never_answered, next_check_at=since)
+        )
+    elif row.ended_at is not None:
+        row.ended_at, row.next_check_at = None, row.started_at
+    elif dit.last_is_relance and row.escalated_at is None:
+        # A relance escalates at once: the next scan looks at it.
+        row.next_check_at = min(row.next_check_at or since, dit.last_exchange_at or since)
+
+
+# -- due times ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitClock:
+    """The due times of one wait."""
+
+    started_at: datetime
+    target: timedelta
+    due_at: datetime  # the target itself
+    remind_at: datetime
+    escalate_at: datetime
+
+
+def clock_of(
+    started_at: datetime,
+    *,
+    first: bool,
+    targets: Targets,
+    calendar: BusinessCalendar,
+    settings: TimerSettings,
+    relance: bool = False,
+) -> WaitClock:
+    """When the reminder and the escalation of a wait fall due (a relance escalates at once)."""
+    target = targets.for_wait(first)
+    remind = calendar.add(started_at, target * settings.reminder_percent / 100)
+    escalate = (
+        started_at
+        if relance
+        else calendar.add(started_at, target * settings.escalation_percent / 100)
+    )
+    return WaitClock(
+        started_at=started_at,
+        target=target,
+        due_at=calendar.add(started_at, target),
+        remind_at=remind,
+        escalate_at=escalate,
+    )
+
+
+def relance_since(session: Session, dit_id: int, since: datetime) -> bool:
+    """A live relance came from the client during the wait that began at `since`."""
+    # The DIT's received exchanges through its own index (a DIT has a few dozen), filtered
+    # here: with `occurred_at >= since` in SQL, SQLite's planner walks the date index instead.
+    rows = session.execute(
+        select(Exchange.occurred_at, ExchangeType.is_relance)
+        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
+        .where(
+            Exchange.dit_id == dit_id,
+            Exchange.deleted_at.is_(None),
+            Exchange.direction == Direction.RECEIVED,
+        )
+    ).all()
+    return any(relance and at >= since for at, relance in rows)
+
+
+# -- response times of answered messages ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    """A client message and how long the first answer after it took (None: not answered)."""
+
+    exchange_id: int
+    received_at: datetime
+    first: bool  # no answer of ours before it on the DIT
+    answered_at: datetime | None
+    business: timedelta | None
+
+    def within(self, target: timedelta) -> bool:
+        return self.business is not None and self.business <= target
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One live exchange as the timers see it."""
+
+    exchange_id: int
+    direction: Direction
+    occurred_at: datetime
+
+
+def responses(moments: Iterable[Moment], calendar: BusinessCalendar) -> list[Response]:
+    """The first-response time of each client message of one DIT (its exchanges in any order):
+    the business time until the next exchange we sent."""
+    ordered = sorted(moments, key=lambda m: (m.occurred_at, m.exchange_id))
+    found: list[Response] = []
+    pending: list[Moment] = []
+    answered_once = False
+    for moment in ordered:
+        if moment.direction == Direction.RECEIVED:
+            pending.append(moment)
+            continue
+        for message in pending:
+            found.append(
+                Response(
+                    message.exchange_id,
+                    message.occurred_at,
+                    not answered_once,
+                    moment.occurred_at,
+                    calendar.elapsed(message.occurred_at, moment.occurred_at),
+                )
+            )
+        pending = []
+        answered_once = True
+    found.extend(
+        Response(m.exchange_id, m.occurred_at, not answered_once, None, None) for m in pending
+    )
+    return found
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The `share` percentile (0.5: the median) by linear interpolation; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class WaitCard:
+    """One client's wait as the reminder and the escalation show it."""
+
+    wait_id: int
+    number: str
+    title: str
+    client: str
+    technician: str | None
+    since: datetime
+    waited: timedelta  # business time so far
+    target: timedelta
+    relance: bool = False
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    snoozed_until: datetime | None = None
+
+
+def wait_card(
+    session: Session,
+    wait: ResponseWait,
+    calendar: BusinessCalendar,
+    settings: TimerSettings,
+    now: datetime,
+) -> WaitCard:
+    """What the messages show of `wait` at `now`."""
+    dit = wait.dit
+    return WaitCard(
+        wait_id=wait.id,
+        number=dit.number,
+        title=dit.title,
+        client=dit.client.name,
+        technician=dit.technician.name if dit.technician else None,
+        since=wait.started_at,
+        waited=calendar.elapsed(wait.started_at, now),
+        target=targets_for(dit.client, settings).for_wait(wait.first),
+        relance=relance_since(session, dit.id, wait.started_at),
+        acked_by=wait.acked_by.name if wait.acked_by else None,
+        acked_at=wait.acked_at,
+        snoozed_until=wait.snoozed_until,
+    )
+
+
+# -- the reminder scan ----------------------------------------------------------------------
+
+
+class ScanSettings(TimerSettings, Protocol):
+    @property
+    def reminders_off_hours(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    looked_at: int
+    enqueued: list[tuple[int, WaitStep]]
+
+
+def _claim_step(session: Session, wait_id: int, column: str, now: datetime) -> bool:
+    """Mark the step done on the wait unless someone did already (True: ours to send)."""
+    field = getattr(ResponseWait, column)
+    result = session.execute(
+        update(ResponseWait)
+        .where(ResponseWait.id == wait_id, field.is_(None))
+        .values({column: now})
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _claim_snooze(session: Session, wait_id: int, until: datetime) -> bool:
+    result = session.execute(
+        update(ResponseWait)
+        .where(ResponseWait.id == wait_id, ResponseWait.snoozed_until == until)
+        .values(snoozed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def scan(
+    session: Session,
+    *,
+    now: datetime,
+    calendar: BusinessCalendar,
+    settings: ScanSettings,
+    limit: int = 200,
+) -> ScanResult:
+    """Look at the waits due for a check at `now`; enqueue each reminder, snoozed reminder and
+    escalation that falls due, once per wait, in this transaction (the outbox delivers them).
+
+    The steps are marked on the wait row by conditional updates, so two processes scanning at
+    once (PostgreSQL) or one after a crash enqueue each step once. Outside working hours
+    nothing is enqueued (unless DITBOT_REMINDERS_OFF_HOURS): the wait is looked at again when
+    the company opens.
+    """
+    due = (
+        select(ResponseWait.id)
+        .where(ResponseWait.next_check_at <= now, ResponseWait.ended_at.is_(None))
+        .order_by(ResponseWait.next_check_at, ResponseWait.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    enqueued: list[tuple[int, WaitStep]] = []
+    open_now = settings.reminders_off_hours or calendar.is_open(now)
+    for wait in session.scalars(
+        select(ResponseWait).where(ResponseWait.id.in_(ids)).order_by(ResponseWait.id)
+    ):
+        dit = wait.dit
+        if dit.state.closed or dit.waiting_since != wait.started_at:
+            wait.ended_at, wait.next_check_at = now, None
+            continue
+        clock = clock_of(
+            wait.started_at,
+            first=wait.first,
+            targets=targets_for(dit.client, settings),
+            calendar=calendar,
+            settings=settings,
+            relance=relance_since(session, dit.id, wait.started_at),
+        )
+        steps: list[tuple[WaitStep, datetime]] = []
+        if wait.reminded_at is None:
+            steps.append((WaitStep.REMINDER, clock.remind_at))
+        if wait.escalated_at is None:
+            steps.append((WaitStep.ESCALATION, clock.escalate_at))
+        if wait.snoozed_until is not None:
+            steps.append((WaitStep.SNOOZE, wait.snoozed_until))
+        ripe = [step for step, when in steps if when <= now]
+        later = [when for _step, when in steps if when > now]
+        if ripe and not open_now:
+            wait.next_check_at = min([calendar.next_open(now), *later])
+            continue
+        for step in ripe:
+            if step is WaitStep.SNOOZE:
+                mine = wait.snoozed_until is not None and _claim_snooze(
+                    session, wait.id, wait.snoozed_until
+                )
+            else:
+                column = "reminded_at" if step is WaitStep.REMINDER else "escalated_at"
+                mine = _claim_step(session, wait.id, column, now)
+            if mine and (step is WaitStep.ESCALATION or dit.technician_id is not None):
+                enqueue(session, WaitNotice(wait_id=wait.id, dit=dit.number, step=step))
+                enqueued.append((wait.id, step))
+        wait.next_check_at = min(later) if later else None
+    return ScanResult(looked_at=len(ids), enqueued=enqueued)
+
+
+# -- what the technician does with a reminder -----------------------------------------------
+
+
+def open_wait(session: Session, wait_id: int) -> ResponseWait | None:
+    """The wait, while the client still waits (None once answered, closed or unknown)."""
+    wait = session.get(ResponseWait, wait_id)
+    if wait is None or wait.ended_at is not None:
+        return None
+    return wait
+
+
+def acknowledge(session: Session, wait_id: int, collaborator_id: int, now: datetime) -> bool:
+    """ "I'm on it": the collaborateur takes the wait (the timer keeps running). False when
+    the client was answered meanwhile. A second click keeps the first taker."""
+    wait = open_wait(session, wait_id)
+    if wait is None:
+        return False
+    if wait.acked_at is None:
+        wait.acked_by_id, wait.acked_at = collaborator_id, now
+    return True
+
+
+def snooze(session: Session, wait_id: int, until: datetime) -> bool:
+    """Remind again at `until` (the escalation keeps its own time). False when answered."""
+    wait = open_wait(session, wait_id)
+    if wait is None:
+        return False
+    wait.snoozed_until = until
+    if wait.next_check_at is None or until < wait.next_check_at:
+        wait.next_check_at = until
+    return True
