@@ -104,6 +104,16 @@ def fake_exchange(ident: int) -> Any:
         author_collaborator=SimpleNamespace(name=LONG[:200]),
         created_at=datetime.now(UTC) - timedelta(days=1),
         updated_at=datetime.now(UTC),
+        # more out-of-office answers and delivery reports than the detail shows, long ones
+        mail_notes=[
+            SimpleNamespace(
+                status="bounce" if n % 2 else "auto_reply",
+                received_at=datetime.now(UTC),
+                reason="R" * 3000,
+                text=("<!channel> " * 400)[:4000],
+            )
+            for n in range(9)
+        ],
     )
 
 
