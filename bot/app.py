@@ -71,16 +71,18 @@ def create_app(
     *,
     socket_mode: bool = False,
     listener_executor: Executor | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> App:
     """Build the bolt App (calls auth.test once to learn the bot's identity).
 
     For HTTP (the default) it verifies every request and refuses to be built without
     SLACK_SIGNING_SECRET. With `socket_mode` requests come over the socket, which Slack
     authenticates (they carry no signature); such an app must never be served over HTTP.
+    `clock` (monotonic seconds) times how long a request waited (bot/deps.py TRIGGER_BUDGET).
     """
     settings = ctx.settings
     secret = "" if socket_mode else signing_secret(settings.slack_signing_secret)
-    deps = Deps(ctx=ctx)
+    deps = Deps(ctx=ctx) if clock is None else Deps(ctx=ctx, clock=clock)
     app = App(
         client=client or web_client(ctx),
         signing_secret=secret,

@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
+from bot.deps import RECEIVED_AT, Deps
 from bot.inbound import CHECKED, GuardedRespond, response_url_allowed
 from bot.parsing import Body
 from storage.models import ProcessedEvent
@@ -69,10 +69,12 @@ def checked_requests(deps: Deps) -> Middleware:
 
 
 def with_deps(deps: Deps) -> Middleware:
-    """Global middleware: `context["deps"]`, which listeners receive as their `deps` argument."""
+    """Global middleware: `context["deps"]`, which listeners receive as their `deps` argument,
+    and `context["received_at"]`, the arrival time a trigger_id's age is counted from."""
 
     def middleware(context: BoltContext, next: Next) -> BoltResponse | None:
         context["deps"] = deps
+        context[RECEIVED_AT] = deps.clock()
         return next()
 
     return middleware

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, defaultload, immediateload, lazyload
 
 from storage.models import (
@@ -226,3 +226,36 @@ def exchanges_for_panel(
 def exchange_id_by_key(session: Session, key: str) -> int | None:
     """The id of the exchange recorded under `key`, if any (a cheap check: no joins)."""
     return session.scalar(select(Exchange.id).where(Exchange.external_key == key))
+
+
+def exchanges_page(
+    session: Session, dit_id: int, *conditions: Any, limit: int, before: Exchange | None = None
+) -> Sequence[Exchange]:
+    """Up to `limit` live exchanges of a DIT meeting `conditions`, newest first, older than
+    `before` when given (keyset paging: the cost of a page does not grow with the history).
+
+    Type and sender are joined (what a conversation shows); the rest loads on access.
+    """
+    statement = select(Exchange).where(
+        Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None), *conditions
+    )
+    if before is not None:
+        statement = statement.where(
+            or_(
+                Exchange.occurred_at < before.occurred_at,
+                and_(Exchange.occurred_at == before.occurred_at, Exchange.id < before.id),
+            )
+        )
+    return session.scalars(
+        statement.options(
+            lazyload(Exchange.dit),
+            lazyload(Exchange.sent_by_contact),
+            lazyload(Exchange.received_by_collaborator),
+            lazyload(Exchange.received_by_contact),
+            lazyload(Exchange.author_collaborator),
+            lazyload(Exchange.author_contact),
+            lazyload(Exchange.deleted_by),
+        )
+        .order_by(Exchange.occurred_at.desc(), Exchange.id.desc())
+        .limit(limit)
+    ).all()
