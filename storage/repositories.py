@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, defaultload, immediateload, lazyload
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased, defaultload, immediateload, lazyload
 
 from storage.models import (
     Client,
@@ -259,3 +259,76 @@ def exchanges_page(
         .order_by(Exchange.occurred_at.desc(), Exchange.id.desc())
         .limit(limit)
     ).all()
+
+
+# -- bulk writes of an import (ditbot/domain/reference.py `upsert_dits`) ----------------------
+BULK_CHUNK = 2000  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
+
+
+def dits_as_imported(session: Session, numbers: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """number -> (id, title, state, client code, contact code, technician code, created_at,
+    finished_at) of the stored DITs among `numbers`: what an import compares its rows with."""
+    technician = aliased(Collaborator)
+    contact = aliased(Contact)
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(numbers), BULK_CHUNK):
+        rows = session.execute(
+            select(
+                Dit.number,
+                Dit.id,
+                Dit.title,
+                Dit.state,
+                Client.code,
+                contact.code,
+                technician.code,
+                Dit.created_at,
+                Dit.finished_at,
+            )
+            .join(Client, Client.id == Dit.client_id)
+            .outerjoin(contact, contact.id == Dit.contact_id)
+            .outerjoin(technician, technician.id == Dit.technician_id)
+            .where(Dit.number.in_(numbers[start : start + BULK_CHUNK]))
+        )
+        for row in rows:
+            found[row[0]] = tuple(row[1:])
+    return found
+
+
+def codes_to_ids(session: Session, model: type[Client | Contact | Collaborator]) -> dict[str, int]:
+    """code -> id of every client, contact or collaborator (an import resolves its codes)."""
+    return {code: id_ for code, id_ in session.execute(select(model.code, model.id))}
+
+
+def insert_dits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new DITs in bulk (Core executemany; column defaults apply)."""
+    for start in range(0, len(rows), BULK_CHUNK):
+        session.execute(insert(Dit), list(rows[start : start + BULK_CHUNK]))
+
+
+def update_dits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Update DITs in bulk: each row holds `dit_id` and the columns to set (the same keys in
+    every row); `updated_at` moves."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "dit_id"]
+    table = Dit.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("dit_id"))
+        .values({name: bindparam(f"new_{name}") for name in names} | {"updated_at": utcnow()})
+    )
+    params = [
+        {"dit_id": row["dit_id"], **{f"new_{name}": row[name] for name in names}} for row in rows
+    ]
+    for start in range(0, len(params), BULK_CHUNK):
+        session.connection().execute(statement, params[start : start + BULK_CHUNK])
+
+
+def contact_clients(session: Session) -> Sequence[tuple[str, str]]:
+    """(contact code, its client's code) of every contact."""
+    return [
+        (contact, client)
+        for contact, client in session.execute(
+            select(Contact.code, Client.code).join(Client, Client.id == Contact.client_id)
+        )
+    ]

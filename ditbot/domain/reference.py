@@ -7,7 +7,7 @@ same file is a no-op. Every refusal names the row and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,6 +273,29 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
     return dit
 
 
+def refuse_repeats(kind: str, rows: Sequence[Any], key: str) -> None:
+    """Raise ValidationFailed at the first row whose `key` an earlier row already has."""
+    first: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        value = getattr(row, key)
+        if value in first:
+            raise _refuse(
+                f"{kind}[{index}].{key}",
+                _("{where}: {value} appears twice in the file (first at row {first})."),
+                value=value,
+                first=first[value],
+            )
+        first[value] = index
+
+
+def import_dits(session: Session, dits: list[DitRecord]) -> Summary:
+    """Upsert many DITs at once (`PUT /api/v1/dits`): the import's rules and cost per row."""
+    refuse_repeats("dits", dits, "number")
+    summary = Summary()
+    write_dits(session, plan_dits(session, dits), summary)
+    return summary
+
+
 def import_data(session: Session, data: Any) -> Summary:
     """Apply an import file; raises ValidationFailed naming the row and field of the first fault.
 
@@ -285,17 +308,10 @@ def import_data(session: Session, data: Any) -> Summary:
         ("clients", parsed.clients, "code"),
         ("dits", parsed.dits, "number"),
     ):
-        first: dict[str, int] = {}
-        for index, row in enumerate(rows):
-            value = getattr(row, key)
-            if value in first:
-                raise _refuse(
-                    f"{kind}[{index}].{key}",
-                    _("{where}: {value} appears twice in the file (first at row {first})."),
-                    value=value,
-                    first=first[value],
-                )
-            first[value] = index
+        refuse_repeats(kind, rows, key)
+    # The DITs are checked before anything is written (reads only: no write lock is taken
+    # while a big file is validated), then written in bulk.
+    plan = plan_dits(session, parsed.dits, parsed.clients, parsed.collaborators)
     summary = Summary()
     for kind_record in parsed.exchange_types:
         upsert_exchange_type(session, kind_record, summary)
@@ -303,6 +319,119 @@ def import_data(session: Session, data: Any) -> Summary:
         upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
     for index, client in enumerate(parsed.clients):
         upsert_client(session, client, summary, f"clients[{index}]")
-    for index, dit in enumerate(parsed.dits):
-        upsert_dit(session, dit, summary, f"dits[{index}]")
+    write_dits(session, plan, summary)
     return summary
+
+
+@dataclass
+class DitPlan:
+    """What an import of DITs will write: new rows and changed rows, with codes for ids."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+
+
+# The columns an import sets, in the order of `repo.dits_as_imported` (after the id).
+IMPORTED = ("title", "state", "client", "contact", "technician", "created_at", "finished_at")
+
+
+def plan_dits(
+    session: Session,
+    dits: list[DitRecord],
+    clients: list[ClientRecord] | None = None,
+    collaborators: list[CollaboratorRecord] | None = None,
+    prefix: str = "dits",
+) -> DitPlan:
+    """Check every DIT row against what is stored and what the same file adds (`clients`,
+    `collaborators`), and work out what to write; raises ValidationFailed naming the first
+    faulty row. Reads only: `upsert_dit`'s rules, for many rows at the cost of a few queries.
+    """
+    client_codes = set(repo.codes_to_ids(session, Client))
+    client_codes.update(c.code for c in clients or ())
+    contact_client = {
+        code: client for code, client in repo.contact_clients(session) if code is not None
+    }
+    for client in clients or ():
+        contact_client.update((item.code, client.code) for item in client.contacts)
+    technicians = set(repo.codes_to_ids(session, Collaborator))
+    technicians.update(c.code for c in collaborators or ())
+    stored = repo.dits_as_imported(session, [d.number for d in dits])
+    now = utcnow()
+    plan = DitPlan()
+    for index, record in enumerate(dits):
+        where = f"{prefix}[{index}]"
+        if record.client not in client_codes:
+            raise _refuse(
+                f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
+            )
+        if record.contact:
+            owner = contact_client.get(record.contact)
+            if owner is None:
+                raise _refuse(
+                    f"{where}.contact",
+                    _("{where}: unknown contact code '{code}'."),
+                    code=record.contact,
+                )
+            if owner != record.client:
+                raise _refuse(
+                    f"{where}.contact",
+                    _("{where}: contact {code} is not a contact of client {client}."),
+                    code=record.contact,
+                    client=record.client,
+                )
+        if record.technician and record.technician not in technicians:
+            raise _refuse(
+                f"{where}.technician",
+                _("{where}: unknown collaborateur code '{code}'."),
+                code=record.technician,
+            )
+        before = stored.get(record.number)
+        finished = record.state.finished
+        if before is None:
+            created_at = record.created_at or now
+            finished_at = now if finished else None
+        else:
+            created_at = record.created_at or before[6]
+            finished_at = before[7]
+            if finished and finished_at is None:
+                finished_at = now
+            elif not finished:
+                finished_at = None
+        row = {
+            "title": record.title,
+            "state": record.state,
+            "client": record.client,
+            "contact": record.contact or None,
+            "technician": record.technician or None,
+            "created_at": created_at,
+            "finished_at": finished_at,
+        }
+        if before is None:
+            plan.new.append({"number": record.number, **row})
+        elif tuple(row[name] for name in IMPORTED) != before[1:]:
+            plan.changed.append({"dit_id": before[0], **row})
+    return plan
+
+
+def write_dits(session: Session, plan: DitPlan, summary: Summary) -> None:
+    """Write a checked plan (`plan_dits`) in bulk; the codes it names exist by now."""
+    if not plan.new and not plan.changed:
+        return
+    session.flush()
+    clients = repo.codes_to_ids(session, Client)
+    contacts = repo.codes_to_ids(session, Contact)
+    technicians = repo.codes_to_ids(session, Collaborator)
+
+    def with_ids(row: dict[str, Any]) -> dict[str, Any]:
+        values = {k: v for k, v in row.items() if k not in ("client", "contact", "technician")}
+        values["client_id"] = clients[row["client"]]
+        values["contact_id"] = contacts[row["contact"]] if row["contact"] else None
+        values["technician_id"] = technicians[row["technician"]] if row["technician"] else None
+        return values
+
+    repo.insert_dits(session, [with_ids(row) for row in plan.new])
+    repo.update_dits(session, [with_ids(row) for row in plan.changed])
+    if plan.new:
+        summary.created["dits"] = summary.created.get("dits", 0) + len(plan.new)
+    if plan.changed:
+        summary.updated["dits"] = summary.updated.get("dits", 0) + len(plan.changed)
