@@ -299,29 +299,50 @@ def codes_to_ids(session: Session, model: type[Client | Contact | Collaborator])
     return {code: id_ for code, id_ in session.execute(select(model.code, model.id))}
 
 
-def insert_dits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert new DITs in bulk (Core executemany; column defaults apply)."""
+def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows of `model`'s table in bulk (Core executemany; column defaults apply)."""
+    table = model.__table__
     for start in range(0, len(rows), BULK_CHUNK):
-        session.execute(insert(Dit), list(rows[start : start + BULK_CHUNK]))
+        session.connection().execute(insert(table), list(rows[start : start + BULK_CHUNK]))
 
 
-def update_dits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Update DITs in bulk: each row holds `dit_id` and the columns to set (the same keys in
-    every row); `updated_at` moves."""
+def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows of `model`'s table in bulk: each row holds `row_id` and the columns to set
+    (the same keys in every row); `updated_at` moves."""
     if not rows:
         return
-    names = [name for name in rows[0] if name != "dit_id"]
-    table = Dit.__table__
+    names = [name for name in rows[0] if name != "row_id"]
+    table = model.__table__
     statement = (
         update(table)
-        .where(table.c.id == bindparam("dit_id"))
+        .where(table.c.id == bindparam("row_id"))
         .values({name: bindparam(f"new_{name}") for name in names} | {"updated_at": utcnow()})
     )
     params = [
-        {"dit_id": row["dit_id"], **{f"new_{name}": row[name] for name in names}} for row in rows
+        {"row_id": row["row_id"], **{f"new_{name}": row[name] for name in names}} for row in rows
     ]
     for start in range(0, len(params), BULK_CHUNK):
         session.connection().execute(statement, params[start : start + BULK_CHUNK])
+
+
+def clients_as_imported(session: Session) -> dict[str, tuple[int, str]]:
+    """code -> (id, name) of every client."""
+    return {
+        code: (id_, name)
+        for code, id_, name in session.execute(select(Client.code, Client.id, Client.name))
+    }
+
+
+def contacts_as_imported(session: Session) -> dict[str, tuple[Any, ...]]:
+    """code -> (id, client code, name, mail1, mail2) of every contact."""
+    return {
+        row[0]: tuple(row[1:])
+        for row in session.execute(
+            select(
+                Contact.code, Contact.id, Client.code, Contact.name, Contact.mail1, Contact.mail2
+            ).join(Client, Client.id == Contact.client_id)
+        )
+    }
 
 
 def contact_clients(session: Session) -> Sequence[tuple[str, str]]:

@@ -6,8 +6,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
@@ -48,11 +49,16 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ditbot.domain.reference import import_data
+    from ditbot.cli.jsonstream import members
+    from ditbot.domain.records import ImportFile
+    from ditbot.domain.reference import import_stream, parse_records
 
     path = Path(args.file)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        # Read twice, a piece at a time: everything but the DITs first (the codes they name),
+        # then the DITs in chunks, checked as they come; memory holds one chunk of rows.
+        with path.open(encoding="utf-8-sig") as stream:
+            head = {name: value for name, value in members(stream, "dits") if name != "dits"}
     except FileNotFoundError:
         print(f"error: {path} does not exist.", file=sys.stderr)
         return 1
@@ -60,27 +66,44 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
         return 1
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        where = (
-            f" (line {error.lineno}, column {error.colno})"
-            if isinstance(error, json.JSONDecodeError)
-            else ""
-        )
-        print(
-            f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
-            file=sys.stderr,
-        )
-        return 1
+        return _not_json(path, error)
+    if "" in head:  # not an object: the import says what the file should be
+        head = head[""]
+
+    def dits() -> Iterator[list[Any]]:
+        with path.open(encoding="utf-8-sig") as stream:
+            for name, chunk in members(stream, "dits"):
+                if name == "dits" and isinstance(chunk, list):
+                    yield chunk
+                elif name == "dits":  # not a list: refused, naming the member
+                    parse_records(ImportFile, {"dits": chunk})
+
     ctx = command_context(args)
     try:
         with ctx.db.session() as session:
-            summary = import_data(session, data)
+            summary = import_stream(session, head, dits())
     except ValidationFailed as error:
         print(f"error: {path} was not imported, nothing was written:", file=sys.stderr)
         for message in error.messages(args.settings.locale).values():
             print(f"  - {message}", file=sys.stderr)
         return 1
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return _not_json(path, error)
     print(_summary_line(path.name, summary.created, summary.updated))
     return 0
+
+
+def _not_json(path: Path, error: UnicodeDecodeError | json.JSONDecodeError) -> int:
+    where = (
+        f" (line {error.lineno}, column {error.colno})"
+        if isinstance(error, json.JSONDecodeError)
+        else ""
+    )
+    print(
+        f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _summary_line(name: str, created: dict[str, int], updated: dict[str, int]) -> str:

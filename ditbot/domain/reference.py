@@ -7,11 +7,11 @@ same file is a no-op. Every refusal names the row and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import N_, _
@@ -106,12 +106,35 @@ def parse_records(model: type[Any], data: Any, prefix: str = "", root: str = "fi
 
     `root` names the whole document when the problem is with it (an import file, a body).
     """
+    return _validated(model.model_validate, data, (prefix,), root)
+
+
+DIT_ROWS: TypeAdapter[list[DitRecord]] = TypeAdapter(list[DitRecord])
+
+
+def parse_dit_rows(rows: list[Any], offset: int, kind: str = "dits") -> list[DitRecord]:
+    """Validate a chunk of DIT rows whose first is row `offset` of `kind` (errors name it)."""
+
+    def shifted(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (kind, offset + loc[0], *loc[1:]) if loc and isinstance(loc[0], int) else loc
+
+    return _validated(DIT_ROWS.validate_python, rows, (), "file", shifted)
+
+
+def _validated(
+    validate: Any,
+    data: Any,
+    prefix: tuple[Any, ...],
+    root: str,
+    relocate: Any = None,
+) -> Any:
     try:
-        return model.model_validate(data)
+        return validate(data)
     except ValidationError as error:
         errors: dict[str, DomainError] = {}
         for problem in error.errors():
-            where = _where(tuple(p for p in (prefix, *problem["loc"]) if p != ""), root)
+            loc = relocate(tuple(problem["loc"])) if relocate else tuple(problem["loc"])
+            where = _where(tuple(p for p in (*prefix, *loc) if p != ""), root)
             errors.setdefault(
                 where,
                 DomainError(_("{where}: {problem}"), where, where=where, problem=_problem(problem)),
@@ -275,24 +298,37 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
 
 def refuse_repeats(kind: str, rows: Sequence[Any], key: str) -> None:
     """Raise ValidationFailed at the first row whose `key` an earlier row already has."""
-    first: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        value = getattr(row, key)
-        if value in first:
-            raise _refuse(
-                f"{kind}[{index}].{key}",
-                _("{where}: {value} appears twice in the file (first at row {first})."),
-                value=value,
-                first=first[value],
-            )
-        first[value] = index
+    Repeats(kind).check(rows, key)
+
+
+class Repeats:
+    """The first row of each key seen so far, over the chunks of one kind of rows."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.first: dict[str, int] = {}
+
+    def check(self, rows: Sequence[Any], key: str, offset: int = 0) -> None:
+        for index, row in enumerate(rows, offset):
+            value = getattr(row, key)
+            first = self.first.setdefault(value, index)
+            if first != index:
+                raise _refuse(
+                    f"{self.kind}[{index}].{key}",
+                    _("{where}: {value} appears twice in the file (first at row {first})."),
+                    value=value,
+                    first=first,
+                )
 
 
 def import_dits(session: Session, dits: list[DitRecord]) -> Summary:
     """Upsert many DITs at once (`PUT /api/v1/dits`): the import's rules and cost per row."""
     refuse_repeats("dits", dits, "number")
     summary = Summary()
-    write_dits(session, plan_dits(session, dits), summary)
+    checker = DitChecker(session)
+    plan = DitPlan()
+    checker.check(dits, 0, plan)
+    write_dits(session, plan, summary)
     return summary
 
 
@@ -301,71 +337,199 @@ def import_data(session: Session, data: Any) -> Summary:
 
     Runs in the caller's transaction: on any refusal the caller rolls back and nothing is written.
     """
-    parsed: ImportFile = parse_records(ImportFile, data)
+    dits = data.get("dits", []) if isinstance(data, dict) else None
+    if not isinstance(dits, list):
+        parse_records(ImportFile, data)  # says what is wrong with the file or its "dits"
+        raise AssertionError("unreachable: an ImportFile's dits is a list")
+    head = {name: value for name, value in data.items() if name != "dits"}
+    return import_stream(session, head, [dits])
+
+
+def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Summary:
+    """An import file read a piece at a time: `head` is the file without its "dits" member,
+    `dits` its DIT rows in chunks, in file order (a big file never sits whole in memory).
+
+    Every row is checked before anything is written (reads only: no write lock is held while
+    a big file is validated); then what changed is written in bulk. A re-import that changes
+    nothing writes nothing. Raises ValidationFailed naming the row and field of the first fault.
+    """
+    if isinstance(head, dict) and "dits" in head:
+        head = {name: value for name, value in head.items() if name != "dits"}
+    parsed: ImportFile = parse_records(ImportFile, head)
     for kind, rows, key in (
         ("exchange_types", parsed.exchange_types, "code"),
         ("collaborators", parsed.collaborators, "code"),
         ("clients", parsed.clients, "code"),
-        ("dits", parsed.dits, "number"),
     ):
         refuse_repeats(kind, rows, key)
-    # The DITs are checked before anything is written (reads only: no write lock is taken
-    # while a big file is validated), then written in bulk.
-    plan = plan_dits(session, parsed.dits, parsed.clients, parsed.collaborators)
+    clients = plan_clients(session, parsed.clients)
+    checker = DitChecker(session, parsed.clients, parsed.collaborators)
+    plan = DitPlan()
+    repeats = Repeats("dits")
+    offset = 0
+    for chunk in dits:
+        records = parse_dit_rows(chunk, offset)
+        repeats.check(records, "number", offset)
+        checker.check(records, offset, plan)
+        offset += len(chunk)
+    del repeats
     summary = Summary()
     for kind_record in parsed.exchange_types:
         upsert_exchange_type(session, kind_record, summary)
     for index, collaborator in enumerate(parsed.collaborators):
         upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
-    for index, client in enumerate(parsed.clients):
-        upsert_client(session, client, summary, f"clients[{index}]")
+    write_clients(session, clients, summary)
     write_dits(session, plan, summary)
     return summary
 
 
 @dataclass
-class DitPlan:
-    """What an import of DITs will write: new rows and changed rows, with codes for ids."""
+class ClientPlan:
+    """What an import of clients and their contacts will write (codes for ids)."""
 
-    new: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)
+    new_clients: list[dict[str, Any]] = field(default_factory=list)
+    changed_clients: list[dict[str, Any]] = field(default_factory=list)
+    new_contacts: list[dict[str, Any]] = field(default_factory=list)
+    changed_contacts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_clients(
+    session: Session, clients: list[ClientRecord], prefix: str = "clients"
+) -> ClientPlan:
+    """`upsert_client`'s rules for many clients, reading only: raises ValidationFailed at the
+    first faulty row, else says what to write."""
+    stored_clients = repo.clients_as_imported(session)
+    stored_contacts = repo.contacts_as_imported(session)
+    owners: dict[str, str] = {}  # contact code -> the client the file puts it under
+    plan = ClientPlan()
+    for index, record in enumerate(clients):
+        where = f"{prefix}[{index}]"
+        before = stored_clients.get(record.code)
+        if before is None:
+            plan.new_clients.append({"code": record.code, "name": record.name})
+        elif before[1] != record.name:
+            plan.changed_clients.append({"row_id": before[0], "name": record.name})
+        seen: set[str] = set()
+        for number, item in enumerate(record.contacts):
+            here = f"{where}.contacts[{number}].code"
+            if item.code in seen:
+                raise _refuse(
+                    here, _("{where}: contact code {code} appears twice."), code=item.code
+                )
+            seen.add(item.code)
+            stored = stored_contacts.get(item.code)
+            owner = owners.get(item.code) or (stored[1] if stored else None)
+            if owner is not None and owner != record.code:
+                raise _refuse(
+                    here,
+                    _("{where}: contact {code} already belongs to another client ({other})."),
+                    code=item.code,
+                    other=owner,
+                )
+            owners[item.code] = record.code
+            values = {"name": item.name, "mail1": item.mail1, "mail2": item.mail2}
+            if stored is None:
+                plan.new_contacts.append({"code": item.code, "client": record.code, **values})
+            elif stored[2:] != (item.name, item.mail1, item.mail2):
+                plan.changed_contacts.append({"row_id": stored[0], **values})
+    return plan
+
+
+def write_clients(session: Session, plan: ClientPlan, summary: Summary) -> None:
+    """Write a checked plan (`plan_clients`) in bulk."""
+    repo.insert_rows(session, Client, plan.new_clients)
+    repo.update_rows(session, Client, plan.changed_clients)
+    if plan.new_contacts:
+        ids = repo.codes_to_ids(session, Client)
+        rows = [
+            {k: v for k, v in row.items() if k != "client"} | {"client_id": ids[row["client"]]}
+            for row in plan.new_contacts
+        ]
+        repo.insert_rows(session, Contact, rows)
+    repo.update_rows(session, Contact, plan.changed_contacts)
+    for kind, new, changed in (
+        ("clients", plan.new_clients, plan.changed_clients),
+        ("contacts", plan.new_contacts, plan.changed_contacts),
+    ):
+        if new:
+            summary.created[kind] = summary.created.get(kind, 0) + len(new)
+        if changed:
+            summary.updated[kind] = summary.updated.get(kind, 0) + len(changed)
+
+
+@dataclass
+class DitPlan:
+    """What an import of DITs will write, as compact tuples (codes for ids): `new` rows are
+    (number, *IMPORTED), `changed` rows (id, *IMPORTED)."""
+
+    new: list[tuple[Any, ...]] = field(default_factory=list)
+    changed: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 # The columns an import sets, in the order of `repo.dits_as_imported` (after the id).
 IMPORTED = ("title", "state", "client", "contact", "technician", "created_at", "finished_at")
 
 
-def plan_dits(
-    session: Session,
-    dits: list[DitRecord],
-    clients: list[ClientRecord] | None = None,
-    collaborators: list[CollaboratorRecord] | None = None,
-    prefix: str = "dits",
-) -> DitPlan:
-    """Check every DIT row against what is stored and what the same file adds (`clients`,
-    `collaborators`), and work out what to write; raises ValidationFailed naming the first
-    faulty row. Reads only: `upsert_dit`'s rules, for many rows at the cost of a few queries.
-    """
-    client_codes = set(repo.codes_to_ids(session, Client))
-    client_codes.update(c.code for c in clients or ())
-    contact_client = {
-        code: client for code, client in repo.contact_clients(session) if code is not None
-    }
-    for client in clients or ():
-        contact_client.update((item.code, client.code) for item in client.contacts)
-    technicians = set(repo.codes_to_ids(session, Collaborator))
-    technicians.update(c.code for c in collaborators or ())
-    stored = repo.dits_as_imported(session, [d.number for d in dits])
-    now = utcnow()
-    plan = DitPlan()
-    for index, record in enumerate(dits):
-        where = f"{prefix}[{index}]"
-        if record.client not in client_codes:
+class DitChecker:
+    """`upsert_dit`'s rules for many rows at the cost of a few queries: the codes a DIT may
+    name (stored, or added by the same file's `clients` and `collaborators`) are read once,
+    the stored DITs a chunk at a time. Reads only."""
+
+    def __init__(
+        self,
+        session: Session,
+        clients: list[ClientRecord] | None = None,
+        collaborators: list[CollaboratorRecord] | None = None,
+    ) -> None:
+        self.session = session
+        self.clients = set(repo.codes_to_ids(session, Client))
+        self.clients.update(c.code for c in clients or ())
+        self.contact_client = dict(repo.contact_clients(session))
+        for client in clients or ():
+            self.contact_client.update((item.code, client.code) for item in client.contacts)
+        self.technicians = set(repo.codes_to_ids(session, Collaborator))
+        self.technicians.update(c.code for c in collaborators or ())
+        self.now = utcnow()
+
+    def check(self, dits: Sequence[DitRecord], offset: int, plan: DitPlan) -> None:
+        """Check rows `offset`... and add what they change to `plan` (raises at a fault)."""
+        stored = repo.dits_as_imported(self.session, [d.number for d in dits])
+        now = self.now
+        for index, record in enumerate(dits, offset):
+            self._refs(record, f"dits[{index}]")
+            before = stored.get(record.number)
+            finished = record.state.finished
+            if before is None:
+                created_at = record.created_at or now
+                finished_at = now if finished else None
+            else:
+                created_at = record.created_at or before[6]
+                finished_at = before[7]
+                if finished and finished_at is None:
+                    finished_at = now
+                elif not finished:
+                    finished_at = None
+            row = (
+                record.title,
+                record.state,
+                record.client,
+                record.contact or None,
+                record.technician or None,
+                created_at,
+                finished_at,
+            )
+            if before is None:
+                plan.new.append((record.number, *row))
+            elif row != before[1:]:
+                plan.changed.append((before[0], *row))
+
+    def _refs(self, record: DitRecord, where: str) -> None:
+        if record.client not in self.clients:
             raise _refuse(
                 f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
             )
         if record.contact:
-            owner = contact_client.get(record.contact)
+            owner = self.contact_client.get(record.contact)
             if owner is None:
                 raise _refuse(
                     f"{where}.contact",
@@ -379,42 +543,16 @@ def plan_dits(
                     code=record.contact,
                     client=record.client,
                 )
-        if record.technician and record.technician not in technicians:
+        if record.technician and record.technician not in self.technicians:
             raise _refuse(
                 f"{where}.technician",
                 _("{where}: unknown collaborateur code '{code}'."),
                 code=record.technician,
             )
-        before = stored.get(record.number)
-        finished = record.state.finished
-        if before is None:
-            created_at = record.created_at or now
-            finished_at = now if finished else None
-        else:
-            created_at = record.created_at or before[6]
-            finished_at = before[7]
-            if finished and finished_at is None:
-                finished_at = now
-            elif not finished:
-                finished_at = None
-        row = {
-            "title": record.title,
-            "state": record.state,
-            "client": record.client,
-            "contact": record.contact or None,
-            "technician": record.technician or None,
-            "created_at": created_at,
-            "finished_at": finished_at,
-        }
-        if before is None:
-            plan.new.append({"number": record.number, **row})
-        elif tuple(row[name] for name in IMPORTED) != before[1:]:
-            plan.changed.append({"dit_id": before[0], **row})
-    return plan
 
 
 def write_dits(session: Session, plan: DitPlan, summary: Summary) -> None:
-    """Write a checked plan (`plan_dits`) in bulk; the codes it names exist by now."""
+    """Write a checked plan in bulk, a chunk at a time; the codes it names exist by now."""
     if not plan.new and not plan.changed:
         return
     session.flush()
@@ -422,15 +560,25 @@ def write_dits(session: Session, plan: DitPlan, summary: Summary) -> None:
     contacts = repo.codes_to_ids(session, Contact)
     technicians = repo.codes_to_ids(session, Collaborator)
 
-    def with_ids(row: dict[str, Any]) -> dict[str, Any]:
-        values = {k: v for k, v in row.items() if k not in ("client", "contact", "technician")}
-        values["client_id"] = clients[row["client"]]
-        values["contact_id"] = contacts[row["contact"]] if row["contact"] else None
-        values["technician_id"] = technicians[row["technician"]] if row["technician"] else None
-        return values
+    def values(row: tuple[Any, ...]) -> dict[str, Any]:
+        title, state, client, contact, technician, created_at, finished_at = row
+        return {
+            "title": title,
+            "state": state,
+            "client_id": clients[client],
+            "contact_id": contacts[contact] if contact else None,
+            "technician_id": technicians[technician] if technician else None,
+            "created_at": created_at,
+            "finished_at": finished_at,
+        }
 
-    repo.insert_dits(session, [with_ids(row) for row in plan.new])
-    repo.update_dits(session, [with_ids(row) for row in plan.changed])
+    step = repo.BULK_CHUNK
+    for start in range(0, len(plan.new), step):
+        chunk = plan.new[start : start + step]
+        repo.insert_rows(session, Dit, [{"number": row[0], **values(row[1:])} for row in chunk])
+    for start in range(0, len(plan.changed), step):
+        chunk = plan.changed[start : start + step]
+        repo.update_rows(session, Dit, [{"row_id": row[0], **values(row[1:])} for row in chunk])
     if plan.new:
         summary.created["dits"] = summary.created.get("dits", 0) + len(plan.new)
     if plan.changed:
