@@ -272,7 +272,8 @@ def dits_as_imported(session: Session, numbers: Sequence[str]) -> dict[str, tupl
     contact = aliased(Contact)
     found: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(numbers), BULK_CHUNK):
-        rows = session.execute(
+        # On the connection (Core), not through the ORM: plain rows, no entity loading.
+        rows = session.connection().execute(
             select(
                 Dit.number,
                 Dit.id,

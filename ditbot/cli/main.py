@@ -6,9 +6,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
@@ -49,46 +48,27 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ditbot.cli.jsonstream import members
-    from ditbot.domain.records import ImportFile
-    from ditbot.domain.reference import import_stream, parse_records
+    from ditbot.cli.import_file import import_file
 
     path = Path(args.file)
     try:
-        # Read twice, a piece at a time: everything but the DITs first (the codes they name),
-        # then the DITs in chunks, checked as they come; memory holds one chunk of rows.
         with path.open(encoding="utf-8-sig") as stream:
-            head = {name: value for name, value in members(stream, "dits") if name != "dits"}
+            stream.read(1)  # a missing or unreadable file is said before the database is opened
+        ctx = command_context(args)
+        summary = import_file(ctx.db, path)
     except FileNotFoundError:
         print(f"error: {path} does not exist.", file=sys.stderr)
         return 1
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return _not_json(path, error)
     except OSError as error:  # a folder, no permission...
         print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
         return 1
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return _not_json(path, error)
-    if "" in head:  # not an object: the import says what the file should be
-        head = head[""]
-
-    def dits() -> Iterator[list[Any]]:
-        with path.open(encoding="utf-8-sig") as stream:
-            for name, chunk in members(stream, "dits"):
-                if name == "dits" and isinstance(chunk, list):
-                    yield chunk
-                elif name == "dits":  # not a list: refused, naming the member
-                    parse_records(ImportFile, {"dits": chunk})
-
-    ctx = command_context(args)
-    try:
-        with ctx.db.session() as session:
-            summary = import_stream(session, head, dits())
     except ValidationFailed as error:
         print(f"error: {path} was not imported, nothing was written:", file=sys.stderr)
         for message in error.messages(args.settings.locale).values():
             print(f"  - {message}", file=sys.stderr)
         return 1
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return _not_json(path, error)
     print(_summary_line(path.name, summary.created, summary.updated))
     return 0
 

@@ -66,6 +66,9 @@ class ClientRecord(Record):
     contacts: list[ContactRecord] = Field(default_factory=list)
 
 
+STATE_VALUES = frozenset(state.value for state in DitState)  # checked once per row: built once
+
+
 class DitRecord(Record):
     number: Annotated[str, Field(min_length=1, max_length=40)]
     client: Code
@@ -78,7 +81,7 @@ class DitRecord(Record):
     @field_validator("state", mode="before")
     @classmethod
     def _known_state(cls, value: object) -> object:
-        if not isinstance(value, str) or value not in set(DitState):  # [] or {}: unhashable
+        if not isinstance(value, str) or value not in STATE_VALUES:  # [] or {}: unhashable
             raise ValueError(
                 DomainError(
                     _("unknown state '{value}'; use one of {states}"),
