@@ -23,7 +23,7 @@ def _email(value: str | None) -> str | None:
 
 def _fits_utc(value: datetime) -> datetime:
     """Refuse a moment UTC cannot write (year 1 or 9999 with an offset): a 400, not a crash."""
-    if value.tzinfo is not None:
+    if value.tzinfo is not None and not 1 < value.year < 9999:  # (checked per imported row)
         try:
             value.astimezone(UTC)
         except OverflowError:
