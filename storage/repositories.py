@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session, aliased, defaultload, immediateload, lazyload
 
 from storage.models import (
@@ -288,11 +300,19 @@ def dits_as_imported(session: Session, numbers: Sequence[str]) -> dict[str, tupl
             .join(Client, Client.id == Dit.client_id)
             .outerjoin(contact, contact.id == Dit.contact_id)
             .outerjoin(technician, technician.id == Dit.technician_id)
-            .where(Dit.number.in_(numbers[start : start + BULK_CHUNK]))
+            .where(_one_of(session, Dit.number, numbers[start : start + BULK_CHUNK]))
         )
         for row in rows.fetchall():
             found[row[0]] = tuple(row[1:])
     return found
+
+
+def _one_of(session: Session, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(one array)`: psycopg parses a query with
+    thousands of placeholders anew each time (seconds per import), one parameter it does not."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("one_of", list(values), type_=ARRAY(String)))
+    return column.in_(values)
 
 
 def codes_to_ids(session: Session, model: type[Client | Contact | Collaborator]) -> dict[str, int]:
