@@ -118,7 +118,8 @@ def parse_dit_rows(rows: list[Any], offset: int, kind: str = "dits") -> list[Dit
     def shifted(loc: tuple[Any, ...]) -> tuple[Any, ...]:
         return (kind, offset + loc[0], *loc[1:]) if loc and isinstance(loc[0], int) else loc
 
-    return _validated(DIT_ROWS.validate_python, rows, (), "file", shifted)
+    records: list[DitRecord] = _validated(DIT_ROWS.validate_python, rows, (), "file", shifted)
+    return records
 
 
 def _validated(
