@@ -65,6 +65,12 @@ def web_client(ctx: Context) -> WebClient:
     )
 
 
+def waiting(executor: Executor) -> int:
+    """Tasks waiting in a ThreadPoolExecutor's queue (0 for an executor that has none)."""
+    queue = getattr(executor, "_work_queue", None)
+    return queue.qsize() if queue is not None else 0
+
+
 def create_app(
     ctx: Context,
     client: WebClient | None = None,
@@ -82,14 +88,18 @@ def create_app(
     """
     settings = ctx.settings
     secret = "" if socket_mode else signing_secret(settings.slack_signing_secret)
-    deps = Deps(ctx=ctx) if clock is None else Deps(ctx=ctx, clock=clock)
+    executor = listener_executor or ThreadPoolExecutor(
+        max_workers=LISTENER_THREADS, thread_name_prefix="bolt"
+    )
+    deps = Deps(ctx=ctx, backlog=lambda: waiting(executor))
+    if clock is not None:
+        deps.clock = clock
     app = App(
         client=client or web_client(ctx),
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
-        listener_executor=listener_executor
-        or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt"),
+        listener_executor=executor,
         # bolt (re)sets the level of the logger named after the app at each request, to the
         # root's: "ditbot" would be the parent of every ditbot.* logger.
         name="ditbot.bolt",

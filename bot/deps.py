@@ -27,6 +27,12 @@ WORK_SLOTS = 1
 TRIGGER_BUDGET = 2.5
 RECEIVED_AT = "received_at"  # context key: `deps.clock()` when the request arrived
 
+# Acked requests waiting for bolt's listener pool. Beyond this many, a slash command is
+# answered at once "ditbot is very busy, try again" instead of joining the queue: under a flood
+# the queue (and the memory it holds, a request each) would grow without bound, and what
+# waits in it past TRIGGER_BUDGET could not open its modal anyway.
+MAX_BACKLOG = 200
+
 
 class WorkSlots:
     """A semaphore a thread may re-enter (a unit of work inside another takes no second slot)."""
@@ -56,6 +62,12 @@ class Deps:
     ctx: Context
     slots: WorkSlots = field(default_factory=lambda: WorkSlots(WORK_SLOTS))
     clock: Callable[[], float] = time.monotonic  # when requests arrive (tests move it)
+    backlog: Callable[[], int] = lambda: 0  # requests waiting for the listener pool
+    max_backlog: int = MAX_BACKLOG
+
+    def too_busy(self) -> bool:
+        """True when the listener pool has more waiting than MAX_BACKLOG."""
+        return self.backlog() > self.max_backlog
 
     def trigger_expired(self, received_at: float | None) -> bool:
         """True when a trigger_id of a request received at `received_at` is too old to use."""

@@ -6,6 +6,7 @@ Events API retries (one insert). Who is acting is resolved after the ack: bot/re
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.deps import RECEIVED_AT, Deps
 from bot.inbound import CHECKED, GuardedRespond, response_url_allowed
 from bot.parsing import Body
+from ditbot.core.i18n import Translator, _
 from storage.models import ProcessedEvent
 from storage.types import utcnow
 
@@ -28,7 +30,10 @@ Next = Callable[[], BoltResponse | None]
 Middleware = Callable[..., BoltResponse | None]
 
 
-def ack_at_once(ack: Ack, next: Next) -> BoltResponse | None:
+BUSY = _("ditbot is very busy right now: try again in a moment.")
+
+
+def ack_at_once(ack: Ack, next: Next, body: Body, context: BoltContext) -> BoltResponse | None:
     """Listener middleware: ack in the HTTP thread, before the listener is even scheduled.
 
     With `process_before_response=False` bolt runs the listener (which normally calls ack())
@@ -36,7 +41,16 @@ def ack_at_once(ack: Ack, next: Next) -> BoltResponse | None:
     queue and so does Slack's answer. Acking here answers at once; the listener then works
     (views.open, respond...) on the pool. Use it for listeners whose ack carries nothing:
     slash commands, buttons and menus, shortcuts (not view_submission, not options).
+
+    A slash command that comes while the pool's queue is full (bot/deps.py MAX_BACKLOG) is
+    answered in the ack itself, ephemerally, and not queued: "very busy, try again".
     """
+    deps = context.get("deps")
+    if body.get("command") and isinstance(deps, Deps) and deps.too_busy():
+        log.warning("Slack command answered 'busy': %d requests wait for the pool", deps.backlog())
+        text = Translator(deps.settings.locale)(BUSY)
+        answer = json.dumps({"response_type": "ephemeral", "text": text}, ensure_ascii=False)
+        return BoltResponse(status=200, body=answer, headers={"content-type": "application/json"})
     ack()
     return next()
 

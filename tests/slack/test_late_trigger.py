@@ -12,18 +12,22 @@ it runs each listener, as a queue behind other requests would.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
 
 from bot.app import create_app
+from bot.deps import MAX_BACKLOG
 from ditbot.core.context import Context
 from ditbot.playground.slack_api import FakeSlack
 from ditbot.web.app import create_web_app
-from tests.slack.harness import SlackDriver, TrackingExecutor
+from tests.slack.harness import SlackDriver, TrackingExecutor, command_payload, sign
 
 
 class LateExecutor(TrackingExecutor):
@@ -106,4 +110,46 @@ def test_a_fresh_request_still_opens_its_panel(
         assert driver.last_view("views.open")["callback_id"] == "exchanges_panel"
         assert slack.calls_to("response_url") == []
     finally:
+        executor.shutdown(wait=True)
+
+
+def test_a_command_that_finds_the_pool_full_is_answered_at_once_and_not_queued(
+    ctx: Context, seeded: dict[str, Any], slack: FakeSlack
+) -> None:
+    """Under a flood, acked requests queue for bolt's pool: past MAX_BACKLOG a slash command
+    is answered in its ack ("very busy, try again") instead of growing the queue."""
+    executor = TrackingExecutor(max_workers=1)
+    driver = late_driver(ctx, slack, executor, slack.clock.monotonic)
+    busy = threading.Event()
+    try:
+        executor.submit(busy.wait, 30)  # the only worker is taken
+        for _ in range(MAX_BACKLOG + 1):
+            executor.submit(lambda: None)
+        # Straight to the app: the driver would wait for the pool to be idle first.
+        fields = command_payload(
+            "DIT-2026-0001",
+            user="UJDU",
+            response_url=slack.response_url("busy"),
+            trigger_id=slack.new_trigger_id(),
+        )
+        body = urlencode(fields).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers.update(sign(body, timestamp=int(time.time())))
+        response = driver.http.post("/slack/events", data=body, headers=headers)
+        assert response.status_code == 200
+        answer = response.get_json()
+        assert answer["response_type"] == "ephemeral"
+        assert (
+            answer["text"]
+            == "ditbot est très occupé en ce moment\u202f: réessayez dans un instant."
+        )
+        assert executor._work_queue.qsize() == MAX_BACKLOG + 1  # nothing more was queued
+        busy.set()
+        executor.wait_idle()
+        assert slack.calls_to("views.open") == []
+        driver.command("DIT-2026-0001")  # the pool has room again: the panel opens
+        driver.settle()
+        assert driver.last_view("views.open")["callback_id"] == "exchanges_panel"
+    finally:
+        busy.set()
         executor.shutdown(wait=True)
