@@ -33,16 +33,19 @@ from bench.bench_slack import STATES, USER, Sender, build_database, percentile  
 from bench.serving import SECRET, serve  # noqa: E402
 from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 
-TOO_SLOW = "Slack a mis trop de temps"  # the French answer (the bench user is French)
+TOO_SLOW = "Slack a mis trop de temps"  # the French answers (DITBOT_LOCALE=fr)
+BUSY = "ditbot est très occupé"
 
 
 def flood(
     port: int, fake: FakeSlack, numbers: list[str], clients: int, seconds: float
-) -> tuple[list[float], int]:
-    """(ack latencies, panels asked for) of `clients` senders for `seconds`."""
+) -> tuple[list[float], int, int]:
+    """(ack latencies, panels queued, panels answered "busy" in the ack) of `clients` senders
+    for `seconds`."""
     deadline = time.monotonic() + seconds
     latencies: list[list[float]] = [[] for _ in range(clients)]
     panels = [0] * clients
+    busy = [0] * clients
 
     def worker(index: int) -> None:
         sender = Sender(port, fake)
@@ -51,14 +54,17 @@ def flood(
         while time.monotonic() < deadline:
             if turn:
                 latencies[index].append(sender.command(rng.choice(numbers)))
-                panels[index] += 1
+                if BUSY.encode() in sender.last_body:
+                    busy[index] += 1  # answered in the ack: never queued
+                else:
+                    panels[index] += 1
             else:
                 latencies[index].append(sender.command("help"))
             turn ^= 1
 
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(worker, range(clients)))
-    return [x for each in latencies for x in each], sum(panels)
+    return [x for each in latencies for x in each], sum(panels), sum(busy)
 
 
 def outcomes(fake: FakeSlack, since: int) -> tuple[int, int, int]:
@@ -107,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for _ in range(20):  # warm up
                     Sender(served.port, fake).command("help")
                 since = len(fake.calls)
-                latencies, panels = flood(served.port, fake, numbers, args.clients, args.seconds)
+                latencies, panels, busy = flood(
+                    served.port, fake, numbers, args.clients, args.seconds
+                )
                 rate = len(latencies) / args.seconds
                 p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
                 results[served.name] = (rate, p50, p99)
@@ -125,8 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     opened, slow, expired = outcomes(fake, since)
                     accounted = opened + slow >= panels
                     line += (
-                        f"; of {panels} panels: {opened} opened, {slow} told 'too slow, try"
-                        f" again', {expired} refused by Slack as expired"
+                        f"; of {panels + busy} panels: {busy} answered 'very busy' in the ack,"
+                        f" {opened} opened, {slow} told 'too slow, try again'"
+                        f" ({expired} of them refused by Slack as expired)"
                     )
                 print(line, flush=True)
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -33,6 +34,34 @@ Middleware = Callable[..., BoltResponse | None]
 BUSY = _("ditbot is very busy right now: try again in a moment.")
 
 
+class _BusyLog:
+    """One warning line per EVERY seconds while commands are answered 'busy' (not one each)."""
+
+    EVERY = 10.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since = 0
+        self._last = float("-inf")
+
+    def note(self, waiting: int) -> None:
+        with self._lock:
+            self._since += 1
+            now = time.monotonic()
+            if now - self._last < self.EVERY:
+                return
+            count, self._since, self._last = self._since, 0, now
+        log.warning(
+            "Slack commands answered 'very busy': %d since the last line, %d requests wait"
+            " for the listener pool",
+            count,
+            waiting,
+        )
+
+
+_busy_log = _BusyLog()
+
+
 def ack_at_once(ack: Ack, next: Next, body: Body, context: BoltContext) -> BoltResponse | None:
     """Listener middleware: ack in the HTTP thread, before the listener is even scheduled.
 
@@ -47,7 +76,7 @@ def ack_at_once(ack: Ack, next: Next, body: Body, context: BoltContext) -> BoltR
     """
     deps = context.get("deps")
     if body.get("command") and isinstance(deps, Deps) and deps.too_busy():
-        log.warning("Slack command answered 'busy': %d requests wait for the pool", deps.backlog())
+        _busy_log.note(deps.backlog())
         text = Translator(deps.settings.locale)(BUSY)
         answer = json.dumps({"response_type": "ephemeral", "text": text}, ensure_ascii=False)
         return BoltResponse(status=200, body=answer, headers={"content-type": "application/json"})
