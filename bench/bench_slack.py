@@ -167,6 +167,7 @@ class Sender:
         self.port = port
         self.fake = fake
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.last_body = b""  # the last answer (an ack may carry a message)
 
     def command(self, text: str, trigger_id: str | None = None) -> float:
         trigger = trigger_id or self.fake.new_trigger_id()
@@ -193,7 +194,7 @@ class Sender:
         try:
             self.connection.request("POST", "/slack/events", body=body, headers=headers)
             response = self.connection.getresponse()
-            response.read()
+            self.last_body = response.read()
         except (http.client.HTTPException, OSError):
             self.connection.close()
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

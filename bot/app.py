@@ -66,29 +66,41 @@ def web_client(ctx: Context) -> WebClient:
     )
 
 
+def waiting(executor: Executor) -> int:
+    """Tasks waiting in a ThreadPoolExecutor's queue (0 for an executor that has none)."""
+    queue = getattr(executor, "_work_queue", None)
+    return queue.qsize() if queue is not None else 0
+
+
 def create_app(
     ctx: Context,
     client: WebClient | None = None,
     *,
     socket_mode: bool = False,
     listener_executor: Executor | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> App:
     """Build the bolt App (calls auth.test once to learn the bot's identity).
 
     For HTTP (the default) it verifies every request and refuses to be built without
     SLACK_SIGNING_SECRET. With `socket_mode` requests come over the socket, which Slack
     authenticates (they carry no signature); such an app must never be served over HTTP.
+    `clock` (monotonic seconds) times how long a request waited (bot/deps.py TRIGGER_BUDGET).
     """
     settings = ctx.settings
     secret = "" if socket_mode else signing_secret(settings.slack_signing_secret)
-    deps = Deps(ctx=ctx)
+    executor = listener_executor or ThreadPoolExecutor(
+        max_workers=LISTENER_THREADS, thread_name_prefix="bolt"
+    )
+    deps = Deps(ctx=ctx, backlog=lambda: waiting(executor))
+    if clock is not None:
+        deps.clock = clock
     app = App(
         client=client or web_client(ctx),
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
-        listener_executor=listener_executor
-        or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt"),
+        listener_executor=executor,
         # bolt (re)sets the level of the logger named after the app at each request, to the
         # root's: "ditbot" would be the parent of every ditbot.* logger.
         name="ditbot.bolt",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -18,6 +19,19 @@ from storage.db import Database
 # but starves the acks under load (bench/bench_slack.py: 0.25x the bare app's throughput with
 # 16, 0.7x with 1, panels opened at the same rate). Slack calls happen outside, concurrently.
 WORK_SLOTS = 1
+
+# A trigger_id works within 3 s of the interaction (SLACK.md). A views.open still to be made
+# after TRIGGER_BUDGET seconds (the request waited behind others, under a flood) is not tried:
+# it would fail with `expired_trigger_id` after costing a unit of work and a Slack call; the
+# user is told to try again instead. The margin is the time views.open takes to reach Slack.
+TRIGGER_BUDGET = 2.5
+RECEIVED_AT = "received_at"  # context key: `deps.clock()` when the request arrived
+
+# Acked requests waiting for bolt's listener pool. Beyond this many, a slash command is
+# answered at once "ditbot is very busy, try again" instead of joining the queue: under a flood
+# the queue (and the memory it holds, a request each) would grow without bound, and what
+# waits in it past TRIGGER_BUDGET could not open its modal anyway.
+MAX_BACKLOG = 200
 
 
 class WorkSlots:
@@ -47,6 +61,17 @@ class Deps:
 
     ctx: Context
     slots: WorkSlots = field(default_factory=lambda: WorkSlots(WORK_SLOTS))
+    clock: Callable[[], float] = time.monotonic  # when requests arrive (tests move it)
+    backlog: Callable[[], int] = lambda: 0  # requests waiting for the listener pool
+    max_backlog: int = MAX_BACKLOG
+
+    def too_busy(self) -> bool:
+        """True when the listener pool has more waiting than MAX_BACKLOG."""
+        return self.backlog() > self.max_backlog
+
+    def trigger_expired(self, received_at: float | None) -> bool:
+        """True when a trigger_id of a request received at `received_at` is too old to use."""
+        return received_at is not None and self.clock() - received_at > TRIGGER_BUDGET
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -33,6 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.deps import Deps
+from bot.flows.stack import TOO_SLOW
 from bot.ids import field_of
 from bot.inbound import CHECKED, GuardedRespond
 from bot.parsing import Body, ViewPayload, user_id_of
@@ -157,6 +158,11 @@ def report(
         t = translator(context, body, outage=False)
         text = error.message(t.locale)
         log.info("refused: %s", error)
+    elif isinstance(error, SlackApiError) and error.response.get("error") == "expired_trigger_id":
+        # The request waited too long before its views.open: nothing is wrong but the delay.
+        t = translator(context, body, outage=False)
+        text = t(TOO_SLOW)
+        log.warning("Slack refused a late views.open (expired_trigger_id): the user was told")
     elif database_unavailable(error):
         t = translator(context, body, outage=True)
         in_form = body.get("type") == "view_submission" and not_acked

@@ -6,8 +6,10 @@ Events API retries (one insert). Who is acting is resolved after the ack: bot/re
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,9 +18,10 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
+from bot.deps import RECEIVED_AT, Deps
 from bot.inbound import CHECKED, GuardedRespond, response_url_allowed
 from bot.parsing import Body
+from ditbot.core.i18n import Translator, _
 from storage.models import ProcessedEvent
 from storage.types import utcnow
 
@@ -28,7 +31,38 @@ Next = Callable[[], BoltResponse | None]
 Middleware = Callable[..., BoltResponse | None]
 
 
-def ack_at_once(ack: Ack, next: Next) -> BoltResponse | None:
+BUSY = _("ditbot is very busy right now: try again in a moment.")
+
+
+class _BusyLog:
+    """One warning line per EVERY seconds while commands are answered 'busy' (not one each)."""
+
+    EVERY = 10.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since = 0
+        self._last = float("-inf")
+
+    def note(self, waiting: int) -> None:
+        with self._lock:
+            self._since += 1
+            now = time.monotonic()
+            if now - self._last < self.EVERY:
+                return
+            count, self._since, self._last = self._since, 0, now
+        log.warning(
+            "Slack commands answered 'very busy': %d since the last line, %d requests wait"
+            " for the listener pool",
+            count,
+            waiting,
+        )
+
+
+_busy_log = _BusyLog()
+
+
+def ack_at_once(ack: Ack, next: Next, body: Body, context: BoltContext) -> BoltResponse | None:
     """Listener middleware: ack in the HTTP thread, before the listener is even scheduled.
 
     With `process_before_response=False` bolt runs the listener (which normally calls ack())
@@ -36,7 +70,16 @@ def ack_at_once(ack: Ack, next: Next) -> BoltResponse | None:
     queue and so does Slack's answer. Acking here answers at once; the listener then works
     (views.open, respond...) on the pool. Use it for listeners whose ack carries nothing:
     slash commands, buttons and menus, shortcuts (not view_submission, not options).
+
+    A slash command that comes while the pool's queue is full (bot/deps.py MAX_BACKLOG) is
+    answered in the ack itself, ephemerally, and not queued: "very busy, try again".
     """
+    deps = context.get("deps")
+    if body.get("command") and isinstance(deps, Deps) and deps.too_busy():
+        _busy_log.note(deps.backlog())
+        text = Translator(deps.settings.locale)(BUSY)
+        answer = json.dumps({"response_type": "ephemeral", "text": text}, ensure_ascii=False)
+        return BoltResponse(status=200, body=answer, headers={"content-type": "application/json"})
     ack()
     return next()
 
@@ -69,10 +112,12 @@ def checked_requests(deps: Deps) -> Middleware:
 
 
 def with_deps(deps: Deps) -> Middleware:
-    """Global middleware: `context["deps"]`, which listeners receive as their `deps` argument."""
+    """Global middleware: `context["deps"]`, which listeners receive as their `deps` argument,
+    and `context["received_at"]`, the arrival time a trigger_id's age is counted from."""
 
     def middleware(context: BoltContext, next: Next) -> BoltResponse | None:
         context["deps"] = deps
+        context[RECEIVED_AT] = deps.clock()
         return next()
 
     return middleware

@@ -16,7 +16,7 @@ domain call of a view submission: the ack never waits for it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from slack_bolt import BoltContext
@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
+from bot.deps import RECEIVED_AT, Deps
 from bot.parsing import Body, user_id_of
 from ditbot.core.i18n import Translator, _, normalize_locale
 from ditbot.domain.errors import NotLinked
@@ -61,6 +61,7 @@ class Requester:
     name: str | None = None
     manager: bool = False
     unlinked: NotLinked | None = None  # why an unknown Slack user is no collaborateur
+    received_at: float | None = None  # `deps.clock()` when the request arrived (bot/deps.py)
 
     @property
     def t(self) -> Translator:
@@ -106,6 +107,9 @@ def identify(context: BoltContext, body: Body) -> Requester:
         requester = _resolve(deps, context, user_id)
     except IntegrityError:  # linked concurrently by a parallel request: read again
         requester = _resolve(deps, context, user_id)
+    received_at = context.get(RECEIVED_AT)
+    if isinstance(received_at, float):
+        requester = replace(requester, received_at=received_at)
     context[REQUESTER] = requester
     context[TRANSLATOR] = requester.t
     return requester

@@ -5,8 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import false, func, or_, select, update
-from sqlalchemy.orm import Session, defaultload, immediateload, lazyload, selectinload
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.orm import (
+    Session,
+    aliased,
+    defaultload,
+    immediateload,
+    lazyload,
+    selectinload,
+)
 
 from storage.models import (
     Client,
@@ -275,3 +295,147 @@ def exchanges_for_panel(
 def exchange_id_by_key(session: Session, key: str) -> int | None:
     """The id of the exchange recorded under `key`, if any (a cheap check: no joins)."""
     return session.scalar(select(Exchange.id).where(Exchange.external_key == key))
+
+
+def exchanges_page(
+    session: Session, dit_id: int, *conditions: Any, limit: int, before: Exchange | None = None
+) -> Sequence[Exchange]:
+    """Up to `limit` live exchanges of a DIT meeting `conditions`, newest first, older than
+    `before` when given (keyset paging: the cost of a page does not grow with the history).
+
+    Type and sender are joined (what a conversation shows); the rest loads on access.
+    """
+    statement = select(Exchange).where(
+        Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None), *conditions
+    )
+    if before is not None:
+        statement = statement.where(
+            or_(
+                Exchange.occurred_at < before.occurred_at,
+                and_(Exchange.occurred_at == before.occurred_at, Exchange.id < before.id),
+            )
+        )
+    return session.scalars(
+        statement.options(
+            lazyload(Exchange.dit),
+            lazyload(Exchange.sent_by_contact),
+            lazyload(Exchange.received_by_collaborator),
+            lazyload(Exchange.received_by_contact),
+            lazyload(Exchange.author_collaborator),
+            lazyload(Exchange.author_contact),
+            lazyload(Exchange.deleted_by),
+        )
+        .order_by(Exchange.occurred_at.desc(), Exchange.id.desc())
+        .limit(limit)
+    ).all()
+
+
+# -- bulk writes of an import (ditbot/domain/reference.py `upsert_dits`) ----------------------
+BULK_CHUNK = 2000  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
+
+
+def dits_as_imported(session: Session, numbers: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """number.lower() -> (id, title, state, client code, contact code, technician code,
+    created_at, finished_at) of the stored DITs among `numbers`, found without regard to case
+    (as `same_key`): what an import compares its rows with."""
+    technician = aliased(Collaborator)
+    contact = aliased(Contact)
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(numbers), BULK_CHUNK):
+        # On the connection (Core), not through the ORM: plain rows, no entity loading.
+        rows = session.connection().execute(
+            select(
+                Dit.number,
+                Dit.id,
+                Dit.title,
+                type_coerce(Dit.state, String),  # the text: equal to its StrEnum, read faster
+                Client.code,
+                contact.code,
+                technician.code,
+                Dit.created_at,
+                Dit.finished_at,
+            )
+            .join(Client, Client.id == Dit.client_id)
+            .outerjoin(contact, contact.id == Dit.contact_id)
+            .outerjoin(technician, technician.id == Dit.technician_id)
+            .where(
+                _one_of(
+                    session,
+                    func.lower(Dit.number),  # the index of migration 0005
+                    [number.lower() for number in numbers[start : start + BULK_CHUNK]],
+                )
+            )
+        )
+        for row in rows.fetchall():
+            found[row[0].lower()] = tuple(row[1:])
+    return found
+
+
+def _one_of(session: Session, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(one array)`: psycopg parses a query with
+    thousands of placeholders anew each time (seconds per import), one parameter it does not."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("one_of", list(values), type_=ARRAY(String)))
+    return column.in_(values)
+
+
+def codes_to_ids(session: Session, model: type[Client | Contact | Collaborator]) -> dict[str, int]:
+    """code.lower() -> id of every client, contact or collaborator (an import resolves its
+    codes; they are unique without regard to case)."""
+    return {code.lower(): id_ for code, id_ in session.execute(select(model.code, model.id))}
+
+
+def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows of `model`'s table in bulk (Core executemany; column defaults apply)."""
+    table = model.__table__
+    for start in range(0, len(rows), BULK_CHUNK):
+        session.connection().execute(insert(table), list(rows[start : start + BULK_CHUNK]))
+
+
+def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows of `model`'s table in bulk: each row holds `row_id` and the columns to set
+    (the same keys in every row); `updated_at` moves."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "row_id"]
+    table = model.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in names} | {"updated_at": utcnow()})
+    )
+    params = [
+        {"row_id": row["row_id"], **{f"new_{name}": row[name] for name in names}} for row in rows
+    ]
+    for start in range(0, len(params), BULK_CHUNK):
+        session.connection().execute(statement, params[start : start + BULK_CHUNK])
+
+
+def clients_as_imported(session: Session) -> dict[str, tuple[int, str]]:
+    """code.lower() -> (id, name) of every client."""
+    return {
+        code.lower(): (id_, name)
+        for code, id_, name in session.execute(select(Client.code, Client.id, Client.name))
+    }
+
+
+def contacts_as_imported(session: Session) -> dict[str, tuple[Any, ...]]:
+    """code.lower() -> (id, client code, name, mail1, mail2) of every contact."""
+    return {
+        row[0].lower(): tuple(row[1:])
+        for row in session.execute(
+            select(
+                Contact.code, Contact.id, Client.code, Contact.name, Contact.mail1, Contact.mail2
+            ).join(Client, Client.id == Contact.client_id)
+        )
+    }
+
+
+def contact_clients(session: Session) -> Sequence[tuple[str, str]]:
+    """(contact code, its client's code) of every contact, both lower-cased (see codes_to_ids)."""
+    return [
+        (contact.lower(), client.lower())
+        for contact, client in session.execute(
+            select(Contact.code, Client.code).join(Client, Client.id == Contact.client_id)
+        )
+    ]

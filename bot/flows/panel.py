@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
-from bot.flows.stack import open_or_push
+from bot.flows.stack import ensure_fresh, open_or_push
 from bot.metadata import DeleteMeta, ForgedMetadata, PanelMeta, PanelRef, seal
 from bot.requester import Requester
 from bot.views.exchange import delete_modal, detail_modal
@@ -67,7 +67,10 @@ def open_panel(
 
     A modal stack holds 3 views: past that, the panel replaces the modal `over`.
     """
-    open_or_push(client, panel_for(deps, requester, number), trigger_id=trigger_id, over=over)
+    ensure_fresh(deps, requester)
+    view = panel_for(deps, requester, number)
+    ensure_fresh(deps, requester)  # the unit of work may have waited for its slot
+    open_or_push(client, view, trigger_id=trigger_id, over=over)
 
 
 def refresh_panel(

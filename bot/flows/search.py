@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.flows.panel import build_panel
+from bot.flows.stack import ensure_fresh
 from bot.requester import Requester
 from bot.views import search as search_view
 from ditbot.core.i18n import _
@@ -34,6 +35,7 @@ def open_or_search(
     The hot path (an exact number) is one unit of work: DIT, page of exchanges.
     """
     t = requester.t
+    ensure_fresh(deps, requester)
     text = clean_free_text(text, "dit")  # the domain's rule: NUL is refused, not a 500
     with deps.unit_of_work() as session:
         actor = requester.actor(session)
@@ -44,6 +46,7 @@ def open_or_search(
         elif dit is not None:
             panel = build_panel(session, deps.secret, t, actor, dit.number, dit=dit)
     if panel is not None:
+        ensure_fresh(deps, requester)  # the unit of work may have waited for its slot
         client.views_open(trigger_id=trigger_id, view=panel)
     elif closed is not None:
         blocks, fallback = closed

@@ -1,4 +1,5 @@
-"""Slack's modal stack: at most 3 views (an open and two pushes; SLACK.md)."""
+"""Slack's modal stack: at most 3 views (an open and two pushes; SLACK.md), and the age of the
+trigger_id that opens them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,27 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
+
+from bot.deps import Deps
+from bot.requester import Requester
+from ditbot.core.i18n import _
+from ditbot.domain.errors import DomainError
+
+TOO_SLOW = _("Slack took too long to hand over your request. Try again.")
+
+
+class TriggerExpired(DomainError):
+    """The request's trigger_id is too old for views.open (bot/deps.py TRIGGER_BUDGET)."""
+
+    def __init__(self) -> None:
+        super().__init__(TOO_SLOW)
+
+
+def ensure_fresh(deps: Deps, requester: Requester) -> None:
+    """Raise TriggerExpired when the request waited too long for its trigger_id to work: the
+    modal is then not attempted (no unit of work, no Slack call that would be refused)."""
+    if deps.trigger_expired(requester.received_at):
+        raise TriggerExpired()
 
 
 def open_or_push(

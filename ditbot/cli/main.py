@@ -63,15 +63,20 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ditbot.domain.reference import import_data
+    from ditbot.cli.import_file import import_file
     from ditbot.domain.validation import JSON_DEPTH_MAX
 
     path = Path(args.file)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        with path.open(encoding="utf-8-sig") as stream:
+            stream.read(1)  # a missing or unreadable file is said before the database is opened
+        ctx = command_context(args)
+        summary = import_file(ctx.db, path)
     except FileNotFoundError:
         print(f"error: {path} does not exist.", file=sys.stderr)
         return 1
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return _not_json(path, error)
     except OSError as error:  # a folder, no permission...
         print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
         return 1
@@ -82,21 +87,6 @@ def cmd_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        where = (
-            f" (line {error.lineno}, column {error.colno})"
-            if isinstance(error, json.JSONDecodeError)
-            else ""
-        )
-        print(
-            f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
-            file=sys.stderr,
-        )
-        return 1
-    ctx = command_context(args)
-    try:
-        with ctx.db.session() as session:
-            summary = import_data(session, data)
     except ValidationFailed as error:
         print(f"error: {path} was not imported, nothing was written:", file=sys.stderr)
         for message in error.messages(args.settings.locale).values():
@@ -104,6 +94,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     print(_summary_line(path.name, summary.created, summary.updated))
     return 0
+
+
+def _not_json(path: Path, error: UnicodeDecodeError | json.JSONDecodeError) -> int:
+    where = (
+        f" (line {error.lineno}, column {error.colno})"
+        if isinstance(error, json.JSONDecodeError)
+        else ""
+    )
+    print(
+        f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _summary_line(name: str, created: dict[str, int], updated: dict[str, int]) -> str:

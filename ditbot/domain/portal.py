@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from ditbot.core.i18n import N_, _
 from ditbot.domain import exchanges as service
@@ -234,6 +236,54 @@ def visible_exchanges(session: Session, dit: Dit, contact: Contact) -> Sequence[
     """
     rows = repo.exchanges_of_dit(session, dit.id, newest_first=False)
     return [row for row in rows if is_visible_to(row, contact)]
+
+
+PAGE_SIZE = 20  # messages of the conversation on one portal page
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """One page of what a contact sees, newest first; `older` is the id to page on from
+    (`visible_page(..., before=older)`), None when this page reaches the first message."""
+
+    exchanges: Sequence[Exchange]
+    older: int | None
+
+
+def visible_page(
+    session: Session,
+    dit: Dit,
+    contact: Contact,
+    *,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> ConversationPage:
+    """The `size` latest messages `contact` may see on `dit` (`is_visible_to`), older than
+    exchange `before` when given (an id of another DIT, or unknown, reads as the latest)."""
+    anchor = repo.exchange_by_id(session, before) if before is not None else None
+    if anchor is not None and anchor.dit_id != dit.id:
+        anchor = None
+    rows = repo.exchanges_page(
+        session, dit.id, visible_condition(contact), limit=size + 1, before=anchor
+    )
+    shown = rows[:size]
+    return ConversationPage(shown, shown[-1].id if len(rows) > size else None)
+
+
+def visible_condition(contact: Contact) -> ColumnElement[bool]:
+    """`is_visible_to` as a SQL condition, so that a page is read, not the whole history."""
+    return or_(
+        and_(
+            Exchange.direction == Direction.SENT,
+            Exchange.mail_status.is_not(None),
+            Exchange.received_by_contact_id == contact.id,
+        ),
+        and_(
+            Exchange.direction != Direction.SENT,
+            Exchange.source.in_(service.CLIENT_SOURCES),
+            Exchange.sent_by_contact_id == contact.id,
+        ),
+    )
 
 
 def is_visible_to(exchange: Exchange, contact: Contact) -> bool:

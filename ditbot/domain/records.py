@@ -146,6 +146,9 @@ class ClientRecord(Record):
     next_response_hours: Hours | None = None
 
 
+STATE_VALUES = frozenset(state.value for state in DitState)  # checked once per row: built once
+
+
 class DitRecord(Record):
     number: Number
     client: Code
@@ -162,7 +165,7 @@ class DitRecord(Record):
     @field_validator("state", mode="before")
     @classmethod
     def _known_state(cls, value: object) -> object:
-        if not isinstance(value, str) or value not in set(DitState):  # [] or {}: unhashable
+        if not isinstance(value, str) or value not in STATE_VALUES:  # [] or {}: unhashable
             raise ValueError(
                 DomainError(
                     _("unknown state '{value}'; use one of {states}"),

@@ -7,11 +7,11 @@ same file is a no-op. Every refusal names the row and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -109,12 +109,36 @@ def parse_records(model: type[Any], data: Any, prefix: str = "", root: str = "fi
 
     `root` names the whole document when the problem is with it (an import file, a body).
     """
+    return _validated(model.model_validate, data, (prefix,), root)
+
+
+DIT_ROWS: TypeAdapter[list[DitRecord]] = TypeAdapter(list[DitRecord])
+
+
+def parse_dit_rows(rows: list[Any], offset: int, kind: str = "dits") -> list[DitRecord]:
+    """Validate a chunk of DIT rows whose first is row `offset` of `kind` (errors name it)."""
+
+    def shifted(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (kind, offset + loc[0], *loc[1:]) if loc and isinstance(loc[0], int) else loc
+
+    records: list[DitRecord] = _validated(DIT_ROWS.validate_python, rows, (), "file", shifted)
+    return records
+
+
+def _validated(
+    validate: Any,
+    data: Any,
+    prefix: tuple[Any, ...],
+    root: str,
+    relocate: Any = None,
+) -> Any:
     try:
-        return model.model_validate(data)
+        return validate(data)
     except ValidationError as error:
         errors: dict[str, DomainError] = {}
         for problem in error.errors():
-            where = _where(tuple(p for p in (prefix, *problem["loc"]) if p != ""), root)
+            loc = relocate(tuple(problem["loc"])) if relocate else tuple(problem["loc"])
+            where = _where(tuple(p for p in (*prefix, *loc) if p != ""), root)
             errors.setdefault(
                 where,
                 DomainError(_("{where}: {problem}"), where, where=where, problem=_problem(problem)),
@@ -329,31 +353,87 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
     return dit
 
 
+def refuse_repeats(kind: str, rows: Sequence[Any], key: str) -> None:
+    """Raise ValidationFailed at the first row whose `key` an earlier row already has."""
+    Repeats(kind).check(rows, key)
+
+
+class Repeats:
+    """The first row of each key seen so far, over the chunks of one kind of rows."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.first: dict[str, int] = {}
+
+    def check(self, rows: Sequence[Any], key: str, offset: int = 0) -> None:
+        for index, row in enumerate(rows, offset):
+            value = getattr(row, key)
+            first = self.first.setdefault(value.lower(), index)  # DIT-1 and dit-1: one DIT
+            if first != index:
+                raise _refuse(
+                    f"{self.kind}[{index}].{key}",
+                    _("{where}: {value} appears twice in the file (first at row {first})."),
+                    value=value,
+                    first=first,
+                )
+
+
+def import_dits(session: Session, dits: list[DitRecord]) -> Summary:
+    """Upsert many DITs at once (`PUT /api/v1/dits`): the import's rules and cost per row."""
+    refuse_repeats("dits", dits, "number")
+    summary = Summary()
+    checker = DitChecker(session)
+    plan = DitPlan()
+    checker.check(dits, 0, plan)
+    write_dits(session, plan, summary)
+    return summary
+
+
 def import_data(session: Session, data: Any) -> Summary:
     """Apply an import file; raises ValidationFailed naming the row and field of the first fault.
 
     Runs in the caller's transaction: on any refusal the caller rolls back and nothing is written.
     """
-    check_document(data, "file")
-    parsed: ImportFile = parse_records(ImportFile, data)
+    dits = data.get("dits", []) if isinstance(data, dict) else None
+    if not isinstance(dits, list):
+        parse_records(ImportFile, data)  # says what is wrong with the file or its "dits"
+        raise AssertionError("unreachable: an ImportFile's dits is a list")
+    head = {name: value for name, value in data.items() if name != "dits"}
+    return import_stream(session, head, [dits])
+
+
+def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Summary:
+    """An import file read a piece at a time: `head` is the file without its "dits" member,
+    `dits` its DIT rows in chunks, in file order (a big file never sits whole in memory).
+
+    Every row is checked before anything is written (reads only: no write lock is held while
+    a big file is validated); then what changed is written in bulk. A re-import that changes
+    nothing writes nothing. Raises ValidationFailed naming the row and field of the first fault.
+    """
+    if isinstance(head, dict) and "dits" in head:
+        head = {name: value for name, value in head.items() if name != "dits"}
+    check_document(head, "file")
+    parsed: ImportFile = parse_records(ImportFile, head)
     for kind, rows, key in (
         ("teams", parsed.teams, "code"),
         ("exchange_types", parsed.exchange_types, "code"),
         ("collaborators", parsed.collaborators, "code"),
         ("clients", parsed.clients, "code"),
-        ("dits", parsed.dits, "number"),
     ):
-        first: dict[str, int] = {}
-        for index, row in enumerate(rows):
-            value = getattr(row, key)
-            if value.casefold() in first:  # DIT-1 and dit-1 are the same DIT
-                raise _refuse(
-                    f"{kind}[{index}].{key}",
-                    _("{where}: {value} appears twice in the file (first at row {first})."),
-                    value=value,
-                    first=first[value.casefold()],
-                )
-            first[value.casefold()] = index
+        refuse_repeats(kind, rows, key)
+    clients = plan_clients(session, parsed.clients)
+    checker = DitChecker(session, parsed.clients, parsed.collaborators)
+    plan = DitPlan()
+    repeats = Repeats("dits")
+    offset = 0
+    for chunk in dits:
+        for index, row in enumerate(chunk, offset):  # NUL, surrogates, depth: named per row
+            check_document(row, "file", prefix=f"dits[{index}]", depth=2)
+        records = parse_dit_rows(chunk, offset)
+        repeats.check(records, "number", offset)
+        checker.check(records, offset, plan)
+        offset += len(chunk)
+    del repeats
     summary = Summary()
     for team in parsed.teams:
         upsert_team(session, team, summary)
@@ -361,8 +441,211 @@ def import_data(session: Session, data: Any) -> Summary:
         upsert_exchange_type(session, kind_record, summary)
     for index, collaborator in enumerate(parsed.collaborators):
         upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
-    for index, client in enumerate(parsed.clients):
-        upsert_client(session, client, summary, f"clients[{index}]")
-    for index, dit in enumerate(parsed.dits):
-        upsert_dit(session, dit, summary, f"dits[{index}]")
+    write_clients(session, clients, summary)
+    write_dits(session, plan, summary)
     return summary
+
+
+@dataclass
+class ClientPlan:
+    """What an import of clients and their contacts will write (codes for ids)."""
+
+    new_clients: list[dict[str, Any]] = field(default_factory=list)
+    changed_clients: list[dict[str, Any]] = field(default_factory=list)
+    new_contacts: list[dict[str, Any]] = field(default_factory=list)
+    changed_contacts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_clients(
+    session: Session, clients: list[ClientRecord], prefix: str = "clients"
+) -> ClientPlan:
+    """`upsert_client`'s rules for many clients, reading only: raises ValidationFailed at the
+    first faulty row, else says what to write."""
+    stored_clients = repo.clients_as_imported(session)
+    stored_contacts = repo.contacts_as_imported(session)
+    owners: dict[str, str] = {}  # contact code -> the client the file puts it under
+    plan = ClientPlan()
+    for index, record in enumerate(clients):
+        where = f"{prefix}[{index}]"
+        before = stored_clients.get(record.code.lower())
+        if before is None:
+            plan.new_clients.append({"code": record.code, "name": record.name})
+        elif before[1] != record.name:
+            plan.changed_clients.append({"row_id": before[0], "name": record.name})
+        seen: set[str] = set()
+        for number, item in enumerate(record.contacts):
+            here = f"{where}.contacts[{number}].code"
+            if item.code.lower() in seen:
+                raise _refuse(
+                    here, _("{where}: contact code {code} appears twice."), code=item.code
+                )
+            seen.add(item.code.lower())
+            stored = stored_contacts.get(item.code.lower())
+            owner = owners.get(item.code.lower()) or (stored[1] if stored else None)
+            if owner is not None and owner.lower() != record.code.lower():
+                raise _refuse(
+                    here,
+                    _("{where}: contact {code} already belongs to another client ({other})."),
+                    code=item.code,
+                    other=owner,
+                )
+            owners[item.code.lower()] = record.code
+            values = {"name": item.name, "mail1": item.mail1, "mail2": item.mail2}
+            if stored is None:
+                plan.new_contacts.append({"code": item.code, "client": record.code, **values})
+            elif stored[2:] != (item.name, item.mail1, item.mail2):
+                plan.changed_contacts.append({"row_id": stored[0], **values})
+    return plan
+
+
+def write_clients(session: Session, plan: ClientPlan, summary: Summary) -> None:
+    """Write a checked plan (`plan_clients`) in bulk."""
+    repo.insert_rows(session, Client, plan.new_clients)
+    repo.update_rows(session, Client, plan.changed_clients)
+    if plan.new_contacts:
+        ids = repo.codes_to_ids(session, Client)
+        rows = [
+            {k: v for k, v in row.items() if k != "client"}
+            | {"client_id": ids[row["client"].lower()]}
+            for row in plan.new_contacts
+        ]
+        repo.insert_rows(session, Contact, rows)
+    repo.update_rows(session, Contact, plan.changed_contacts)
+    for kind, new, changed in (
+        ("clients", plan.new_clients, plan.changed_clients),
+        ("contacts", plan.new_contacts, plan.changed_contacts),
+    ):
+        if new:
+            summary.created[kind] = summary.created.get(kind, 0) + len(new)
+        if changed:
+            summary.updated[kind] = summary.updated.get(kind, 0) + len(changed)
+
+
+@dataclass
+class DitPlan:
+    """What an import of DITs will write, as compact tuples (codes for ids): `new` rows are
+    (number, *IMPORTED), `changed` rows (id, *IMPORTED)."""
+
+    new: list[tuple[Any, ...]] = field(default_factory=list)
+    changed: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+# The columns an import sets, in the order of `repo.dits_as_imported` (after the id).
+IMPORTED = ("title", "state", "client", "contact", "technician", "created_at", "finished_at")
+
+
+class DitChecker:
+    """`upsert_dit`'s rules for many rows at the cost of a few queries: the codes a DIT may
+    name (stored, or added by the same file's `clients` and `collaborators`) are read once,
+    the stored DITs a chunk at a time. Reads only."""
+
+    def __init__(
+        self,
+        session: Session,
+        clients: list[ClientRecord] | None = None,
+        collaborators: list[CollaboratorRecord] | None = None,
+    ) -> None:
+        self.session = session
+        self.clients = set(repo.codes_to_ids(session, Client))
+        self.clients.update(c.code.lower() for c in clients or ())
+        self.contact_client = dict(repo.contact_clients(session))
+        for client in clients or ():
+            self.contact_client.update(
+                (item.code.lower(), client.code.lower()) for item in client.contacts
+            )
+        self.technicians = set(repo.codes_to_ids(session, Collaborator))
+        self.technicians.update(c.code.lower() for c in collaborators or ())
+        self.now = utcnow()
+
+    def check(self, dits: Sequence[DitRecord], offset: int, plan: DitPlan) -> None:
+        """Check rows `offset`... and add what they change to `plan` (raises at a fault)."""
+        stored = repo.dits_as_imported(self.session, [d.number for d in dits])
+        now = self.now
+        for index, record in enumerate(dits, offset):
+            self._refs(record, f"dits[{index}]")
+            before = stored.get(record.number.lower())
+            finished = record.state.finished
+            if before is None:
+                created_at = record.created_at or now
+                finished_at = now if finished else None
+            else:
+                created_at = record.created_at or before[6]
+                finished_at = before[7]
+                if finished and finished_at is None:
+                    finished_at = now
+                elif not finished:
+                    finished_at = None
+            row = (
+                record.title,
+                record.state,
+                record.client,
+                record.contact or None,
+                record.technician or None,
+                created_at,
+                finished_at,
+            )
+            if before is None:
+                plan.new.append((record.number, *row))
+            elif row != before[1:]:
+                plan.changed.append((before[0], *row))
+
+    def _refs(self, record: DitRecord, where: str) -> None:
+        if record.client.lower() not in self.clients:
+            raise _refuse(
+                f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
+            )
+        if record.contact:
+            owner = self.contact_client.get(record.contact.lower())
+            if owner is None:
+                raise _refuse(
+                    f"{where}.contact",
+                    _("{where}: unknown contact code '{code}'."),
+                    code=record.contact,
+                )
+            if owner != record.client.lower():
+                raise _refuse(
+                    f"{where}.contact",
+                    _("{where}: contact {code} is not a contact of client {client}."),
+                    code=record.contact,
+                    client=record.client,
+                )
+        if record.technician and record.technician.lower() not in self.technicians:
+            raise _refuse(
+                f"{where}.technician",
+                _("{where}: unknown collaborateur code '{code}'."),
+                code=record.technician,
+            )
+
+
+def write_dits(session: Session, plan: DitPlan, summary: Summary) -> None:
+    """Write a checked plan in bulk, a chunk at a time; the codes it names exist by now."""
+    if not plan.new and not plan.changed:
+        return
+    session.flush()
+    clients = repo.codes_to_ids(session, Client)
+    contacts = repo.codes_to_ids(session, Contact)
+    technicians = repo.codes_to_ids(session, Collaborator)
+
+    def values(row: tuple[Any, ...]) -> dict[str, Any]:
+        title, state, client, contact, technician, created_at, finished_at = row
+        return {
+            "title": title,
+            "state": state,
+            "client_id": clients[client.lower()],
+            "contact_id": contacts[contact.lower()] if contact else None,
+            "technician_id": technicians[technician.lower()] if technician else None,
+            "created_at": created_at,
+            "finished_at": finished_at,
+        }
+
+    step = repo.BULK_CHUNK
+    for start in range(0, len(plan.new), step):
+        chunk = plan.new[start : start + step]
+        repo.insert_rows(session, Dit, [{"number": row[0], **values(row[1:])} for row in chunk])
+    for start in range(0, len(plan.changed), step):
+        chunk = plan.changed[start : start + step]
+        repo.update_rows(session, Dit, [{"row_id": row[0], **values(row[1:])} for row in chunk])
+    if plan.new:
+        summary.created["dits"] = summary.created.get("dits", 0) + len(plan.new)
+    if plan.changed:
+        summary.updated["dits"] = summary.updated.get("dits", 0) + len(plan.changed)

@@ -161,14 +161,15 @@ def clean_moment(value: datetime, field: str | None = None, *, zone: bool = Fals
     return value
 
 
-def check_document(data: Any, root: str = "body") -> None:
+def check_document(data: Any, root: str = "body", *, prefix: str = "", depth: int = 0) -> None:
     """Refuse a JSON document nested too deeply, or with text that cannot be stored (NUL,
     unpaired surrogates) in any key or value. The field is named by its path, as the import
     and the API name the others: `contacts[0].name`.
 
     Iterative: a document nested as deep as Python's recursion limit is refused, not a crash.
     """
-    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    # `prefix` and `depth`: where `data` sits in a bigger document (an import file's DIT row)
+    stack: list[tuple[Any, str, int]] = [(data, prefix, depth)]
     while stack:
         value, where, depth = stack.pop()
         if isinstance(value, str):

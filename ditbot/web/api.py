@@ -18,6 +18,7 @@ from ditbot.domain.errors import DomainError, ValidationFailed
 from ditbot.domain.records import ClientRecord, CollaboratorRecord, DitRecord, TeamRecord
 from ditbot.domain.reference import (
     Summary,
+    import_dits,
     parse_records,
     upsert_client,
     upsert_collaborator,
@@ -28,7 +29,14 @@ from ditbot.domain.validation import check_document, load_json
 from ditbot.web.limits import loggable_path, refusal
 from ditbot.web.openapi import ROUTES, document
 from ditbot.web.problems import from_domain, from_http, problem, unavailable
-from ditbot.web.schemas import IDEMPOTENCY_KEY_MAX, ExchangeIn, ExchangeListOut, ExchangeOut
+from ditbot.web.schemas import (
+    IDEMPOTENCY_KEY_MAX,
+    DitsIn,
+    DitsOut,
+    ExchangeIn,
+    ExchangeListOut,
+    ExchangeOut,
+)
 from ditbot.web.serialize import (
     client_out,
     collaborator_out,
@@ -177,6 +185,18 @@ def put_dit(number: str) -> tuple[Response, int]:
     with context().db.session() as session:
         answer = dit_out(upsert_dit(session, record, summary))
     return _answer(answer, bool(summary.created))
+
+
+@api.put("/dits")
+def put_dits() -> tuple[Response, int]:
+    """Many DITs in one request, all or nothing, at the import's cost per row."""
+    data: DitsIn = parse_records(DitsIn, body(), root="body")
+    with context().db.session() as session:
+        summary = import_dits(session, data.dits)
+    created = summary.created.get("dits", 0)
+    updated = summary.updated.get("dits", 0)
+    answer = DitsOut(created=created, updated=updated, unchanged=len(data.dits) - created - updated)
+    return respond(answer, 200)
 
 
 @api.get("/dits/<number>")

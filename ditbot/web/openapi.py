@@ -25,6 +25,8 @@ from ditbot.web.schemas import (
     ClientOut,
     CollaboratorOut,
     DitOut,
+    DitsIn,
+    DitsOut,
     ExchangeIn,
     ExchangeListOut,
     ExchangeOut,
@@ -166,6 +168,26 @@ ROUTES: tuple[Route, ...] = (
     _upsert("api.put_client", "/api/v1/clients/{code}", "code", ClientRecord, ClientOut),
     _upsert("api.put_team", "/api/v1/teams/{code}", "code", TeamRecord, TeamOut),
     _upsert("api.put_dit", "/api/v1/dits/{number}", "number", DitRecord, DitOut),
+    Route(
+        "api.put_dits",
+        "put",
+        "/api/v1/dits",
+        "dit",
+        "Create or update many DITs at once (the import's rules: all or nothing)",
+        {
+            200: Answer(
+                "every row was checked, then written: how many were created, changed, "
+                "or left as they were",
+                DitsOut,
+            ),
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: Answer(DISABLED, ProblemOut),
+            413: TOO_LARGE,
+            503: UNAVAILABLE,
+        },
+        body=DitsIn,
+    ),
     Route(
         "api.get_dit",
         "get",

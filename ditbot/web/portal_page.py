@@ -212,12 +212,24 @@ def _show(
     )
 
 
+def _before() -> int | None:
+    """`?before=<exchange id>`: the page of older messages asked for (anything else: the latest)."""
+    given = request.args.get("before", "")
+    return int(given) if given.isdigit() and len(given) <= 12 else None
+
+
 def _page_values(session: Any, dit: Dit, contact: Contact, locale: str) -> dict[str, Any]:
+    """The DIT and one page of its conversation: the latest messages first, older ones on
+    demand (`?before=`), so that a page costs the same with 10 or 5,000 exchanges."""
     settings = _ctx().settings
+    before = _before()
+    page = rules.visible_page(session, dit, contact, before=before)
     return {
         "dit": {"number": dit.number, "title": dit.title, "client": dit.client.name},
         "contact": contact.name,
-        "entries": [_entry(e, locale) for e in rules.visible_exchanges(session, dit, contact)],
+        "entries": [_entry(e, locale) for e in page.exchanges],
+        "older": page.older,
+        "paged": before is not None,
         "can_write": rules.accepts_messages(dit, settings.portal_window_days),
     }
 

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from pydantic.json_schema import SkipJsonSchema
 
 from ditbot.domain.portal import MESSAGE_ID_MAX
-from ditbot.domain.records import ONE_LINE, Line, ZonedMoment
+from ditbot.domain.records import ONE_LINE, DitRecord, Line, ZonedMoment
 from ditbot.domain.records import line_rule as line
 from ditbot.domain.validation import (
     DETAIL_MAX,
@@ -296,3 +296,18 @@ class PortalMessageIn(BaseModel):
     detail: Detail
     relance: bool = False
     sent_at: ZonedMoment | None = None
+
+
+class DitsIn(BaseModel):
+    """`PUT /api/v1/dits`: many DITs at once, with the import's semantics (all or nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dits: list[DitRecord] = Field(min_length=1)
+
+
+class DitsOut(Out):
+    """What `PUT /api/v1/dits` did: rows created, changed, and left as they were."""
+
+    created: int
+    updated: int
+    unchanged: int

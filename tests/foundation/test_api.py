@@ -737,6 +737,18 @@ def test_every_documented_answer_validates_against_the_document(
     assert client.put(team, json=bad_team, headers=AUTH).status_code == 400
     assert client.put(team, json={"name": "Agence Nord"}).status_code == 401
     assert down.put(team, json={"name": "Agence Nord"}, headers=AUTH).status_code == 503
+    many = {"dits": [{**DIT_BODY, "number": "DIT-2026-0101"}]}
+    assert client.put("/api/v1/dits", json=many, headers=AUTH).status_code == 200
+    assert client.put("/api/v1/dits", json={"dits": []}, headers=AUTH).status_code == 400
+    assert client.put("/api/v1/dits", json=many).status_code == 401
+    assert off.put("/api/v1/dits", json=many).status_code == 404
+    assert (
+        client.put(
+            "/api/v1/dits", data=huge, content_type="application/json", headers=AUTH
+        ).status_code
+        == 413
+    )
+    assert down.put("/api/v1/dits", json=many, headers=AUTH).status_code == 503
     for path in ("/api/v1/dits/DIT-2026-0001", "/api/v1/dits/DIT-2026-0001/exchanges"):
         assert client.get(path, headers=AUTH).status_code == 200
         assert client.get(path).status_code == 401

@@ -186,7 +186,7 @@ def test_the_client_sees_only_what_was_written_to_or_by_them(
     assert "Message de Paul" in html
     for hidden in ("Note interne", "Appel sortant", "Mail à Claire", "Message de Claire"):
         assert hidden not in html
-    assert html.index("Bonjour, le technicien") < html.index("Message de Paul")
+    assert html.index("Message de Paul") < html.index("Bonjour, le technicien")  # latest first
     claire = client.get(link(contact="ACME-CL")).get_data(as_text=True)
     assert "Mail à Claire" in claire and "Message de Claire" in claire
     assert "Message de Paul" not in claire and "passe jeudi" not in claire

@@ -1,0 +1,45 @@
+"""The benchmarks of issue 13 run end to end with tiny sizes (they are not timed tests: the
+figures of a tiny run mean nothing, so only what they print is checked, not their verdict)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import bench_import, bench_memory, bench_overload, bench_pages
+
+
+def test_bench_import_runs_with_a_tiny_file(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_import.main(["--dits", "300", "--clients", "20"])
+    out = capsys.readouterr().out
+    assert "sqlite: 300 DITs, 20 clients" in out
+    assert re.search(r"bare Core insert: +[\d.]+ s", out)
+    assert "created 40 collaborators, 20 clients, 60 contacts, 300 dits" in out
+    assert "re-import:" in out and "created nothing; updated nothing." in out
+    assert "ok   every DIT stored" in out
+    assert re.search(r"webhooks meanwhile: \d+ sent, longest answer", out)
+
+
+def test_bench_pages_runs_with_a_short_history(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_pages.main(["--small", "10", "--page", "40", "--large", "80", "--reads", "5"])
+    out = capsys.readouterr().out
+    for name in ("portal page", "Slack panel", "App Home"):
+        assert re.search(rf"{name} +p50 .* with 10, .* with 40, .* with 80 exchanges; ratio", out)
+
+
+def test_bench_overload_runs_briefly(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_overload.main(["--dits", "400", "--seconds", "1", "--clients", "2"])
+    out = capsys.readouterr().out
+    assert re.search(r"bare: +[\d.]+ acks/s", out)
+    assert re.search(
+        r"of \d+ panels: \d+ answered 'very busy' in the ack, \d+ opened, \d+ told", out
+    )
+    assert "every panel opened or answered" in out
+
+
+def test_bench_memory_runs_briefly(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_memory.main(["--requests", "40", "--clients", "2", "--dits", "300"])
+    out = capsys.readouterr().out
+    assert "40 mixed requests (help, panel, form, webhook, page)" in out
+    assert re.search(r"RSS: start \d+ MB, after 20 \d+ MB, after 40 \d+ MB", out)

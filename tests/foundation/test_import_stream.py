@@ -1,0 +1,115 @@
+"""The import file read a piece at a time (ditbot/cli/jsonstream.py, issue 13): the same values
+as `json.loads`, the same line and column on a syntax error, whatever the read size."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from ditbot.cli import jsonstream
+from tests.factories import REFERENCE
+from tests.foundation.helpers import row_counts
+from tests.foundation.test_import import cli_env, run_import, write
+
+__all__ = ["cli_env"]  # the fixture, shared with test_import.py
+
+DOCUMENTS = [
+    {"collaborators": [{"code": "JDU", "n": 1.5e3, "ok": True, "x": None}], "dits": []},
+    {"dits": [{"number": f"D{i}", "t": "é" * (i % 7), "n": i} for i in range(23)], "z": [1, 2]},
+    {"clients": [], "dits": [12345678901234567890, -0.5, 'a"b', [], {}], "tail": {"k": [1]}},
+    {},
+    [1, 2, 3],
+    "just a string",
+]
+
+
+def read(text: str, read_size: int, chunk: int = 4) -> dict[str, Any]:
+    """What `members` gives, put back together (chunks of "dits" joined)."""
+    out: dict[str, Any] = {}
+    for name, value in jsonstream.members(io.StringIO(text), "dits", chunk_size=chunk):
+        if name == "dits":
+            assert isinstance(value, list) and len(value) <= chunk
+            out.setdefault("dits", []).extend(value)
+        else:
+            out[name] = value
+    return out
+
+
+@pytest.mark.parametrize("read_size", [1, 2, 3, 7, 64, 1 << 20])
+@pytest.mark.parametrize("index", range(len(DOCUMENTS)))
+def test_members_give_what_json_loads_gives(
+    monkeypatch: pytest.MonkeyPatch, read_size: int, index: int
+) -> None:
+    monkeypatch.setattr(jsonstream, "READ_SIZE", read_size)
+    document = DOCUMENTS[index]
+    for text in (json.dumps(document), json.dumps(document, indent=2, ensure_ascii=False)):
+        got = read(text, read_size)
+        if isinstance(document, dict):
+            assert got == document
+        else:
+            assert got == {"": document}
+
+
+BROKEN = [
+    '{"dits": [{"number": "A"}, {"number": "B",}]}',
+    '{"dits": [1, 2\n, 3\n\n  x]}',
+    '{"clients": [1, 2}',
+    '{"a": 1} trailing',
+    '{"a": 1\n\n,\n "b" 2}',
+    '{\n  "dits": [\n    {"number": "A"},\n    {"number": "B"\n  ]\n}',
+    '{"dits": [1, 2, 3',
+]
+
+
+@pytest.mark.parametrize("read_size", [1, 5, 1 << 20])
+@pytest.mark.parametrize("text", BROKEN)
+def test_a_syntax_error_is_placed_like_json_loads_places_it(
+    monkeypatch: pytest.MonkeyPatch, read_size: int, text: str
+) -> None:
+    monkeypatch.setattr(jsonstream, "READ_SIZE", read_size)
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as got:
+        read(text, read_size)
+    assert (got.value.lineno, got.value.colno) == (expected.value.lineno, expected.value.colno)
+    assert f"line {expected.value.lineno} column {expected.value.colno}" in str(got.value)
+
+
+# -- `ditbot import` of a file read a piece at a time ------------------------------------------
+def big_file(dits: int, *, dits_first: bool = False) -> dict[str, Any]:
+    rows = [
+        {"number": f"BIG-{n:05d}", "client": "ACME", "contact": "ACME-PM", "title": f"N° {n}"}
+        for n in range(dits)
+    ]
+    head = {k: v for k, v in REFERENCE.items() if k != "dits"}
+    return {"dits": rows, **head} if dits_first else {**head, "dits": rows}
+
+
+@pytest.mark.parametrize("dits_first", [False, True])
+def test_a_file_is_imported_whatever_the_order_of_its_members(
+    cli_env: Any, db: Any, capsys: pytest.CaptureFixture[str], dits_first: bool
+) -> None:
+    path = write(cli_env, big_file(4500, dits_first=dits_first))  # three chunks of rows
+    code, out, err = run_import(path, capsys)
+    assert (code, err) == (0, "")
+    assert "4500 dits" in out and "2 clients" in out
+    code, out, _err = run_import(path, capsys)
+    assert out.strip() == "Imported data.json: created nothing; updated nothing."
+
+
+def test_a_fault_in_a_late_chunk_writes_nothing_and_names_the_row(
+    cli_env: Any, db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = big_file(4500)
+    data["dits"][4321]["state"] = "fini"
+    code, _out, err = run_import(write(cli_env, data), capsys)
+    assert code == 1 and "dits[4321].state" in err and "nothing was written" in err
+    broken = json.dumps(big_file(4500))
+    broken = broken[:-2] + ",]}"  # a trailing comma after the last DIT
+    before = row_counts(db)
+    code, _out, err = run_import(write(cli_env, broken), capsys)
+    assert code == 1 and "is not valid JSON (line 1, column" in err
+    assert row_counts(db) == before
