@@ -78,6 +78,8 @@ def upgrade() -> None:
             batch_op.f("fk_collaborators_team_id_teams"), "teams", ["team_id"], ["id"]
         )
 
+    _case_insensitive_keys()
+
     with op.batch_alter_table("dits", schema=None) as batch_op:
         batch_op.add_column(sa.Column("waiting_since", storage.types.UTCDateTime(), nullable=True))
         batch_op.create_index("ix_dits_waiting_since", ["waiting_since"], unique=False)
@@ -137,8 +139,24 @@ def downgrade() -> None:
         batch_op.drop_column("first_response_hours")
         batch_op.drop_column("team_id")
 
+    _case_insensitive_keys()
     with op.batch_alter_table("response_waits", schema=None) as batch_op:
         batch_op.drop_index("ix_response_waits_next_check_at")
 
     op.drop_table("response_waits")
     op.drop_table("teams")
+
+
+def _case_insensitive_keys() -> None:
+    """Put back migration 0005's unique lower() indexes of clients and collaborators.
+
+    On SQLite a foreign key added or dropped in batch mode copies the table, and the copy has
+    only the indexes SQLite can reflect: not those on an expression. Without this, SQLite would
+    accept `acme` beside `ACME` again (tests/foundation/test_input_rules.py).
+    """
+    for name, table, column in (
+        ("ux_collaborators_code_lower", "collaborators", "code"),
+        ("ux_collaborators_mail1_lower", "collaborators", "mail1"),
+        ("ux_clients_code_lower", "clients", "code"),
+    ):
+        op.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (lower({column}))")
