@@ -38,6 +38,7 @@ from storage.models import (
     ExchangeType,
     ExchangeVersion,
     SlackThread,
+    Team,
 )
 from storage.types import utcnow
 from storage.vocabulary import OPEN_STATES, Direction
@@ -411,12 +412,27 @@ def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
         session.connection().execute(statement, params[start : start + BULK_CHUNK])
 
 
-def clients_as_imported(session: Session) -> dict[str, tuple[int, str]]:
-    """code.lower() -> (id, name) of every client."""
+def clients_as_imported(session: Session) -> dict[str, tuple[Any, ...]]:
+    """code.lower() -> (id, name, team code, first_response_hours, next_response_hours) of
+    every client."""
     return {
-        code.lower(): (id_, name)
-        for code, id_, name in session.execute(select(Client.code, Client.id, Client.name))
+        row[0].lower(): tuple(row[1:])
+        for row in session.execute(
+            select(
+                Client.code,
+                Client.id,
+                Client.name,
+                Team.code,
+                Client.first_response_hours,
+                Client.next_response_hours,
+            ).outerjoin(Team, Team.id == Client.team_id)
+        )
     }
+
+
+def team_codes_to_ids(session: Session) -> dict[str, int]:
+    """code.lower() -> id of every team (see codes_to_ids)."""
+    return {code.lower(): id_ for code, id_ in session.execute(select(Team.code, Team.id))}
 
 
 def contacts_as_imported(session: Session) -> dict[str, tuple[Any, ...]]:

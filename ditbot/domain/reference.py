@@ -421,7 +421,7 @@ def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Sum
         ("clients", parsed.clients, "code"),
     ):
         refuse_repeats(kind, rows, key)
-    clients = plan_clients(session, parsed.clients)
+    clients = plan_clients(session, parsed.clients, teams=(t.code for t in parsed.teams))
     checker = DitChecker(session, parsed.clients, parsed.collaborators)
     plan = DitPlan()
     repeats = Repeats("dits")
@@ -457,21 +457,45 @@ class ClientPlan:
 
 
 def plan_clients(
-    session: Session, clients: list[ClientRecord], prefix: str = "clients"
+    session: Session,
+    clients: list[ClientRecord],
+    prefix: str = "clients",
+    teams: Iterable[str] = (),
 ) -> ClientPlan:
     """`upsert_client`'s rules for many clients, reading only: raises ValidationFailed at the
-    first faulty row, else says what to write."""
+    first faulty row, else says what to write. `teams`: the codes the same file adds."""
     stored_clients = repo.clients_as_imported(session)
+    known_teams = set(repo.team_codes_to_ids(session)) | {code.lower() for code in teams}
     stored_contacts = repo.contacts_as_imported(session)
     owners: dict[str, str] = {}  # contact code -> the client the file puts it under
     plan = ClientPlan()
     for index, record in enumerate(clients):
         where = f"{prefix}[{index}]"
+        if record.team is not None and record.team.lower() not in known_teams:
+            raise _refuse(
+                f"{where}.team", _("{where}: unknown team code '{code}'."), code=record.team
+            )
         before = stored_clients.get(record.code.lower())
+        facts = {
+            "name": record.name,
+            "team": record.team,
+            "first_response_hours": record.first_response_hours,
+            "next_response_hours": record.next_response_hours,
+        }
+        stored_team = before[2] if before else None
+        same_team = (stored_team or "").lower() == (record.team or "").lower()
         if before is None:
-            plan.new_clients.append({"code": record.code, "name": record.name})
-        elif before[1] != record.name:
-            plan.changed_clients.append({"row_id": before[0], "name": record.name})
+            plan.new_clients.append({"code": record.code, **facts})
+        elif (
+            before[1] != record.name
+            or not same_team
+            or before[3:]
+            != (
+                record.first_response_hours,
+                record.next_response_hours,
+            )
+        ):
+            plan.changed_clients.append({"row_id": before[0], **facts})
         seen: set[str] = set()
         for number, item in enumerate(record.contacts):
             here = f"{where}.contacts[{number}].code"
@@ -499,9 +523,17 @@ def plan_clients(
 
 
 def write_clients(session: Session, plan: ClientPlan, summary: Summary) -> None:
-    """Write a checked plan (`plan_clients`) in bulk."""
-    repo.insert_rows(session, Client, plan.new_clients)
-    repo.update_rows(session, Client, plan.changed_clients)
+    """Write a checked plan (`plan_clients`) in bulk (the file's teams are written by now)."""
+    team_ids = repo.team_codes_to_ids(session)
+
+    def with_team_id(row: dict[str, Any]) -> dict[str, Any]:
+        team = row["team"]
+        return {k: v for k, v in row.items() if k != "team"} | {
+            "team_id": team_ids[team.lower()] if team else None
+        }
+
+    repo.insert_rows(session, Client, [with_team_id(row) for row in plan.new_clients])
+    repo.update_rows(session, Client, [with_team_id(row) for row in plan.changed_clients])
     if plan.new_contacts:
         ids = repo.codes_to_ids(session, Client)
         rows = [

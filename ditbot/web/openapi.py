@@ -121,9 +121,31 @@ TOO_LARGE = Answer(f"the body is over {API_MAX_BODY} bytes (8 MiB)", ProblemOut)
 
 
 def _upsert(
-    endpoint: str, path: str, key: str, body: type[BaseModel], out: type[BaseModel]
+    endpoint: str,
+    path: str,
+    key: str,
+    body: type[BaseModel],
+    out: type[BaseModel],
+    *,
+    names_others: bool = True,
 ) -> Route:
-    """PUT of an import record: the path names it by `key`, a field of the record."""
+    """PUT of an import record: the path names it by `key`, a field of the record.
+    `names_others`: the body may name other records (404 when one is unknown, 409 on a clash);
+    a team names none."""
+    refs = {
+        404: Answer(
+            "a client, contact or collaborateur the body names does not exist (`errors` "
+            f"names the field), or {DISABLED}",
+            ProblemOut,
+        ),
+        409: Answer(
+            "the body clashes with what is stored (a Slack id or a Mail 1 that is another "
+            "collaborateur's, a contact of another client): `errors` names the field",
+            ProblemOut,
+        ),
+    }
+    if not names_others:
+        refs = {404: Answer(DISABLED, ProblemOut)}
     tag = path.split("/")[3].removesuffix("s")
     field = body.model_json_schema()["properties"][key]  # the path obeys the field's rules
     described = {name: value for name, value in field.items() if name != "title"}
@@ -138,16 +160,7 @@ def _upsert(
             201: Answer("created", out),
             400: INVALID,
             401: UNAUTHORIZED,
-            404: Answer(
-                "a client, contact or collaborateur the body names does not exist (`errors` "
-                f"names the field), or {DISABLED}",
-                ProblemOut,
-            ),
-            409: Answer(
-                "the body clashes with what is stored (a Slack id or a Mail 1 that is another "
-                "collaborateur's, a contact of another client): `errors` names the field",
-                ProblemOut,
-            ),
+            **refs,
             413: TOO_LARGE,
             503: UNAVAILABLE,
         },
@@ -166,7 +179,9 @@ ROUTES: tuple[Route, ...] = (
         CollaboratorOut,
     ),
     _upsert("api.put_client", "/api/v1/clients/{code}", "code", ClientRecord, ClientOut),
-    _upsert("api.put_team", "/api/v1/teams/{code}", "code", TeamRecord, TeamOut),
+    _upsert(
+        "api.put_team", "/api/v1/teams/{code}", "code", TeamRecord, TeamOut, names_others=False
+    ),
     _upsert("api.put_dit", "/api/v1/dits/{number}", "number", DitRecord, DitOut),
     Route(
         "api.put_dits",

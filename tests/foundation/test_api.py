@@ -736,6 +736,9 @@ def test_every_documented_answer_validates_against_the_document(
     bad_team = {"name": "N", "channel_managers": "x"}
     assert client.put(team, json=bad_team, headers=AUTH).status_code == 400
     assert client.put(team, json={"name": "Agence Nord"}).status_code == 401
+    assert off.put(team, json={"name": "Agence Nord"}).status_code == 404
+    too_big = client.put(team, data=huge, content_type="application/json", headers=AUTH)
+    assert too_big.status_code == 413
     assert down.put(team, json={"name": "Agence Nord"}, headers=AUTH).status_code == 503
     many = {"dits": [{**DIT_BODY, "number": "DIT-2026-0101"}]}
     assert client.put("/api/v1/dits", json=many, headers=AUTH).status_code == 200
