@@ -208,9 +208,9 @@ def upsert_team(session: Session, record: TeamRecord, summary: Summary) -> Team:
 def _team_id(session: Session, code: str | None, where: str) -> int | None:
     if code is None:
         return None
-    team_id = session.scalar(select(Team.id).where(Team.code == code))
+    team_id = session.scalar(select(Team.id).where(repo.same_key(Team.code, code)))
     if team_id is None:
-        raise _refuse(f"{where}.team", _("{where}: unknown team code '{code}'."), code=code)
+        raise _unknown(f"{where}.team", _("{where}: unknown team code '{code}'."), code=code)
     return team_id
 
 
@@ -237,6 +237,7 @@ def upsert_collaborator(
                 other=holder.code,
             )
     created = collaborator is None
+    team_id = _team_id(session, record.team, where)  # before a new row could be autoflushed
     if collaborator is None:
         collaborator = Collaborator(code=record.code)
         session.add(collaborator)
@@ -248,7 +249,7 @@ def upsert_collaborator(
             "mail2": record.mail2,
             "slack_user_id": record.slack_user_id,
             "manager": record.manager,
-            "team_id": _team_id(session, record.team, where),
+            "team_id": team_id,
         },
     )
     session.flush()
@@ -260,13 +261,14 @@ def upsert_client(
     session: Session, record: ClientRecord, summary: Summary, where: str = "client"
 ) -> Client:
     client = repo.client_by_code(session, record.code)
+    team_id = _team_id(session, record.team, where)  # before a new row could be autoflushed
     created = client is None
     if client is None:
         client = Client(code=record.code)
         session.add(client)
     values = {
         "name": record.name,
-        "team_id": _team_id(session, record.team, where),
+        "team_id": team_id,
         "first_response_hours": record.first_response_hours,
         "next_response_hours": record.next_response_hours,
     }
@@ -472,7 +474,7 @@ def plan_clients(
     for index, record in enumerate(clients):
         where = f"{prefix}[{index}]"
         if record.team is not None and record.team.lower() not in known_teams:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.team", _("{where}: unknown team code '{code}'."), code=record.team
             )
         before = stored_clients.get(record.code.lower())
@@ -623,28 +625,28 @@ class DitChecker:
 
     def _refs(self, record: DitRecord, where: str) -> None:
         if record.client.lower() not in self.clients:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
             )
         if record.contact:
             owner = self.contact_client.get(record.contact.lower())
             if owner is None:
-                raise _refuse(
+                raise _unknown(
                     f"{where}.contact",
                     _("{where}: unknown contact code '{code}'."),
                     code=record.contact,
                 )
             if owner != record.client.lower():
-                raise _refuse(
+                raise _clash(
                     f"{where}.contact",
                     _("{where}: contact {code} is not a contact of client {client}."),
                     code=record.contact,
                     client=record.client,
                 )
         if record.technician and record.technician.lower() not in self.technicians:
-            raise _refuse(
+            raise _unknown(
                 f"{where}.technician",
-                _("{where}: unknown collaborateur code '{code}'."),
+                _("{where}: unknown collaborator code '{code}'."),
                 code=record.technician,
             )
 

@@ -197,7 +197,16 @@ ROUTES: tuple[Route, ...] = (
             ),
             400: INVALID,
             401: UNAUTHORIZED,
-            404: Answer(DISABLED, ProblemOut),
+            404: Answer(
+                "a client, contact or collaborateur a row names does not exist (`errors` names "
+                f"the row and field), or {DISABLED}",
+                ProblemOut,
+            ),
+            409: Answer(
+                "a row clashes with what is stored (a contact of another client): `errors` "
+                "names the row and field",
+                ProblemOut,
+            ),
             413: TOO_LARGE,
             503: UNAVAILABLE,
         },

@@ -743,6 +743,10 @@ def test_every_documented_answer_validates_against_the_document(
     many = {"dits": [{**DIT_BODY, "number": "DIT-2026-0101"}]}
     assert client.put("/api/v1/dits", json=many, headers=AUTH).status_code == 200
     assert client.put("/api/v1/dits", json={"dits": []}, headers=AUTH).status_code == 400
+    stranger = {"dits": [{**DIT_BODY, "number": "DIT-2026-0102", "client": "NOPE"}]}
+    assert client.put("/api/v1/dits", json=stranger, headers=AUTH).status_code == 404
+    elsewhere = {"dits": [{**DIT_BODY, "number": "DIT-2026-0103", "contact": "BOUL-LL"}]}
+    assert client.put("/api/v1/dits", json=elsewhere, headers=AUTH).status_code == 409
     assert client.put("/api/v1/dits", json=many).status_code == 401
     assert off.put("/api/v1/dits", json=many).status_code == 404
     assert (

@@ -59,7 +59,7 @@ def test_one_bad_row_refuses_the_whole_request_naming_row_and_field(
     rows = [dit(n) for n in range(50)]
     rows[31] = dit(31, contact="BOUL-LL")  # a contact of another client
     answer = client.put("/api/v1/dits", json={"dits": rows}, headers=EN)
-    assert answer.status_code == 400
+    assert answer.status_code == 409  # as PUT /api/v1/dits/{number} answers it
     problem = answer.get_json()
     assert "dits[31].contact" in problem["errors"]
     assert "BOUL-LL" in problem["detail"]
