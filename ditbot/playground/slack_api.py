@@ -921,7 +921,9 @@ class FakeSlack:
         err = self._check_content(args, "chat.update")
         if err:
             return err
-        msg = self._messages.get((channel, ts)) or {}
+        msg = self._messages.get((channel, ts))
+        if msg is None:  # Slack: a ts the channel does not hold (never posted, or deleted)
+            return _error("message_not_found")
         kept = {k: msg[k] for k in ("thread_ts", "reply_count", "latest_reply") if k in msg}
         msg.update(self._message_object(args, ts), **kept)
         self._messages[(channel, ts)] = msg
@@ -932,7 +934,8 @@ class FakeSlack:
         if err:
             return err
         ts = str(args.get("ts", ""))
-        self._messages.pop((channel, ts), None)
+        if self._messages.pop((channel, ts), None) is None:
+            return _error("message_not_found")
         return _ok(channel=channel, ts=ts)
 
     def _chat_post_ephemeral(self, args: dict[str, Any], token: str | None) -> _Answer:

@@ -192,6 +192,24 @@ def test_form_encoded_json_fields_are_decoded(fake: FakeSlack, client: WebClient
     assert call.args["blocks"] == blocks
 
 
+def test_updating_or_deleting_a_message_the_channel_does_not_hold_is_message_not_found(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """Slack answers `message_not_found` for a ts never posted in that channel, or deleted."""
+    posted = client.chat_postMessage(channel="C1", text="v1")
+    for call in (
+        lambda: client.chat_update(channel="C1", ts="1700000000.000001", text="v2"),
+        lambda: client.chat_delete(channel="C1", ts="1700000000.000001"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        assert refused.value.response["error"] == "message_not_found"
+    client.chat_delete(channel="C1", ts=posted["ts"])
+    with pytest.raises(SlackApiError) as gone:
+        client.chat_update(channel="C1", ts=posted["ts"], text="v2")
+    assert gone.value.response["error"] == "message_not_found"
+
+
 def test_update_ephemeral_permalink(fake: FakeSlack, client: WebClient) -> None:
     posted = client.chat_postMessage(channel="C1", text="v1")
     updated = client.chat_update(channel="C1", ts=posted["ts"], text="v2")
