@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator
 
 from ditbot.core.i18n import _
 from ditbot.domain.errors import DomainError
@@ -110,7 +110,8 @@ Number = Annotated[
 
 
 CHANNEL_PATTERN = r"^[CG][A-Z0-9]{2,}$"
-Hours = Annotated[float, Field(gt=0, le=24 * 366)]
+# Strict: JSON true is not a number of hours (pydantic's lax mode would read it as 1.0).
+Hours = Annotated[float, Strict(), Field(gt=0, le=24 * 366)]
 
 
 class Record(BaseModel):
