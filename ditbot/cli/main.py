@@ -186,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:  # each migration step is news only to whoever asked for details
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # slack_sdk says at INFO each time it waits out a 429 itself: routine pacing, not news
+        logging.getLogger("slack_sdk.web.base_client").setLevel(logging.WARNING)
     try:
         args.playground = playground_wanted(args)
         serving = args.command == "serve" and not args.playground
