@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -54,6 +55,32 @@ PERMANENT = {
     "msg_too_long",
     "no_text",
 }
+
+
+@dataclass(frozen=True)
+class SlackRefusal:
+    """What a worker does with a Slack error: give up (`permanent`) or retry, after at least
+    `wait` seconds (a 429's Retry-After)."""
+
+    reason: str
+    permanent: bool
+    wait: float = 0.0
+
+
+def refusal_of(error: SlackApiError, about: str = "") -> SlackRefusal:
+    """How an outbox worker settles `error` (`about` is added to the reason it records)."""
+    code = str(error.response.get("error") or "")
+    status = error.response.status_code
+    reason = f"Slack {status} {code}{f' ({about})' if about else ''}".strip()
+    if code in PERMANENT:
+        return SlackRefusal(reason, permanent=True)
+    if status == 429:
+        return SlackRefusal(
+            reason, False, float(error.response.headers.get("Retry-After", "1") or 1)
+        )
+    return SlackRefusal(reason, permanent=False)
+
+
 # chat.update: the message to update no longer exists (deleted by the user, say).
 GONE = {"message_not_found", "cant_update_message", "channel_not_found"}
 
@@ -111,16 +138,11 @@ class SlackDmWorker:
                 answer = self.client.chat_postMessage(channel=dm.user, parse="none", **message)
                 posted = (str(answer.get("channel") or dm.user), str(answer.get("ts") or ""))
         except SlackApiError as error:
-            code = str(error.response.get("error") or "")
-            status = error.response.status_code
-            reason = f"Slack {status} {code}".strip()
-            if code in PERMANENT:
-                self._finish(item_id, reason, failed=True)
-            elif status == 429:
-                wait = float(error.response.headers.get("Retry-After", "1") or 1)
-                self._retry(item_id, reason, attempts, minimum=wait)
+            refused = refusal_of(error)
+            if refused.permanent:
+                self._finish(item_id, refused.reason, failed=True)
             else:
-                self._retry(item_id, reason, attempts)
+                self._retry(item_id, refused.reason, attempts, minimum=refused.wait)
             return
         except (OSError, http.client.HTTPException) as error:
             self._retry(item_id, f"{type(error).__name__}: {error}", attempts)

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.views import reminders as views
-from bot.workers.author_dm import PERMANENT
+from bot.workers.author_dm import refusal_of
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, normalize_locale
 from ditbot.delivery.backoff import Backoff
@@ -177,16 +177,11 @@ class ReminderWorker:
                     **message,
                 )
             except SlackApiError as error:
-                code = str(error.response.get("error") or "")
-                status = error.response.status_code
-                reason = f"Slack {status} {code} ({notice.step} of {notice.dit})".strip()
-                if code in PERMANENT or code == "channel_not_found":
-                    self._finish(item_id, reason, failed=True)
-                elif status == 429:
-                    wait = float(error.response.headers.get("Retry-After", "1") or 1)
-                    self._retry(item_id, reason, attempts, minimum=wait)
+                refused = refusal_of(error, f"{notice.step} of {notice.dit}")
+                if refused.permanent:
+                    self._finish(item_id, refused.reason, failed=True)
                 else:
-                    self._retry(item_id, reason, attempts)
+                    self._retry(item_id, refused.reason, attempts, minimum=refused.wait)
                 return
             except (OSError, http.client.HTTPException) as error:
                 self._retry(item_id, f"{type(error).__name__}: {error}", attempts)
