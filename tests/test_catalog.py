@@ -121,6 +121,12 @@ def test_french_puts_no_break_spaces_around_its_punctuation() -> None:
     assert wrong == [], "use U+202F before : ; ? ! and inside « » (see TYPOGRAPHY)"
 
 
+def test_french_writes_the_typographic_apostrophe() -> None:
+    """« l’échange », not « l'échange »: one apostrophe everywhere a French user reads us."""
+    wrong = [text for message in french() if message.id for text in forms(message) if "'" in text]
+    assert wrong == [], "write ’ (U+2019) in French text, not '"
+
+
 def test_no_catalog_call_hides_in_an_f_string() -> None:
     """Python 3.11 tokenizes an f-string as one string: a `_()` inside it is never extracted."""
     markers = {"_", "N_", "t", "ngettext"}
@@ -142,7 +148,7 @@ def test_no_catalog_call_hides_in_an_f_string() -> None:
 
 def test_translation_fills_placeholders_and_falls_back_to_english() -> None:
     t = Translator("fr-FR")
-    assert t(_("Exchange {id} does not exist."), id=7) == "L'échange 7 n'existe pas."
+    assert t(_("Exchange {id} does not exist."), id=7) == "L’échange 7 n’existe pas."
     assert gettext("en", "Exchange {id} does not exist.", id=7) == "Exchange 7 does not exist."
     assert gettext("fr", "a message nobody translated") == "a message nobody translated"
     assert gettext("fr", "") == ""

@@ -280,7 +280,7 @@ def test_put_collaborator_with_invalid_email(client: FlaskClient, db: Database) 
     )
     body = assert_problem(response, 400)
     assert "mail1" in body["errors"]
-    assert "«\u202fjeanne@\u202f» n'est pas une adresse e-mail valide" in body["errors"]["mail1"]
+    assert "«\u202fjeanne@\u202f» n’est pas une adresse e-mail valide" in body["errors"]["mail1"]
     assert row_counts(db)["collaborators"] == 0
 
 
@@ -538,7 +538,7 @@ def test_post_exchange_on_a_closed_dit_is_a_conflict(seeded_client: FlaskClient)
     )
     body = assert_problem(response, 409)
     assert body["detail"] == (
-        "La DIT DIT-2026-0004 est clôturée\u202f: on ne peut plus y noter d'échange."
+        "La DIT DIT-2026-0004 est clôturée\u202f: on ne peut plus y noter d’échange."
     )
 
 
@@ -548,7 +548,7 @@ def test_post_exchange_on_a_closed_dit_is_a_conflict(seeded_client: FlaskClient)
 @pytest.mark.parametrize("path", ["/api/v1/dits/DIT-9999", "/api/v1/dits/DIT-9999/exchanges"])
 def test_unknown_dit_is_404_with_a_readable_detail(seeded_client: FlaskClient, path: str) -> None:
     french = assert_problem(seeded_client.get(path, headers=AUTH), 404)
-    assert french["detail"].startswith("La DIT DIT-9999 n'existe pas.")
+    assert french["detail"].startswith("La DIT DIT-9999 n’existe pas.")
     english = assert_problem(seeded_client.get(path, headers=EN), 404)
     assert english["detail"] == (
         "DIT DIT-9999 does not exist. Check the number, or search with /dit <client name>."

@@ -199,7 +199,7 @@ def test_contact_of_another_client_is_refused(db: Database) -> None:
     assert field_errors(error) == {
         "sent_by": "Léon Lemaire is not a contact of Acme SA: choose one of this client's contacts."
     }
-    assert "n'est pas un interlocuteur de Acme SA" in field_errors(error, "fr")["sent_by"]
+    assert "n’est pas un interlocuteur de Acme SA" in field_errors(error, "fr")["sent_by"]
 
 
 def test_collaborator_as_receiver_of_a_sent_exchange_is_refused(db: Database) -> None:
@@ -257,7 +257,7 @@ def test_an_unknown_direction_is_refused(db: Database) -> None:
 def test_unknown_type_is_refused(db: Database) -> None:
     error = refused(db, "DIT-2026-0001", ExchangeInput("received", "ok", type_code="fax"))
     assert field_errors(error) == {"type": "Unknown exchange type 'fax'."}
-    assert field_errors(error, "fr") == {"type": "Type d'échange inconnu\u202f: «\u202ffax\u202f»."}
+    assert field_errors(error, "fr") == {"type": "Type d’échange inconnu\u202f: «\u202ffax\u202f»."}
 
 
 def test_inactive_type_is_refused(db: Database) -> None:
@@ -345,7 +345,7 @@ def test_unknown_dit(db: Database) -> None:
     assert error.message("en") == (
         "DIT DIT-9999 does not exist. Check the number, or search with /dit <client name>."
     )
-    assert error.message("fr").startswith("La DIT DIT-9999 n'existe pas.")
+    assert error.message("fr").startswith("La DIT DIT-9999 n’existe pas.")
 
 
 # --- edit ---
@@ -425,7 +425,7 @@ def test_only_the_author_or_a_manager_may_edit(db: Database) -> None:
     assert caught.value.message("en") == (
         "Only the author of this exchange or a manager can change it."
     )
-    assert caught.value.message("fr").startswith("Seul l'auteur de cet échange")
+    assert caught.value.message("fr").startswith("Seul l’auteur de cet échange")
     with db.session() as session:
         edit_exchange(
             session, exchange_id, ExchangeInput("received", "par la manager"), staff(session, "SBE")

@@ -122,7 +122,7 @@ def test_unknown_recipient_fails_at_once_and_tells_the_author(
     assert dm.args["channel"] == "UJDU"
     text = dm.args["text"]
     assert "DIT-2026-0001" in text and "paul@acme.example" in text and "550" in text
-    assert "n'a pas été envoyé" in text  # in the author's language (French)
+    assert "n’a pas été envoyé" in text  # in the author's language (French)
     assert dm.args["blocks"][-1]["elements"][0]["value"] == "DIT-2026-0001"
     assert smtp.received == []
 
@@ -307,7 +307,7 @@ def test_items_written_by_the_previous_version_are_delivered(
     # and the worker sends it again after Retry-After.
     failed, kept = [c for c in slack.calls_to("chat.postMessage") if c.ok]
     assert failed.args["channel"] == kept.args["channel"] == "UJDU"
-    assert "n'a pas été envoyé" in failed.args["text"]
+    assert "n’a pas été envoyé" in failed.args["text"]
     assert "gardé en brouillon" in kept.args["text"] and "DIT-2026-0002" in kept.args["text"]
     assert [i.status for i in outbox_items(mail_ctx, "slack_dm")] == ["done", "done"]
 

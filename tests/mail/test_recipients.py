@@ -102,7 +102,7 @@ def test_a_client_with_no_contact_is_told_before_the_form_opens(
     pushed = [c.args["view"]["callback_id"] for c in slack.calls_to("views.push")]
     assert pushed == ["ditbot_notice"]
     notice = texts(driver.last_view("views.push"))
-    assert "n'a encore aucun interlocuteur" in notice and "ajoutez les interlocuteurs" in notice
+    assert "n’a encore aucun interlocuteur" in notice and "ajoutez les interlocuteurs" in notice
     assert "—" not in notice
     # /dit mail says it as an ephemeral answer, in English for an English reader.
     driver.command(f"mail {number}", user="UMLE")

@@ -200,5 +200,5 @@ def test_the_sent_exchange_form_says_it_sends_nothing(driver: SlackDriver) -> No
     form = driver.last_view("views.push")
     assert form["callback_id"] == "exchange_sent"
     text = texts(form)
-    assert "rien n'est envoyé au client" in text and "type Courriel" in text
+    assert "rien n’est envoyé au client" in text and "type Courriel" in text
     assert "Ceci envoie réellement" not in text

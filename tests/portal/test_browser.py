@@ -76,7 +76,7 @@ def test_a_client_opens_the_link_writes_and_sees_the_message(
     assert response.status == 200
     assert page.locator("h1").inner_text() == "DIT-2026-0001 · Copieur en panne"
     assert page.locator("#state").inner_text() == "En cours"
-    assert page.locator(".empty").inner_text() == "Aucun message pour l'instant."
+    assert page.locator(".empty").inner_text() == "Aucun message pour l’instant."
     page.fill("textarea[name=detail]", "Le copieur fait un bruit étrange.\nDepuis ce matin.")
     page.check("input[name=relance]")
     with page.expect_navigation():

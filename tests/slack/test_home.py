@@ -63,7 +63,7 @@ def test_home_lists_my_dits_and_those_waiting_on_us(
 def test_home_for_an_unlinked_user(driver: SlackDriver) -> None:
     driver.open_home("UNOBODY")
     home = driver.home("UNOBODY")
-    assert "n'est lié à aucun collaborateur" in texts(home)  # UNOBODY's Slack locale: fr-FR
+    assert "n’est lié à aucun collaborateur" in texts(home)  # UNOBODY's Slack locale: fr-FR
     assert sections(home) == []
 
 

@@ -84,7 +84,7 @@ def test_a_client_with_no_contact_is_told_before_an_exchange_form_opens(
         driver.click(panel, button)
         notice = driver.last_view("views.push")
         assert notice["callback_id"] == "ditbot_notice"
-        assert "n'a encore aucun interlocuteur" in texts(notice)
+        assert "n’a encore aucun interlocuteur" in texts(notice)
     assert all(
         c.args["view"]["callback_id"] == "ditbot_notice" for c in slack.calls_to("views.push")
     )

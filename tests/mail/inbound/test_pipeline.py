@@ -233,7 +233,7 @@ def test_a_dit_number_in_the_subject_is_not_enough_from_a_stranger(
         assert kept is not None
         # the team's language (DITBOT_LOCALE=fr): the dispatch channel shows this reason
         assert kept.reason == (
-            "l'objet cite DIT-2026-0001, mais someone@elsewhere.example n'est pas un contact "
+            "l’objet cite DIT-2026-0001, mais someone@elsewhere.example n’est pas un contact "
             "de Acme SA"
         )
     assert len(exchanges_of(mail_ctx, "DIT-2026-0001")) == 1
