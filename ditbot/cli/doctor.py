@@ -133,7 +133,8 @@ def check_mailbox(
     yield Finding(
         "ok",
         "mail",
-        f"Mailbox {mailbox.where} read: {waiting} message(s) waiting; handled ones are {handled}.",
+        f"Mailbox {mailbox.where} read: {waiting} {'message' if waiting == 1 else 'messages'} "
+        f"waiting; handled ones are {handled}.",
     )
     if settings.imap_security == "none":
         yield Finding(

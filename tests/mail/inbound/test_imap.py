@@ -307,7 +307,7 @@ def test_doctor_checks_the_mailbox(
 
     where = f"sav@127.0.0.1:{dovecot.port}/INBOX"
     assert findings() == [
-        ("ok", f"Mailbox {where} read: 2 message(s) waiting; handled ones are flagged as seen."),
+        ("ok", f"Mailbox {where} read: 2 messages waiting; handled ones are flagged as seen."),
         ("warn", "IMAP_SECURITY=none: the mailbox password and the mails travel in clear."),
     ]
     [(level, text)] = findings(IMAP_FOLDER="Archives")
