@@ -41,6 +41,7 @@ from waitress.server import create_server
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ditbot.cli.http_server import HTTP_THREADS  # noqa: E402
 from ditbot.cli.serve import build  # noqa: E402
 from ditbot.core.settings import Settings  # noqa: E402
 from ditbot.domain.reference import import_data  # noqa: E402
@@ -187,6 +188,9 @@ def main() -> int:
     parser.add_argument("--dits", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="spread of the burst")
     parser.add_argument(
+        "--threads", type=int, default=HTTP_THREADS, help="waitress threads (serving model)"
+    )
+    parser.add_argument(
         "--database-url",
         help="a PostgreSQL server where a temporary database is created and dropped "
         "(e.g. postgresql://postgres@127.0.0.1:5432/postgres); default: a temporary SQLite file",
@@ -219,7 +223,7 @@ def main() -> int:
     runtime = build(settings)
     with runtime.ctx.db.session() as session:
         import_data(session, reference(options.dits))
-    server = create_server(runtime.web, host="127.0.0.1", port=0, threads=16)
+    server = create_server(runtime.web, host="127.0.0.1", port=0, threads=options.threads)
     threading.Thread(target=server.run, daemon=True, name="waitress").start()
     url = f"http://127.0.0.1:{server.effective_port}/api/v1/portal/messages"  # type: ignore[union-attr]
     runtime.dispatcher.start()
@@ -284,6 +288,7 @@ def main() -> int:
     ]
     print(
         f"portal messages:   {options.messages} over {options.dits} DITs in {options.seconds:g} s"
+        f" ({options.threads} waitress threads)"
     )
     print(f"answers:           {dict(sorted(statuses.items()))}")
     print(f"stored:            {stored_count} in {stored_at:.2f} s")

@@ -366,6 +366,7 @@ def log_exchange(
     mail_status: str | None = None,
     allow_closed: bool = False,
     dit: Dit | None = None,
+    refresh: bool = True,
 ) -> tuple[Exchange, bool]:
     """Record an exchange on a DIT; returns (exchange, created).
 
@@ -383,7 +384,8 @@ def log_exchange(
     if not allow_closed:
         ensure_open(dit)
     checked = _check(session, dit, data, actor)
-    repo.lock_dit(session, dit)
+    if refresh:
+        repo.lock_dit(session, dit)
     exchange = Exchange(
         dit=dit,
         direction=data.direction,
@@ -396,9 +398,24 @@ def log_exchange(
     _assign(exchange, checked)
     session.add(exchange)
     session.flush()
-    refresh_indicators(session, dit)
+    if refresh:
+        refresh_indicators(session, dit)
+    else:
+        note_appended(dit, exchange)
     _announce(session, exchange, was_relance=False)
     return exchange, True
+
+
+def note_appended(dit: Dit, exchange: Exchange) -> None:
+    """Move the DIT's indicators in memory for a new live exchange, as `refresh_indicators`
+    would find them (the latest is the greatest occurred_at, then id)."""
+    relance = exchange.type.is_relance
+    dit.exchange_count += 1
+    dit.relance_count += int(relance)
+    if dit.last_exchange_at is None or exchange.occurred_at >= dit.last_exchange_at:
+        dit.last_direction = exchange.direction
+        dit.last_exchange_at = exchange.occurred_at
+        dit.last_is_relance = relance
 
 
 def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> None:

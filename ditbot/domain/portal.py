@@ -182,6 +182,55 @@ def post_message(
     nothing, whatever became of the DIT since. The notifications are enqueued by
     ditbot.domain.exchanges in this same transaction.
     """
+    (outcome,) = post_messages(
+        session,
+        [message],
+        window_days=window_days,
+        relance_after_hours=relance_after_hours,
+        now=now,
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def post_messages(
+    session: Session,
+    messages: Sequence[PortalMessage],
+    *,
+    window_days: int,
+    relance_after_hours: float,
+    now: datetime | None = None,
+) -> list[tuple[Exchange, bool] | DomainError]:
+    """Record portal messages that arrived together in the caller's one transaction (a burst).
+
+    Each gets what `post_message` would answer it alone, in order: (exchange, created), or the
+    refusal, which writes nothing. A DIT is locked before its indicators decide the 24 h rule
+    and read again, so that rule and the counters see every message committed before and the
+    earlier ones of the burst; its indicators are rewritten once, at the end.
+    """
+    locked: dict[int, Dit] = {}
+    outcomes: list[tuple[Exchange, bool] | DomainError] = []
+    for message in messages:
+        try:
+            outcomes.append(
+                _post_one(session, message, locked, window_days, relance_after_hours, now)
+            )
+        except DomainError as error:
+            outcomes.append(error)
+    for dit in locked.values():
+        service.refresh_indicators(session, dit)
+    return outcomes
+
+
+def _post_one(
+    session: Session,
+    message: PortalMessage,
+    locked: dict[int, Dit],
+    window_days: int,
+    relance_after_hours: float,
+    now: datetime | None,
+) -> tuple[Exchange, bool]:
     check_text(message)
     key = external_key(message.message_id) if message.message_id is not None else None
     existing = service.replay_of(session, key, message.dit, "message_id")
@@ -193,6 +242,10 @@ def post_message(
         sent_at = sent_at.astimezone(UTC)  # stored and shown in UTC, like every other date
     when = sent_at or now or utcnow()
     ensure_accepts_messages(dit, window_days, now or utcnow())
+    if dit.id not in locked:
+        repo.lock_dit(session, dit)
+        session.refresh(dit)  # what the writers before us committed
+        locked[dit.id] = dit
     is_relance = message.relance or client_is_waiting(dit, when, relance_after_hours)
     relance_code, plain_code = types_for_client_messages(session)
     entry = service.ExchangeInput(
@@ -213,6 +266,7 @@ def post_message(
             external_key=key,
             allow_closed=True,
             dit=dit,
+            refresh=False,
         )
     except ValidationFailed as error:
         # The portal calls the exchange's date `sent_at` (CONTRACT.md section 6).

@@ -321,3 +321,46 @@ def test_the_same_message_sent_twice_at_once_is_stored_once(
     assert len({exchange_id for _status, exchange_id in answers}) == 1
     assert stored(db).exchanges == 1
     assert stored(db).outbox == 1
+
+
+def test_messages_at_once_on_one_dit_keep_the_counters_and_the_24h_rule_exact(
+    live_server: LiveServer, db: Database
+) -> None:
+    """Eight messages sent together on one DIT, 30 h after an unanswered one: exactly the
+    first written is a relance (the client had waited 24 h), the others follow it by minutes;
+    none is lost or doubled, and the counters count them all."""
+    now = utcnow()
+    first = message(message_id="waiting", sent_at=(now - timedelta(hours=30)).isoformat())
+    assert signed_post(live_server.app.test_client(), first).status_code == 201
+    barrier = threading.Barrier(8)
+    answers: list[dict[str, Any]] = []
+
+    def send(n: int) -> None:
+        raw = json.dumps(
+            message(message_id=f"together-{n}", sent_at=(now - timedelta(hours=2)).isoformat())
+        ).encode()
+        barrier.wait(5)
+        answer = requests.post(
+            live_server.url + WEBHOOK,
+            data=raw,
+            headers=signing.signed_headers(PORTAL_SECRET, raw),
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+        answers.append(answer.json())
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 8
+    assert sorted(answer["type"] for answer in answers) == ["complement"] * 7 + ["relance"]
+    assert len({answer["id"] for answer in answers}) == 8
+    assert stored(db).exchanges == 9
+    with db.session() as session:
+        dit = repo.dit_by_number(session, "DIT-2026-0001")
+        assert dit is not None
+        assert (dit.exchange_count, dit.relance_count, dit.last_direction) == (9, 1, "received")
+        kinds = [row.kind for row in session.scalars(select(OutboxItem)).all()]
+    assert len(kinds) == 9 + 1  # each message to the dispatch channel, the relance to managers
