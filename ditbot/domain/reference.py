@@ -27,7 +27,7 @@ from ditbot.domain.records import (
     ImportFile,
     TeamRecord,
 )
-from ditbot.domain.validation import check_document
+from ditbot.domain.validation import check_document, check_rows
 from storage import repositories as repo
 from storage.models import Client, Collaborator, Contact, Dit, ExchangeType, Team
 from storage.types import utcnow
@@ -429,8 +429,7 @@ def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Sum
     repeats = Repeats("dits")
     offset = 0
     for chunk in dits:
-        for index, row in enumerate(chunk, offset):  # NUL, surrogates, depth: named per row
-            check_document(row, "file", prefix=f"dits[{index}]", depth=2)
+        check_rows(chunk, "file", "dits", offset, depth=2)  # NUL, surrogates, depth: per row
         records = parse_dit_rows(chunk, offset)
         repeats.check(records, "number", offset)
         checker.check(records, offset, plan)

@@ -8,11 +8,13 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from ditbot.cli import jsonstream
+from storage.models import Dit
 from tests.factories import REFERENCE
 from tests.foundation.helpers import row_counts
-from tests.foundation.test_import import cli_env, run_import, write
+from tests.foundation.test_import import cli_env, run_import, updated_ats, write
 
 __all__ = ["cli_env"]  # the fixture, shared with test_import.py
 
@@ -113,3 +115,40 @@ def test_a_fault_in_a_late_chunk_writes_nothing_and_names_the_row(
     code, _out, err = run_import(write(cli_env, broken), capsys)
     assert code == 1 and "is not valid JSON (line 1, column" in err
     assert row_counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("row", "named"),
+    [
+        ({"title": "N\u00b0 4321 \x00"}, "dits[4321].title"),
+        ({"technician": "T\ud800"}, "dits[4321].technician"),
+        ({"title": ["deep", {"er": "\x00"}]}, "dits[4321].title[1].er"),
+    ],
+)
+def test_text_that_cannot_be_stored_in_a_late_row_is_named_and_nothing_written(
+    cli_env: Any, db: Any, capsys: pytest.CaptureFixture[str], row: dict[str, Any], named: str
+) -> None:
+    data = big_file(4500)
+    data["dits"][4321].update(row)
+    before = row_counts(db)
+    code, _out, err = run_import(write(cli_env, data), capsys)
+    assert code == 1 and "nothing was written" in err
+    assert f"{named}: " in err
+    assert row_counts(db) == before
+
+
+def test_a_reimport_with_one_row_changed_writes_exactly_that_row(
+    cli_env: Any, db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = big_file(4500)
+    assert run_import(write(cli_env, data), capsys)[0] == 0
+    stamps = updated_ats(db)
+    data["dits"][3999]["title"] = "Copieur remplacé"
+    code, out, _err = run_import(write(cli_env, data), capsys)
+    assert code == 0 and "updated 1 dit" in out
+    changed = {key for key, stamp in updated_ats(db).items() if stamps[key] != stamp}
+    assert changed == {"dits:BIG-03999"}
+    with db.session() as session:
+        assert session.scalar(select(Dit.title).where(Dit.number == "BIG-03999")) == (
+            "Copieur remplacé"
+        )
