@@ -13,7 +13,9 @@ out-of-office answers, bounces, unmatched mails and the same message again. They
 after the other to `ditbot.mail.inbound.pipeline.receive`, as the IMAP collector does. Printed:
 messages per second through the pipeline, p50/p99 from arrival to the Slack post of each
 message that is posted (the outbox item done: Slack accepted it), and the process's memory
-(RSS) after each quarter, which must stay flat. Target: at least 50 messages/s on 2 cores.
+(RSS) after each quarter, which must stay flat. Targets: at least 50 messages/s on 2 cores,
+RSS at the end at most 10 % over the first quarter's (the first quarter warms the caches).
+Exits 1 when a target is missed or an outbox item failed.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ CONTACTS = {
     "DIT-2026-0003": ("Léon Lemaire", "leon@boulangerie.example"),
 }
 TARGET = 50.0
+MEMORY_GROWTH = 1.10  # end RSS / first-quarter RSS
 
 
 def rss_mib() -> float:
@@ -321,9 +324,10 @@ def run(count: int, database_url: str | None) -> int:
         f"  exchanges from mail: {exchanges}; "
         f"failed outbox items: {0 if failed is None else 'some'}"
     )
-    ok = rate >= TARGET and failed is None and bool(latencies)
+    flat = memory[-1] <= memory[min(1, len(memory) - 1)] * MEMORY_GROWTH
+    ok = rate >= TARGET and flat and failed is None and bool(latencies)
     print("  verdict: " + ("ok" if ok else "below target or failures"))
-    return 0
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
