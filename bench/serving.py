@@ -92,3 +92,46 @@ def serve(kind: str, env: dict[str, str], dotenv: Path, bare: str = "command") -
         process.terminate()
         raise RuntimeError(f"{kind} did not start")
     return Served(kind, parent.recv(), process)
+
+
+def _fake_child(channels: dict[str, str], paced: bool, conn: Any) -> None:
+    """In a child process: the Slack Web API fake with `channels` (id → name), until told."""
+    from ditbot.playground.slack_api import FakeSlack
+
+    with FakeSlack() as fake:
+        for channel, name in channels.items():
+            fake.add_channel(channel, name=name)
+        if not paced:
+            fake.enforce_rate_limit("chat.postMessage", None)
+        conn.send(fake.base_url)
+        conn.recv()  # anything: stop
+
+
+@dataclass
+class RemoteSlack:
+    """The Slack fake in its own process: Slack's work is not ditbot's CPU, as in production."""
+
+    base_url: str
+    process: multiprocessing.process.BaseProcess
+    conn: Any
+
+    def stop(self) -> None:
+        self.conn.send("stop")
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+def remote_slack(channels: dict[str, str], *, paced: bool = True) -> RemoteSlack:
+    """Start the fake with `channels` in a child process; `paced=False` lifts Slack's one
+    chat.postMessage per second per channel (to measure ditbot, not the pacing)."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(
+        target=_fake_child, args=(channels, paced, child), name="slack", daemon=True
+    )
+    process.start()
+    if not parent.poll(120):
+        process.terminate()
+        raise RuntimeError("the Slack fake did not start")
+    return RemoteSlack(parent.recv(), process, parent)
