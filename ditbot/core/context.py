@@ -16,6 +16,11 @@ class Context:
     # Called after a commit that enqueued outbox work, to deliver it at once (set by serve).
     wake_delivery: Callable[[], None] = field(default=lambda: None)
 
+    def __post_init__(self) -> None:
+        # The domain reads the company's calendar from them inside a unit of work (the
+        # business time of each answer, ditbot.domain.timers.sync_figures).
+        self.db.session_info["settings"] = self.settings
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
         return cls(settings=settings, db=Database(settings.database_url))
