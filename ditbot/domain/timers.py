@@ -177,7 +177,7 @@ def sync_figures(session: Session, dit: Dit) -> None:
     ).all()
     stored = {
         row.exchange_id: row
-        for row in session.execute(select(figure).where(figure.dit_id == dit.id))
+        for row in session.execute(select(ExchangeFigure.__table__).where(figure.dit_id == dit.id))
     }
     wanted = figures_of(moments)
     gone = stored.keys() - {f.exchange_id for f in wanted}
