@@ -94,6 +94,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Handed to every session as `session.info` (the application's settings, for what the
+        # domain works out inside a unit of work); storage itself never reads it.
+        self.session_info: dict[str, Any] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -102,7 +105,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits when the block ends, rolls back if it raises."""
-        session = self._sessions()
+        session = self._sessions(info=dict(self.session_info))
         try:
             yield session
             session.commit()

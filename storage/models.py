@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -413,4 +414,49 @@ class ResponseWait(Base):
         # One row per wait: two processes that open the same wait meet on this key.
         UniqueConstraint("dit_id", "started_at"),
         Index("ix_response_waits_next_check_at", "next_check_at"),
+    )
+
+
+class ExchangeFigure(Base):
+    """What the manager's figures (`/dit stats`, the digest) need of one live exchange, kept
+    when the DIT's exchanges change (ditbot.domain.timers.sync_figures) so that a month's
+    figures read an indexed range of this table instead of walking the exchanges.
+
+    For a client message: whether an answer of ours came before it (its target is then the
+    next-response one), the time of the first answer at or after it, and the business time
+    it took. `response_seconds` is None while unanswered, and for an answered message whose
+    business time is still to be worked out (the figures do it before they read).
+    """
+
+    __tablename__ = "exchange_figures"
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"), primary_key=True)
+    dit_id: Mapped[int] = mapped_column(ForeignKey("dits.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column()
+    client_id: Mapped[int] = mapped_column(Integer)  # the DIT's, as of the last change
+    technician_id: Mapped[int | None] = mapped_column(Integer)
+    received: Mapped[bool] = mapped_column(Boolean)
+    relance: Mapped[bool] = mapped_column(Boolean)
+    first: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column()
+    response_seconds: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (
+        # Covers both of the figures' queries: a period is one range of it.
+        Index(
+            "ix_exchange_figures_occurred_at",
+            "occurred_at",
+            "received",
+            "technician_id",
+            "client_id",
+            "relance",
+            "first",
+            "response_seconds",
+        ),
+        # The answered messages whose business time is still to be worked out (few or none).
+        Index(
+            "ix_exchange_figures_uncounted",
+            "exchange_id",
+            sqlite_where=text("answered_at IS NOT NULL AND response_seconds IS NULL"),
+            postgresql_where=text("answered_at IS NOT NULL AND response_seconds IS NULL"),
+        ),
     )

@@ -18,7 +18,6 @@ from ditbot.domain.business_time import BusinessCalendar
 from ditbot.domain.exchanges import ensure_open, get_dit
 from storage import repositories as repo
 from storage.models import ResponseWait
-from storage.types import utcnow
 from storage.vocabulary import Direction
 
 CALL_TYPE = "appel"  # DOMAIN.md: the default type for a phone call
@@ -39,7 +38,7 @@ def snooze_until(choice: str, now: datetime, calendar: BusinessCalendar) -> date
 def _redraw(
     deps: Deps, respond: Respond, requester: Requester, wait_id: int, number: str | None
 ) -> None:
-    now = utcnow()
+    now = deps.ctx.clock()
     with deps.unit_of_work() as session:
         wait = timers.open_wait(session, wait_id)
         if wait is None:
@@ -57,13 +56,13 @@ def acknowledge(deps: Deps, respond: Respond, requester: Requester, wait_id: int
         wait = session.get(ResponseWait, wait_id)
         number = wait.dit.number if wait is not None else None
         if actor.collaborator is not None:
-            timers.acknowledge(session, wait_id, actor.collaborator.id, utcnow())
+            timers.acknowledge(session, wait_id, actor.collaborator.id, deps.ctx.clock())
     _redraw(deps, respond, requester, wait_id, number)
 
 
 def snooze(deps: Deps, respond: Respond, requester: Requester, wait_id: int, choice: str) -> None:
     """Remind the requester again at the chosen time; the DM says when."""
-    until = snooze_until(choice, utcnow(), calendar_of(deps))
+    until = snooze_until(choice, deps.ctx.clock(), calendar_of(deps))
     with deps.unit_of_work() as session:
         requester.actor(session)
         wait = session.get(ResponseWait, wait_id)

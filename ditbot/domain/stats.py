@@ -9,7 +9,6 @@ team (its clients', else its technicians').
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +19,12 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
+from ditbot.domain import timers
 from ditbot.domain.business_time import BusinessCalendar
 from ditbot.domain.errors import DomainError, NotFound
 from ditbot.domain.teams import team_by_code
-from ditbot.domain.timers import Targets, TimerSettings, percentile, targets_for
-from storage.models import Client, Collaborator, Dit, Exchange, ExchangeType, Team
+from ditbot.domain.timers import TimerSettings, percentile, targets_for
+from storage.models import Client, Collaborator, Dit, Exchange, ExchangeFigure, ExchangeType, Team
 from storage.vocabulary import OPEN_STATES, Direction
 
 DEFAULT_DAYS = 7
@@ -140,6 +140,22 @@ def _team_filter(team: Team | None) -> Any:
     )
 
 
+def _figures_of_team(team: Team | None) -> Any:
+    """The stored figures of the team's DITs (its clients', else its technicians')."""
+    if team is None:
+        return True
+    figure = ExchangeFigure.__table__.c
+    return or_(
+        figure.client_id.in_(select(Client.id).where(Client.team_id == team.id)),
+        and_(
+            figure.client_id.in_(select(Client.id).where(Client.team_id.is_(None))),
+            figure.technician_id.in_(
+                select(Collaborator.id).where(Collaborator.team_id == team.id)
+            ),
+        ),
+    )
+
+
 def resolve_team(session: Session, code: str | None) -> Team | None:
     if not code:
         return None
@@ -149,6 +165,28 @@ def resolve_team(session: Session, code: str | None) -> Team | None:
     return team
 
 
+@dataclass
+class _Pair:
+    """The figures of one (technician, client) pair, merged into the groups at the end."""
+
+    exchanges: int = 0
+    received: int = 0
+    relances: int = 0
+    messages: int = 0
+    within: int = 0
+    hours: list[float] = field(default_factory=list)
+
+    def add_to(self, figures: Figures) -> None:
+        figures.exchanges += self.exchanges
+        figures.received += self.received
+        figures.sent += self.exchanges - self.received
+        figures.relances += self.relances
+        figures.messages += self.messages
+        figures.answered += len(self.hours)
+        figures.within += self.within
+        figures.hours.extend(self.hours)
+
+
 def compute(
     session: Session,
     period: Period,
@@ -156,76 +194,66 @@ def compute(
     settings: TimerSettings,
     team: Team | None = None,
 ) -> Stats:
-    """The figures of `period` (for `team`, else for everyone)."""
-    live = Exchange.deleted_at.is_(None)
-    in_period = and_(Exchange.occurred_at >= period.start, Exchange.occurred_at < period.end)
-    scope = _team_filter(team)
+    """The figures of `period` (for `team`, else for everyone), from the figures stored with
+    each exchange (ditbot.domain.timers.sync_figures): two reads of one index range."""
+    timers.fill_response_seconds(session, calendar)
+    figure = ExchangeFigure.__table__.c
+    where = (
+        figure.occurred_at >= period.start,
+        figure.occurred_at < period.end,
+        _figures_of_team(team),
+    )
+    pairs: dict[tuple[int | None, int], _Pair] = defaultdict(_Pair)
+    for tech_id, client_id, count, received, relances in session.execute(
+        select(
+            figure.technician_id,
+            figure.client_id,
+            func.count(),
+            func.sum(case((figure.received, 1), else_=0)),
+            func.sum(case((figure.relance, 1), else_=0)),
+        )
+        .where(*where)
+        .group_by(figure.technician_id, figure.client_id)
+    ):
+        pair = pairs[tech_id, client_id]
+        pair.exchanges, pair.received, pair.relances = count, received or 0, relances or 0
+
+    clients = {
+        client_id: (
+            name,
+            targets_for(Client(first_response_hours=first, next_response_hours=later), settings),
+        )
+        for client_id, name, first, later in session.execute(
+            select(Client.id, Client.name, Client.first_response_hours, Client.next_response_hours)
+        )
+    }
+    targets = {
+        client_id: (
+            target.for_wait(True).total_seconds(),
+            target.for_wait(False).total_seconds(),
+        )
+        for client_id, (_name, target) in clients.items()
+    }
+    for tech_id, client_id, first, seconds in session.execute(
+        select(figure.technician_id, figure.client_id, figure.first, figure.response_seconds).where(
+            *where, figure.received.is_(True)
+        )
+    ):
+        pair = pairs[tech_id, client_id]
+        pair.messages += 1
+        if seconds is None:
+            continue  # not answered yet
+        pair.hours.append(seconds / 3600)
+        pair.within += seconds <= targets[client_id][0 if first else 1]
+
+    names: dict[int, str] = dict(session.execute(select(Collaborator.id, Collaborator.name)).all())
     total = Figures()
     per_tech: dict[str, Figures] = defaultdict(Figures)
     per_client: dict[str, Figures] = defaultdict(Figures)
-
-    counts = session.execute(
-        select(
-            Collaborator.name,
-            Client.name,
-            func.count(Exchange.id),
-            func.sum(case((Exchange.direction == Direction.RECEIVED, 1), else_=0)),
-            func.sum(case((ExchangeType.is_relance.is_(True), 1), else_=0)),
-        )
-        .select_from(Exchange)
-        .join(Dit, Dit.id == Exchange.dit_id)
-        .join(Client, Client.id == Dit.client_id)
-        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
-        .outerjoin(Collaborator, Collaborator.id == Dit.technician_id)
-        .where(live, in_period, scope)
-        .group_by(Collaborator.name, Client.name)
-    ).all()
-    for tech, client, count, received, relances in counts:
-        for figures in (total, per_tech[tech or NO_TECHNICIAN], per_client[client]):
-            figures.exchanges += int(count)
-            figures.received += int(received or 0)
-            figures.sent += int(count) - int(received or 0)
-            figures.relances += int(relances or 0)
-
-    rows = session.execute(
-        select(
-            Exchange.dit_id,
-            Collaborator.name,
-            Client.name,
-            Client.first_response_hours,
-            Client.next_response_hours,
-            Exchange.occurred_at,
-        )
-        .select_from(Exchange)
-        .join(Dit, Dit.id == Exchange.dit_id)
-        .join(Client, Client.id == Dit.client_id)
-        .outerjoin(Collaborator, Collaborator.id == Dit.technician_id)
-        .where(live, in_period, scope, Exchange.direction == Direction.RECEIVED)
-    ).all()
-    answers, first_sent = _answers_of(session, sorted({row[0] for row in rows}), period.start)
-    targets: dict[tuple[float | None, float | None], Targets] = {}
-    for dit_id, tech, client, first_hours, next_hours, received_at in rows:
-        key = (first_hours, next_hours)
-        if key not in targets:
-            targets[key] = targets_for(
-                Client(first_response_hours=first_hours, next_response_hours=next_hours), settings
-            )
-        sent = answers.get(dit_id, [])
-        position = bisect_left(sent, received_at)
-        earliest = first_sent.get(dit_id)
-        answered_before = earliest is not None and earliest < received_at
-        target = targets[key].for_wait(not answered_before).total_seconds()
-        groups = (total, per_tech[tech or NO_TECHNICIAN], per_client[client])
-        for figures in groups:
-            figures.messages += 1
-        if position == len(sent):
-            continue  # not answered yet
-        answered_at = sent[position]
-        seconds = calendar.business_seconds(answered_at) - calendar.business_seconds(received_at)
-        for figures in groups:
-            figures.answered += 1
-            figures.hours.append(seconds / 3600)
-            figures.within += seconds <= target
+    for (tech_id, client_id), pair in pairs.items():
+        tech = names.get(tech_id) if tech_id is not None else None
+        for figures in (total, per_tech[tech or NO_TECHNICIAN], per_client[clients[client_id][0]]):
+            pair.add_to(figures)
     return Stats(
         team=team.code if team else None,
         period=period,
@@ -233,41 +261,6 @@ def compute(
         by_technician=_ranked(per_tech),
         by_client=_ranked(per_client),
     )
-
-
-ANSWERS_CHUNK = 500
-
-
-def _answers_of(
-    session: Session, dit_ids: Sequence[int], since: datetime
-) -> tuple[dict[int, list[datetime]], dict[int, datetime]]:
-    """For these DITs: the times of our live sent exchanges from `since` on, in order, and the
-    time of our first one ever (whether a message was answered before: its target)."""
-    later: dict[int, list[datetime]] = defaultdict(list)
-    for dit_id, at in session.execute(
-        select(Exchange.dit_id, Exchange.occurred_at).where(
-            Exchange.occurred_at >= since,
-            Exchange.deleted_at.is_(None),
-            Exchange.direction == Direction.SENT,
-        )
-    ):
-        later[dit_id].append(at)
-    for times in later.values():
-        times.sort()
-    first: dict[int, datetime] = {}
-    for offset in range(0, len(dit_ids), ANSWERS_CHUNK):
-        chunk = list(dit_ids[offset : offset + ANSWERS_CHUNK])
-        for dit_id, at in session.execute(
-            select(Exchange.dit_id, func.min(Exchange.occurred_at))
-            .where(
-                Exchange.dit_id.in_(chunk),
-                Exchange.deleted_at.is_(None),
-                Exchange.direction == Direction.SENT,
-            )
-            .group_by(Exchange.dit_id)
-        ):
-            first[dit_id] = at
-    return later, first
 
 
 def _ranked(groups: dict[str, Figures]) -> list[tuple[str, Figures]]:

@@ -161,17 +161,20 @@ def test_ack_shows_who_took_it_and_the_escalation_says_so(
     slack: FakeSlack,
     driver: SlackDriver,
 ) -> None:
+    ctx.clock = clock  # the click's time is the controllable clock's
     record(ctx, "received", paris(2026, 11, 30, 8, 0))
     scan_at(scanner, clock, 2026, 11, 30, 11, 0)
     deliver(worker, ctx.db)
     (dm,) = posts(slack, "UJDU")
+    clock.now = paris(2026, 11, 30, 11, 7)
     answer = driver.click({"blocks": dm.args["blocks"], "ts": dm.response["ts"]}, "reminder_ack")
     assert answer.status_code == 200
     replaced = driver.last_response()
     assert replaced.get("replace_original") is True
     assert "Jeanne Dupuis" in texts(replaced["blocks"])
     (wait,) = waits(ctx.db)
-    assert wait.acked_at is not None and wait.reminded_at is not None
+    assert wait.acked_at == paris(2026, 11, 30, 11, 7)
+    assert wait.reminded_at == paris(2026, 11, 30, 11, 0)
     # The timer keeps running: the escalation still comes, naming who took it.
     scan_at(scanner, clock, 2026, 11, 30, 12, 0)
     deliver(worker, ctx.db)
@@ -188,10 +191,8 @@ def test_snooze_reminds_again_at_the_chosen_time_once(
     slack: FakeSlack,
     driver: SlackDriver,
 ) -> None:
-    from storage.types import utcnow
-
-    record(ctx, "received", utcnow() - timedelta(days=7))
-    clock.now = utcnow()
+    ctx.clock = clock  # Friday 27 Nov. 17:50, Paris: open
+    record(ctx, "received", clock.now - timedelta(days=7))
     scanner.scan_once()
     deliver(worker, ctx.db)
     dm = [c for c in posts(slack, "UJDU")][0]
@@ -201,7 +202,7 @@ def test_snooze_reminds_again_at_the_chosen_time_once(
     )
     assert answer.status_code == 200
     until = waits(ctx.db)[0].snoozed_until
-    assert until is not None and abs(until - (utcnow() + timedelta(hours=2))) < timedelta(minutes=1)
+    assert until == paris(2026, 11, 27, 19, 50)  # two hours on the clock, not business hours
     with_office = ReminderScanner(
         Context(
             settings_with(

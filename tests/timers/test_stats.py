@@ -6,11 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, select
 
 from ditbot.core.context import Context
-from ditbot.domain import stats
+from ditbot.domain import stats, timers
 from ditbot.domain.business_time import BusinessCalendar
 from ditbot.domain.errors import DomainError
+from ditbot.domain.exchanges import Actor, delete_exchange
+from storage import repositories as repo
+from storage.models import Dit, Exchange, ExchangeFigure
 from tests.slack.harness import SlackDriver, texts
 from tests.timers.conftest import PARIS, paris, record
 
@@ -109,3 +113,74 @@ def test_the_managers_home_lists_the_longest_waits_and_the_weeks_follow_ups(
 def test_the_help_names_dit_stats(driver: SlackDriver, seeded: dict[str, Any]) -> None:
     driver.command("help", user="USBE")
     assert "/dit stats" in texts(driver.last_response()["blocks"])
+
+
+def stored_figures(ctx: Context) -> dict[int, tuple[Any, ...]]:
+    with ctx.db.session() as session:
+        return {
+            row.exchange_id: (row.received, row.first, row.answered_at, row.response_seconds)
+            for row in session.scalars(select(ExchangeFigure))
+        }
+
+
+def test_stored_figures_are_the_ones_worked_out_from_the_exchanges(
+    ctx: Context, seeded: dict[str, Any]
+) -> None:
+    """What sync_figures keeps as exchanges come, go and arrive late equals what the
+    exchanges give (timers.responses, with the calendar's own elapsed time), and the
+    migration's backfill writes the same rows."""
+    known_month(ctx)
+    late = record(ctx, "sent", paris(2026, 11, 10, 12, 0), dit="DIT-2026-0003")  # logged late
+    answer = record(ctx, "sent", paris(2026, 11, 12, 10, 0), dit="DIT-2026-0002")
+    with ctx.db.session() as session:
+        manager = repo.collaborator_by_code(session, "SBE")
+        delete_exchange(session, answer, Actor(source="slack", collaborator=manager))  # type: ignore[arg-type]
+    calendar = BusinessCalendar.from_settings(ctx.settings)
+    expected: dict[int, tuple[Any, ...]] = {}
+    with ctx.db.session() as session:
+        for dit in session.scalars(select(Dit)):
+            live = [e for e in dit_exchanges(session, dit.id) if e.deleted_at is None]
+            moments = [timers.Moment(e.id, e.direction, e.occurred_at) for e in live]
+            for response in timers.responses(moments, calendar):
+                seconds = response.business.total_seconds() if response.business else None
+                expected[response.exchange_id] = (
+                    True,
+                    response.first,
+                    response.answered_at,
+                    seconds,
+                )
+            for e in live:
+                if e.direction == "sent":
+                    expected[e.id] = (False, False, None, None)
+    stored = stored_figures(ctx)
+    assert stored == expected
+    assert answer not in stored and stored[late] == (False, False, None, None)
+    # The 10 Nov message of DIT-0003 is now answered by the late call, 2 business hours on.
+    assert sorted(s for _r, _f, _a, s in stored.values() if s) == [
+        1.5 * 3600,
+        2 * 3600,
+        5 * 3600,
+        8 * 3600,
+    ]
+    with ctx.db.engine.begin() as connection:
+        connection.execute(delete(ExchangeFigure))
+        written = timers.backfill_figures(connection, calendar)
+    assert written == len(expected) and stored_figures(ctx) == expected
+
+
+def test_figures_without_the_settings_get_their_business_time_when_read(
+    ctx: Context, seeded: dict[str, Any]
+) -> None:
+    ctx.db.session_info.clear()  # a session that cannot work out business time
+    known_month(ctx)
+    assert all(s is None for _r, _f, _a, s in stored_figures(ctx).values())
+    calendar = BusinessCalendar.from_settings(ctx.settings)
+    period = stats.parse_period(NOVEMBER, datetime.now(UTC), PARIS)
+    with ctx.db.session() as session:
+        result = stats.compute(session, period, calendar, ctx.settings)
+    assert result.total.median_hours == pytest.approx(3.5)
+    assert result.total.within_share == pytest.approx(3 / 5)
+
+
+def dit_exchanges(session: Any, dit_id: int) -> list[Exchange]:
+    return list(session.scalars(select(Exchange).where(Exchange.dit_id == dit_id)))
