@@ -271,6 +271,38 @@ def test_import_console_script(db_url: str, db: Database, tmp_path: Path) -> Non
     assert row_counts(db)["dits"] == 5
 
 
+
+def test_a_field_name_that_cannot_be_printed_is_named_escaped_not_a_traceback(
+    db_url: str, db: Database, tmp_path: Path
+) -> None:
+    """A lone surrogate in a key (JSON allows `\\ud800`; UTF-8 cannot write it): the refusal
+    names the field with the character escaped, on a real UTF-8 stderr, and nothing is written."""
+    data = copy.deepcopy(REFERENCE)
+    data["dits"][0]["ti\ud800tle"] = "x"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="ascii")  # json.dumps writes the key as \ud800
+    before = row_counts(db)
+    result = subprocess.run(
+        [str(DITBOT), "import", str(path)],
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "DATABASE_URL": db_url,
+            "DITBOT_LOCALE": "en",
+            "PYTHONIOENCODING": "utf-8",
+        },
+        capture_output=True,
+        timeout=60,
+    )
+    err = result.stderr.decode("utf-8")
+    assert result.returncode == 1, err
+    assert "Traceback" not in err
+    assert "was not imported, nothing was written" in err
+    assert "ti\\ud800tle" in err
+    assert row_counts(db) == before
+
+
 # --- demo and db upgrade ---
 
 
