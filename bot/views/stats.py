@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from babel.dates import format_date
 from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
@@ -76,7 +78,8 @@ def period_text(t: Translator, result: Stats) -> str:
     period = result.period
     first = period.first_day or period.start.date()
     last = period.last_day or period.end.date()
-    return t(_("from {start} to {end}"), start=first.isoformat(), end=last.isoformat())
+    day = partial(format_date, format="medium", locale=t.locale)  # 25 nov. 2026, Nov 25, 2026
+    return t(_("from {start} to {end}"), start=day(first), end=day(last))
 
 
 def stats_message(t: Translator, result: Stats, team: str | None) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def test_dry_run_writes_the_message_and_the_chart_with_the_known_figures(
     assert "2 h 00 (+0 h 00)" in shown  # median of 2, 6, 1 = 2 h; week 47: 1 and 3 -> 2 h
     assert "5 h 12 (+2 h 24)" in shown  # p90 of 1, 2, 6; week 47 of 1 and 3: 2 h 48
     assert "75 % (-25 pts)" in shown  # 3 of 4 answered within target; week 47: 2 of 2
-    assert "from 2026-11-23 to 2026-11-29" in shown
+    assert "from Nov 23, 2026 to Nov 29, 2026" in shown
     assert "DIT-2026-0001" in shown.split("five longest waits")[1]
     check_png((out / "digest-all.png").read_bytes())
 

@@ -82,6 +82,7 @@ def test_dit_stats_answers_a_manager_with_the_figures(
     assert answer.get("response_type") == "ephemeral"
     assert "9" in shown and "3 h 30" in shown and "60 %" in shown
     assert "Jeanne Dupuis" in shown and "Boulangerie Léon" in shown
+    assert "du 1 nov. 2026 au 30 nov. 2026" in shown  # days as a French reader writes them
 
 
 def test_dit_stats_is_refused_to_a_non_manager_and_names_a_bad_period(
