@@ -2,9 +2,10 @@
 
     python -m bench.bench_inbound [--messages 1000] [--database-url postgresql://...]
 
-Everything runs in this process, on loopback, and stops by itself: the database (a temporary
-SQLite file, or the PostgreSQL given), the Slack Web API fake (in its own process, as Slack is remote), and ditbot's outbox dispatcher
-with the workers `ditbot serve` runs for Slack (channel notifications, DMs, unmatched mail).
+Everything runs on loopback and stops by itself: the database (a temporary SQLite file, or
+the PostgreSQL given) and ditbot's outbox dispatcher with the workers `ditbot serve` runs for
+Slack (channel notifications, DMs, unmatched mail) in this process; the Slack Web API fake in
+its own process, as Slack is remote.
 
 N raw messages (default 1,000), a realistic mix written like the fixtures of
 tests/mail/inbound: replies in the conversation (Thunderbird, Outlook in Windows-1252, Gmail
