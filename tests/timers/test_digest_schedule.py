@@ -10,8 +10,9 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.workers.digest import DigestScheduler, build_digests, digest_mark, post_one
+from ditbot.cli.serve import build
 from ditbot.core.context import Context
-from ditbot.core.settings import SettingsError
+from ditbot.core.settings import Settings, SettingsError
 from ditbot.playground.slack_api import FakeSlack
 from storage import outbox
 from tests.slack.harness import texts
@@ -142,3 +143,17 @@ def test_no_digest_when_the_time_is_emptied(
     assert off_scheduler.run_once() is False
     assert off_scheduler.scan_once() == []
     assert digests_posted(slack) == []
+
+
+def test_serve_runs_the_digest_only_when_its_time_is_set(
+    settings: Settings, env: dict[str, str], tmp_path: Path, slack: FakeSlack
+) -> None:
+    for given, expected in (
+        (settings, True),
+        (settings_with(env, tmp_path, DITBOT_DIGEST_AT=""), False),
+    ):
+        runtime = build(given)
+        try:
+            assert ("digest" in {w.name for w in runtime.dispatcher.workers}) is expected
+        finally:
+            runtime.ctx.db.dispose()
