@@ -320,7 +320,9 @@ class DigestScheduler:
             with self.ctx.db.session() as session:  # posted meanwhile by the lane's last holder?
                 if session.get(ProcessedEvent, done) is not None:
                     return False
-            (digest,) = build_digests(self.ctx, due, week=None, teams=[team])
+            # The week just ended at `due`; the longest waits as they are now.
+            year, number, _day = date.fromisoformat(week).isocalendar()
+            (digest,) = build_digests(self.ctx, now, week=f"{year}-W{number:02d}", teams=[team])
             if digest.channel is None:
                 log.info("digest of %s: no channel to post it in", key)
             elif self._already_posted(digest.channel, key, week, due):
