@@ -319,6 +319,7 @@ class DigestScheduler:
         try:
             with self.ctx.db.session() as session:  # posted meanwhile by the lane's last holder?
                 if session.get(ProcessedEvent, done) is not None:
+                    outbox.release_lane(session, lane, self.owner)
                     return False
             # The week just ended at `due`; the longest waits as they are now.
             year, number, _day = date.fromisoformat(week).isocalendar()

@@ -3,6 +3,7 @@ once per week across processes and restarts, once after downtime, again when Sla
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,29 @@ def test_serve_runs_the_digest_only_when_its_time_is_set(
             assert ("digest" in {w.name for w in runtime.dispatcher.workers}) is expected
         finally:
             runtime.ctx.db.dispose()
+
+
+def test_two_processes_at_the_same_moment_post_it_once(
+    ctx: Context, slack: FakeSlack, week_48: None
+) -> None:
+    clock = Clock(paris(2026, 11, 30, 8, 0))
+    scheduler(ctx, slack, clock).scan_once()
+    clock.now = paris(2026, 11, 30, 8, 30)
+    workers = [scheduler(ctx, slack, clock, owner=name) for name in ("a", "b", "c")]
+    start = threading.Barrier(len(workers))
+    posted: list[list[str]] = []
+
+    def run(worker: DigestScheduler) -> None:
+        start.wait()
+        posted.append(worker.scan_once())
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(posted) == [[], [], ["all"]]
+    assert len(digests_posted(slack)) == 1
+    with ctx.db.session() as session:  # and nobody keeps the lane
+        lane = outbox.acquire_lane(session, "digest@all", "d", lease_seconds=1)
+        assert lane is not None
