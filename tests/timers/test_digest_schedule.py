@@ -38,6 +38,14 @@ def scheduler(ctx: Context, slack: FakeSlack, clock: Clock, owner: str = "a") ->
     return DigestScheduler(ctx, client, clock=clock, every=0, owner=owner)
 
 
+def due_now(ctx: Context, slack: FakeSlack) -> Clock:
+    """A clock at Monday 30 Nov 08:30, the schedule started by a scan at 08:00."""
+    clock = Clock(paris(2026, 11, 30, 8, 0))
+    assert scheduler(ctx, slack, clock).scan_once() == []
+    clock.now = paris(2026, 11, 30, 8, 30)
+    return clock
+
+
 def digests_posted(slack: FakeSlack) -> list[str]:
     """The text of each digest in the managers' channel (top level, as Slack shows it)."""
     return [texts(m) for m in slack.conversation(MANAGERS) if "Weekly digest" in m.get("text", "")]
@@ -84,10 +92,8 @@ def test_a_restart_after_weeks_down_posts_the_week_just_ended_once(
 def test_slack_failing_loses_nothing_and_doctor_sees_why(
     ctx: Context, slack: FakeSlack, week_48: None
 ) -> None:
-    clock = Clock(paris(2026, 11, 30, 8, 0))
+    clock = due_now(ctx, slack)
     worker = scheduler(ctx, slack, clock)
-    worker.scan_once()
-    clock.now = paris(2026, 11, 30, 8, 30)
     slack.fail_next("chat.postMessage", status=200, body={"ok": False, "error": "fatal_error"})
     assert worker.scan_once() == []
     assert digests_posted(slack) == []
@@ -104,9 +110,7 @@ def test_slack_failing_loses_nothing_and_doctor_sees_why(
 def test_a_process_busy_posting_is_not_doubled_and_a_post_before_a_crash_not_repeated(
     ctx: Context, slack: FakeSlack, week_48: None
 ) -> None:
-    clock = Clock(paris(2026, 11, 30, 8, 0))
-    scheduler(ctx, slack, clock).scan_once()
-    clock.now = paris(2026, 11, 30, 8, 30)
+    clock = due_now(ctx, slack)
     with ctx.db.session() as session:  # another process holds the lane: it is posting
         assert outbox.acquire_lane(session, "digest@all", "other", lease_seconds=60) is not None
     assert scheduler(ctx, slack, clock).scan_once() == []
@@ -136,9 +140,7 @@ def test_a_malformed_digest_time_is_refused_naming_the_field_and_the_format(
 def test_no_digest_when_the_time_is_emptied(
     ctx: Context, db: Any, env: dict[str, str], tmp_path: Path, slack: FakeSlack, week_48: None
 ) -> None:
-    clock = Clock(paris(2026, 11, 30, 8, 0))
-    scheduler(ctx, slack, clock).scan_once()
-    clock.now = paris(2026, 11, 30, 8, 30)
+    clock = due_now(ctx, slack)
     off = Context(settings=settings_with(env, tmp_path, DITBOT_DIGEST_AT=""), db=db)
     off_scheduler = scheduler(off, slack, clock)
     assert off_scheduler.run_once() is False
@@ -163,9 +165,7 @@ def test_serve_runs_the_digest_only_when_its_time_is_set(
 def test_two_processes_at_the_same_moment_post_it_once(
     ctx: Context, slack: FakeSlack, week_48: None
 ) -> None:
-    clock = Clock(paris(2026, 11, 30, 8, 0))
-    scheduler(ctx, slack, clock).scan_once()
-    clock.now = paris(2026, 11, 30, 8, 30)
+    clock = due_now(ctx, slack)
     workers = [scheduler(ctx, slack, clock, owner=name) for name in ("a", "b", "c")]
     start = threading.Barrier(len(workers))
     posted: list[list[str]] = []
