@@ -124,7 +124,12 @@ def build(
 
     # The scan enqueues reminders; it delivers nothing itself, so it is no kind's worker.
     scanner = ReminderScanner(ctx)
-    dispatcher = Dispatcher([*registry.values(), scanner])
+    periodic: list[Any] = [scanner]
+    if settings.digest_at:
+        from bot.workers.digest import DigestScheduler
+
+        periodic.append(DigestScheduler(ctx, client))  # posts at DITBOT_DIGEST_AT, no outbox kind
+    dispatcher = Dispatcher([*registry.values(), *periodic])
     ctx.wake_delivery = dispatcher.wake
     collector = None
     if settings.imap_host:

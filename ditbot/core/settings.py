@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Mapping, Sequence
+from datetime import time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -178,6 +179,24 @@ def _working_days(value: str) -> str:
 
 def _working_hours(value: str) -> str:
     return str(_calendar_check(working_time.parse_hours)(value))
+
+
+def parse_digest_at(text: str) -> tuple[int, time] | None:
+    """`mon 08:30` as (weekday, Monday 0; time), in the company's zone; None when empty (off)."""
+    if not text.strip():
+        return None
+    match = re.fullmatch(r"\s*([a-zA-Z]{3})\s+(\d{1,2}):(\d{2})\s*", text)
+    day = match.group(1).lower() if match else ""
+    if not match or day not in working_time.DAY_NAMES:
+        raise CalendarError("must be a day and a time such as mon 08:30 (empty: no digest)")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise CalendarError("must be a day and a time such as mon 08:30 (empty: no digest)")
+    return working_time.DAY_NAMES.index(day), time(hour, minute)
+
+
+def _digest_at(value: str) -> str:
+    return str(_calendar_check(parse_digest_at)(value))
 
 
 def _holiday_country(value: str) -> str:
@@ -473,6 +492,14 @@ class Settings(BaseSettings):
         30,
         validation_alias="DITBOT_REMINDER_SCAN_SECONDS",
         description="how often ditbot serve looks for waits past their reminder or escalation",
+    )
+    digest_at: Annotated[str, AfterValidator(_digest_at)] = Field(
+        "",
+        validation_alias="DITBOT_DIGEST_AT",
+        description=(
+            "when ditbot serve posts the weekly digest, e.g. mon 08:30 (DITBOT_TIMEZONE); "
+            "empty: never"
+        ),
     )
 
     @classmethod
