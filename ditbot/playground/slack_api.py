@@ -187,6 +187,10 @@ class Clock:
     def monotonic(self) -> float:
         return time.monotonic() + self._offset
 
+    def advanced(self) -> float:
+        """Seconds moved by `advance` only: a clock that stands still unless a test moves it."""
+        return self._offset
+
     def time(self) -> float:
         """Unix time (what message ts are made of)."""
         return time.time() + self._offset

@@ -271,7 +271,6 @@ def test_import_console_script(db_url: str, db: Database, tmp_path: Path) -> Non
     assert row_counts(db)["dits"] == 5
 
 
-
 def test_a_field_name_that_cannot_be_printed_is_named_escaped_not_a_traceback(
     db_url: str, db: Database, tmp_path: Path
 ) -> None:

@@ -722,9 +722,16 @@ def slack_executor() -> Iterator[TrackingExecutor]:
 
 
 @pytest.fixture
-def slack_app(ctx: Context, seeded: dict[str, Any], slack_executor: TrackingExecutor) -> App:
-    """The real bolt app of ditbot on the seeded database, talking to the fake."""
-    return create_app(ctx, listener_executor=slack_executor)
+def slack_app(
+    ctx: Context, seeded: dict[str, Any], slack_executor: TrackingExecutor, slack: FakeSlack
+) -> App:
+    """The real bolt app of ditbot on the seeded database, talking to the fake.
+
+    ditbot times a request's wait (bot/deps.py TRIGGER_BUDGET) on a clock that moves only when
+    a test advances the fake's: on a loaded machine a slow test run is not a user's wait, and
+    the panel tests would otherwise get "Slack took too long" (tests/slack/test_late_trigger.py
+    moves the clock itself)."""
+    return create_app(ctx, listener_executor=slack_executor, clock=slack.clock.advanced)
 
 
 @pytest.fixture
