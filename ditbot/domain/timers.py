@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from ditbot.domain.business_time import BusinessCalendar
@@ -113,7 +113,7 @@ def sync_wait(
     dit.waiting_since = since
     # The open waits and the one that starts at `since` (it may have ended): one read. The
     # DIT is already in the session: no join to load it again.
-    wanted = ResponseWait.ended_at.is_(None)
+    wanted: ColumnElement[bool] = ResponseWait.ended_at.is_(None)
     if since is not None:
         wanted = or_(wanted, ResponseWait.started_at == since)
     rows = session.scalars(
