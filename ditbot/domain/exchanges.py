@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
@@ -367,6 +366,7 @@ def log_exchange(
     allow_closed: bool = False,
     dit: Dit | None = None,
     refresh: bool = True,
+    replay_checked: bool = False,
 ) -> tuple[Exchange, bool]:
     """Record an exchange on a DIT; returns (exchange, created).
 
@@ -374,9 +374,10 @@ def log_exchange(
     submit, a repeated portal message id) returns the first exchange and records nothing.
     `allow_closed` lets the portal record a client message on a closed DIT within its portal
     window (ditbot.domain.portal checks that window first). `dit` spares a second read of the DIT
-    when the caller already loaded it (it must be DIT `dit_number`).
+    when the caller already loaded it (it must be DIT `dit_number`); `replay_checked` says the
+    caller already looked `external_key` up with `replay_of` in this transaction.
     """
-    existing = replay_of(session, external_key, dit_number)
+    existing = None if replay_checked else replay_of(session, external_key, dit_number)
     if existing is not None:
         return existing, False
     if dit is None or dit.number != dit_number.strip():
@@ -439,30 +440,18 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
 
 
 def refresh_indicators(session: Session, dit: Dit) -> None:
-    """Rewrite the DIT's indicators from its live exchanges (an indexed read of one DIT)."""
-    live = (Exchange.dit_id == dit.id, Exchange.deleted_at.is_(None))
-    count, relances = session.execute(
-        select(func.count(Exchange.id), func.count(ExchangeType.code))
-        .select_from(Exchange)
-        .outerjoin(
-            ExchangeType,
-            (ExchangeType.code == Exchange.type_code) & ExchangeType.is_relance.is_(True),
-        )
-        .where(*live)
-    ).one()
-    last = session.execute(
-        select(Exchange.direction, Exchange.occurred_at, ExchangeType.is_relance)
-        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
-        .where(*live)
-        .order_by(Exchange.occurred_at.desc(), Exchange.id.desc())
-        .limit(1)
-    ).first()
-    dit.exchange_count = count
-    dit.relance_count = relances
-    dit.last_direction = last.direction if last else None
-    dit.last_exchange_at = last.occurred_at if last else None
-    dit.last_is_relance = bool(last.is_relance) if last else False
-    timers.sync_wait(session, dit)  # the client's wait (response timers, reminders)
+    """Rewrite the DIT's indicators from its live exchanges (an indexed read of one DIT), then
+    its wait and figures from the same read."""
+    moments = timers.live_moments(session, dit.id)  # flushes what the caller changed
+    latest = max(moments, key=lambda m: (m.occurred_at, m.id), default=None)
+    # The reads that follow are of figures and waits: the DIT's row is written once, later.
+    with session.no_autoflush:
+        dit.exchange_count = len(moments)
+        dit.relance_count = sum(1 for m in moments if m.is_relance)
+        dit.last_direction = latest.direction if latest else None
+        dit.last_exchange_at = latest.occurred_at if latest else None
+        dit.last_is_relance = bool(latest.is_relance) if latest else False
+        timers.sync_wait(session, dit, moments=moments)  # the client's wait (response timers)
 
 
 def _snapshot(exchange: Exchange) -> dict[str, Any]:

@@ -114,14 +114,23 @@ def client_is_waiting(dit: Dit, now: datetime, relance_after_hours: float) -> bo
     return now - dit.last_exchange_at >= timedelta(hours=relance_after_hours)
 
 
+TYPES_KEY = "ditbot.portal.exchange_types"  # session.info: (transaction, its types)
+
+
 def types_for_client_messages(session: Session) -> tuple[str, str]:
     """(relance type, plain type) of a client message, from the configured exchange types.
 
     The relance type is `relance` unless an administrator made another one the relance type;
     the plain type is `complement` ("additional information"), else `autre`. One query, which
-    also puts the types in the session's identity map for the validation that follows.
+    also puts the types in the session's identity map for the validation that follows; the
+    types are read once per transaction (a burst of messages shares them).
     """
-    kinds = [kind for kind in repo.exchange_types(session) if kind.active]
+    transaction = session.get_transaction()
+    cached = session.info.get(TYPES_KEY)
+    if cached is None or cached[0] is not transaction:
+        # Held here, the types stay in the identity map: the validation's get finds them.
+        cached = session.info[TYPES_KEY] = (transaction, repo.exchange_types(session))
+    kinds = [kind for kind in cached[1] if kind.active]
     relances = sorted((k for k in kinds if k.is_relance), key=lambda k: k.code != "relance")
     plain = {k.code for k in kinds if not k.is_relance}
     relance = relances[0].code if relances else "relance"
@@ -267,6 +276,7 @@ def _post_one(
             allow_closed=True,
             dit=dit,
             refresh=False,
+            replay_checked=True,
         )
     except ValidationFailed as error:
         # The portal calls the exchange's date `sent_at` (CONTRACT.md section 6).

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
+from sqlalchemy.orm import Session, lazyload
 
 from ditbot.domain.business_time import BusinessCalendar
 from storage.models import Client, Dit, Exchange, ExchangeFigure, ExchangeType, ResponseWait
@@ -67,43 +67,66 @@ def targets_for(client: Client | None, settings: TimerSettings) -> Targets:
 # -- the wait of a DIT, kept with its indicators --------------------------------------------
 
 
-def waiting_since(session: Session, dit_id: int) -> tuple[datetime | None, bool]:
-    """(start of the client's current wait or None, whether we never sent anything)."""
-    live = (Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None))
-    last_sent = session.scalar(
-        select(func.max(Exchange.occurred_at)).where(*live, Exchange.direction == Direction.SENT)
-    )
-    first_unanswered = select(func.min(Exchange.occurred_at)).where(
-        *live, Exchange.direction == Direction.RECEIVED
-    )
-    if last_sent is not None:
-        first_unanswered = first_unanswered.where(Exchange.occurred_at >= last_sent)
-    return session.scalar(first_unanswered), last_sent is None
+def live_moments(session: Session, dit_id: int) -> Sequence[Any]:
+    """The DIT's live exchanges as (id, direction, occurred_at, is_relance) rows: all that its
+    indicators, its wait and its figures are worked out from (one indexed read of one DIT)."""
+    return session.execute(
+        select(Exchange.id, Exchange.direction, Exchange.occurred_at, ExchangeType.is_relance)
+        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
+        .where(Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None))
+    ).all()
 
 
-def sync_wait(session: Session, dit: Dit, now: datetime | None = None) -> None:
+def waiting_since(moments: Iterable[Any]) -> tuple[datetime | None, bool]:
+    """(start of the client's current wait or None, whether we never sent anything), from
+    `live_moments`: the client's oldest message at or after our last one."""
+    moments = list(moments)
+    last_sent = max((m.occurred_at for m in moments if m.direction == Direction.SENT), default=None)
+    unanswered = (
+        m.occurred_at
+        for m in moments
+        if m.direction == Direction.RECEIVED and (last_sent is None or m.occurred_at >= last_sent)
+    )
+    return min(unanswered, default=None), last_sent is None
+
+
+def sync_wait(
+    session: Session,
+    dit: Dit,
+    now: datetime | None = None,
+    *,
+    moments: Sequence[Any] | None = None,
+) -> None:
     """Set `dit.waiting_since` from its live exchanges and open or end its wait row to match.
 
-    Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators). A wait
-    that comes back (our answer was deleted) is the same wait: what was sent for it stays sent.
+    Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators, which
+    passes the `live_moments` it read). A wait that comes back (our answer was deleted) is
+    the same wait: what was sent for it stays sent.
     """
     now = now or utcnow()
-    sync_figures(session, dit)
+    if moments is None:
+        moments = live_moments(session, dit.id)
+    sync_figures(session, dit, moments)
     since, never_answered = (None, False)
     if dit.last_direction == Direction.RECEIVED:
-        since, never_answered = waiting_since(session, dit.id)
+        since, never_answered = waiting_since(moments)
     dit.waiting_since = since
+    # The open waits and the one that starts at `since` (it may have ended): one read. The
+    # DIT is already in the session: no join to load it again.
+    wanted: ColumnElement[bool] = ResponseWait.ended_at.is_(None)
+    if since is not None:
+        wanted = or_(wanted, ResponseWait.started_at == since)
     rows = session.scalars(
-        select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.ended_at.is_(None))
+        select(ResponseWait)
+        .where(ResponseWait.dit_id == dit.id, wanted)
+        .options(lazyload(ResponseWait.dit))
     ).all()
+    row = next((current for current in rows if current.started_at == since), None)
     for current in rows:
-        if current.started_at != since:
+        if current.ended_at is None and current.started_at != since:
             current.ended_at, current.next_check_at = now, None
     if since is None or dit.state.closed:
         return
-    row = session.scalar(
-        select(ResponseWait).where(ResponseWait.dit_id == dit.id, ResponseWait.started_at == since)
-    )
     if row is None:
         # next_check_at = its start: the next scan works out its due times.
         session.add(
@@ -166,15 +189,13 @@ def calendar_of(session: Session) -> BusinessCalendar | None:
     return calendar
 
 
-def sync_figures(session: Session, dit: Dit) -> None:
+def sync_figures(session: Session, dit: Dit, moments: Sequence[Any] | None = None) -> None:
     """Rewrite the stored figures of the DIT's live exchanges where they changed (an indexed
-    read of one DIT; called with its row lock held, with its indicators)."""
+    read of one DIT, or its `live_moments` already read; called with its row lock held, with
+    its indicators)."""
     figure = ExchangeFigure.__table__.c
-    moments = session.execute(
-        select(Exchange.id, Exchange.direction, Exchange.occurred_at, ExchangeType.is_relance)
-        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
-        .where(Exchange.dit_id == dit.id, Exchange.deleted_at.is_(None))
-    ).all()
+    if moments is None:
+        moments = live_moments(session, dit.id)
     stored = {
         row.exchange_id: row
         for row in session.execute(select(ExchangeFigure.__table__).where(figure.dit_id == dit.id))
