@@ -508,6 +508,22 @@ class ScanResult:
     enqueued: list[tuple[int, WaitStep]]
 
 
+# The days a scan's due times fall on: waits begun up to a year ago, targets a few days long.
+WARM_DAYS_BEFORE = 400
+WARM_DAYS_AFTER = 60
+
+
+def scan_calendar(settings: TimerSettings, now: datetime) -> BusinessCalendar:
+    """The company's calendar with its days around `now` already worked out, for a worker
+    to build once: the holidays library computes a year when first asked, and a calendar
+    keeps each day's opening, which would otherwise be done in the first scan's transaction."""
+    calendar = BusinessCalendar.from_settings(settings)
+    today = now.astimezone(calendar.zone).date()
+    for offset in range(-WARM_DAYS_BEFORE, WARM_DAYS_AFTER):
+        calendar.opening(today + timedelta(days=offset))
+    return calendar
+
+
 _STEPS = (WaitStep.REMINDER, WaitStep.ESCALATION, WaitStep.SNOOZE)  # in the order enqueued
 _CLAIMS = {
     WaitStep.REMINDER: ResponseWait.reminded_at,
