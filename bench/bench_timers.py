@@ -154,11 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     connection.commit()
             say(f"{waits:,} waits, {figures_written:,} figures in {backfill_seconds:.0f} s")
 
+            # The scan's own calendar, built as the reminder worker builds it (the one above
+            # has worked out every day of the year for the figures).
+            scan_calendar = timers.scan_calendar(settings, NOW)
+
             def scan() -> int:
                 with database.engine.connect() as connection:
                     with Session(bind=connection) as session:
                         transaction = connection.begin()
-                        result = timers.scan(session, now=NOW, calendar=calendar, settings=settings)
+                        result = timers.scan(
+                            session, now=NOW, calendar=scan_calendar, settings=settings
+                        )
                         session.flush()
                         transaction.rollback()
                         return len(result.enqueued)

@@ -35,7 +35,6 @@ from ditbot.core.i18n import Translator, normalize_locale
 from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import owner_id, record_despite_outage
 from ditbot.domain import teams, timers
-from ditbot.domain.business_time import BusinessCalendar
 from storage import outbox
 from storage import repositories as repo
 from storage.models import SlackThread
@@ -76,7 +75,7 @@ class ReminderScanner:
         self.ctx = ctx
         self.clock = clock
         self.every = float(ctx.settings.reminder_scan_seconds if every is None else every)
-        self.calendar = BusinessCalendar.from_settings(ctx.settings)
+        self.calendar = timers.scan_calendar(ctx.settings, clock())
         self._monotonic = monotonic
         self._last: float | None = None
 
@@ -122,7 +121,7 @@ class ReminderWorker:
         self.backoff = backoff or Backoff(base=5.0, cap=600.0, max_attempts=10)
         self.lease_seconds = lease_seconds
         self.owner = owner or owner_id()
-        self.calendar = BusinessCalendar.from_settings(ctx.settings)
+        self.calendar = timers.scan_calendar(ctx.settings, clock())
 
     def run_once(self) -> bool:
         """Deliver at most one due item; True when there was one."""

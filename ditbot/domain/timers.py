@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, lazyload
 
 from ditbot.domain.business_time import BusinessCalendar
@@ -56,8 +65,13 @@ class Targets:
 
 def targets_for(client: Client | None, settings: TimerSettings) -> Targets:
     """The client's own targets where it has them, else the global ones."""
-    first = client.first_response_hours if client is not None else None
-    later = client.next_response_hours if client is not None else None
+    if client is None:
+        return targets_of(None, None, settings)
+    return targets_of(client.first_response_hours, client.next_response_hours, settings)
+
+
+def targets_of(first: float | None, later: float | None, settings: TimerSettings) -> Targets:
+    """A client's targets from its two columns (None: the global one)."""
     return Targets(
         first_hours=first if first is not None else settings.target_first_response_hours,
         next_hours=later if later is not None else settings.target_next_response_hours,
@@ -368,18 +382,37 @@ def clock_of(
 
 def relance_since(session: Session, dit_id: int, since: datetime) -> bool:
     """A live relance came from the client during the wait that began at `since`."""
-    # The DIT's received exchanges through its own index (a DIT has a few dozen), filtered
-    # here: with `occurred_at >= since` in SQL, SQLite's planner walks the date index instead.
+    return bool(relances_during(session, [(dit_id, since)]))
+
+
+def relances_during(
+    session: Session, waits: Iterable[tuple[int, datetime]]
+) -> set[tuple[int, datetime]]:
+    """Those of the waits, given as (DIT id, start), during which a live relance came from
+    the client: one read for all of them."""
+    waits = list(waits)
+    if not waits:
+        return set()
+    # The DITs' received relances through the DIT index (a DIT has a few dozen exchanges),
+    # compared with each start here: with `occurred_at >= since` in SQL, SQLite's planner
+    # walks the date index instead.
     rows = session.execute(
-        select(Exchange.occurred_at, ExchangeType.is_relance)
+        select(Exchange.dit_id, Exchange.occurred_at)
         .join(ExchangeType, ExchangeType.code == Exchange.type_code)
         .where(
-            Exchange.dit_id == dit_id,
+            Exchange.dit_id.in_({dit_id for dit_id, _since in waits}),
             Exchange.deleted_at.is_(None),
             Exchange.direction == Direction.RECEIVED,
+            ExchangeType.is_relance.is_(True),
         )
     ).all()
-    return any(relance and at >= since for at, relance in rows)
+    latest: dict[int, datetime] = {}
+    for dit_id, at in rows:
+        if dit_id not in latest or at > latest[dit_id]:
+            latest[dit_id] = at
+    return {
+        (dit_id, since) for dit_id, since in waits if dit_id in latest and latest[dit_id] >= since
+    }
 
 
 # -- response times of answered messages ----------------------------------------------------
@@ -505,26 +538,45 @@ class ScanResult:
     enqueued: list[tuple[int, WaitStep]]
 
 
-def _claim_step(session: Session, wait_id: int, column: str, now: datetime) -> bool:
-    """Mark the step done on the wait unless someone did already (True: ours to send)."""
-    field = getattr(ResponseWait, column)
-    result = session.execute(
-        update(ResponseWait)
-        .where(ResponseWait.id == wait_id, field.is_(None))
-        .values({column: now})
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+# The days a scan's due times fall on: waits begun up to a year ago, targets a few days long.
+WARM_DAYS_BEFORE = 400
+WARM_DAYS_AFTER = 60
 
 
-def _claim_snooze(session: Session, wait_id: int, until: datetime) -> bool:
-    result = session.execute(
-        update(ResponseWait)
-        .where(ResponseWait.id == wait_id, ResponseWait.snoozed_until == until)
-        .values(snoozed_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
+def scan_calendar(settings: TimerSettings, now: datetime) -> BusinessCalendar:
+    """The company's calendar with its days around `now` already worked out, for a worker
+    to build once: the holidays library computes a year when first asked, and a calendar
+    keeps each day's opening, which would otherwise be done in the first scan's transaction."""
+    calendar = BusinessCalendar.from_settings(settings)
+    today = now.astimezone(calendar.zone).date()
+    for offset in range(-WARM_DAYS_BEFORE, WARM_DAYS_AFTER):
+        calendar.opening(today + timedelta(days=offset))
+    return calendar
+
+
+_STEPS = (WaitStep.REMINDER, WaitStep.ESCALATION, WaitStep.SNOOZE)  # in the order enqueued
+_CLAIMS = {
+    WaitStep.REMINDER: ResponseWait.reminded_at,
+    WaitStep.ESCALATION: ResponseWait.escalated_at,
+}
+
+
+def _claim(session: Session, step: WaitStep, wait_ids: list[int], now: datetime) -> set[int]:
+    """Mark the step done on the waits where nobody did already: the ids that are ours to
+    send (one conditional update for all of them)."""
+    if not wait_ids:
+        return set()
+    table = ResponseWait.__table__.c
+    statement = update(ResponseWait.__table__).where(table.id.in_(wait_ids))
+    if step is WaitStep.SNOOZE:
+        # A snooze moved meanwhile to a later time is not ripe any more: not ours.
+        statement = statement.where(
+            table.snoozed_until.is_not(None), table.snoozed_until <= now
+        ).values(snoozed_until=None)
+    else:
+        column = table[_CLAIMS[step].key]
+        statement = statement.where(column.is_(None)).values({column: now})
+    return set(session.scalars(statement.returning(table.id)))
 
 
 def scan(
@@ -538,61 +590,100 @@ def scan(
     """Look at the waits due for a check at `now`; enqueue each reminder, snoozed reminder and
     escalation that falls due, once per wait, in this transaction (the outbox delivers them).
 
-    The steps are marked on the wait row by conditional updates, so two processes scanning at
+    The steps are marked on the wait rows by conditional updates, so two processes scanning at
     once (PostgreSQL) or one after a crash enqueue each step once. Outside working hours
     nothing is enqueued (unless DITBOT_REMINDERS_OFF_HOURS): the wait is looked at again when
-    the company opens.
+    the company opens. A constant number of statements whatever the number of due waits.
     """
+    wait = ResponseWait.__table__.c
     due = (
-        select(ResponseWait.id)
-        .where(ResponseWait.next_check_at <= now, ResponseWait.ended_at.is_(None))
-        .order_by(ResponseWait.next_check_at, ResponseWait.id)
+        select(wait.id)
+        .where(wait.next_check_at <= now, wait.ended_at.is_(None))
+        .order_by(wait.next_check_at, wait.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(session.scalars(due))
-    enqueued: list[tuple[int, WaitStep]] = []
-    open_now = settings.reminders_off_hours or calendar.is_open(now)
-    for wait in session.scalars(
-        select(ResponseWait).where(ResponseWait.id.in_(ids)).order_by(ResponseWait.id)
-    ):
-        dit = wait.dit
-        if dit.state.closed or dit.waiting_since != wait.started_at:
-            wait.ended_at, wait.next_check_at = now, None
-            continue
-        clock = clock_of(
+    if not ids:
+        return ScanResult(looked_at=0, enqueued=[])
+    rows = session.execute(
+        select(
+            wait.id,
             wait.started_at,
-            first=wait.first,
-            targets=targets_for(dit.client, settings),
+            wait.first,
+            wait.reminded_at,
+            wait.escalated_at,
+            wait.snoozed_until,
+            Dit.id.label("dit_id"),
+            Dit.number,
+            Dit.state,
+            Dit.waiting_since,
+            Dit.technician_id,
+            Client.first_response_hours,
+            Client.next_response_hours,
+        )
+        .join(Dit, Dit.id == wait.dit_id)
+        .join(Client, Client.id == Dit.client_id)
+        .where(wait.id.in_(ids))
+        .order_by(wait.id)
+    ).all()
+    live, ended = [], []
+    for row in rows:
+        if row.state.closed or row.waiting_since != row.started_at:
+            ended.append(row.id)
+        else:
+            live.append(row)
+    relances = relances_during(session, [(row.dit_id, row.started_at) for row in live])
+    open_now = settings.reminders_off_hours or calendar.is_open(now)
+    next_checks: dict[int, datetime | None] = {}
+    ripe: dict[WaitStep, list[int]] = {step: [] for step in _STEPS}
+    for row in live:
+        clock = clock_of(
+            row.started_at,
+            first=row.first,
+            targets=targets_of(row.first_response_hours, row.next_response_hours, settings),
             calendar=calendar,
             settings=settings,
-            relance=relance_since(session, dit.id, wait.started_at),
+            relance=(row.dit_id, row.started_at) in relances,
         )
         steps: list[tuple[WaitStep, datetime]] = []
-        if wait.reminded_at is None:
+        if row.reminded_at is None:
             steps.append((WaitStep.REMINDER, clock.remind_at))
-        if wait.escalated_at is None:
+        if row.escalated_at is None:
             steps.append((WaitStep.ESCALATION, clock.escalate_at))
-        if wait.snoozed_until is not None:
-            steps.append((WaitStep.SNOOZE, wait.snoozed_until))
-        ripe = [step for step, when in steps if when <= now]
+        if row.snoozed_until is not None:
+            steps.append((WaitStep.SNOOZE, row.snoozed_until))
+        now_due = [step for step, when in steps if when <= now]
         later = [when for _step, when in steps if when > now]
-        if ripe and not open_now:
-            wait.next_check_at = min([calendar.next_open(now), *later])
+        if now_due and not open_now:
+            next_checks[row.id] = min([calendar.next_open(now), *later])
             continue
-        for step in ripe:
-            if step is WaitStep.SNOOZE:
-                mine = wait.snoozed_until is not None and _claim_snooze(
-                    session, wait.id, wait.snoozed_until
-                )
-            else:
-                column = "reminded_at" if step is WaitStep.REMINDER else "escalated_at"
-                mine = _claim_step(session, wait.id, column, now)
-            if mine and (step is WaitStep.ESCALATION or dit.technician_id is not None):
-                enqueue(session, WaitNotice(wait_id=wait.id, dit=dit.number, step=step))
-                enqueued.append((wait.id, step))
-        wait.next_check_at = min(later) if later else None
+        next_checks[row.id] = min(later) if later else None
+        for step in now_due:
+            ripe[step].append(row.id)
+    if ended:
+        session.execute(
+            update(ResponseWait.__table__)
+            .where(wait.id.in_(ended))
+            .values(ended_at=now, next_check_at=None)
+        )
+    if next_checks:
+        session.execute(
+            update(ResponseWait.__table__)
+            .where(wait.id == bindparam("wait_id"))
+            .values(next_check_at=bindparam("check_at")),
+            [{"wait_id": key, "check_at": when} for key, when in next_checks.items()],
+        )
+    ours = {step: _claim(session, step, ripe[step], now) for step in _STEPS}
+    enqueued: list[tuple[int, WaitStep]] = []
+    for row in live:
+        for step in _STEPS:
+            if row.id not in ours[step]:
+                continue
+            if step is WaitStep.ESCALATION or row.technician_id is not None:
+                enqueue(session, WaitNotice(wait_id=row.id, dit=row.number, step=step))
+                enqueued.append((row.id, step))
     return ScanResult(looked_at=len(ids), enqueued=enqueued)
 
 
