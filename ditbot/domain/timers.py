@@ -17,11 +17,12 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Table,
     bindparam,
     delete,
     insert,
@@ -37,6 +38,9 @@ from storage.outbox import enqueue
 from storage.outbox_payloads import WaitNotice
 from storage.types import utcnow
 from storage.vocabulary import Direction, WaitStep
+
+# The waits' table as Core sees it (for statements that update many waits at once).
+WAITS = cast(Table, ResponseWait.__table__)
 
 
 class TimerSettings(Protocol):
@@ -567,7 +571,7 @@ def _claim(session: Session, step: WaitStep, wait_ids: list[int], now: datetime)
     if not wait_ids:
         return set()
     table = ResponseWait.__table__.c
-    statement = update(ResponseWait.__table__).where(table.id.in_(wait_ids))
+    statement = update(WAITS).where(table.id.in_(wait_ids))
     if step is WaitStep.SNOOZE:
         # A snooze moved meanwhile to a later time is not ripe any more: not ours.
         statement = statement.where(
@@ -664,13 +668,11 @@ def scan(
             ripe[step].append(row.id)
     if ended:
         session.execute(
-            update(ResponseWait.__table__)
-            .where(wait.id.in_(ended))
-            .values(ended_at=now, next_check_at=None)
+            update(WAITS).where(wait.id.in_(ended)).values(ended_at=now, next_check_at=None)
         )
     if next_checks:
         session.execute(
-            update(ResponseWait.__table__)
+            update(WAITS)
             .where(wait.id == bindparam("wait_id"))
             .values(next_check_at=bindparam("check_at")),
             [{"wait_id": key, "check_at": when} for key, when in next_checks.items()],
