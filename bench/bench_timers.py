@@ -28,16 +28,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from bench.bench_storage import NOW, build, bulk_load, scratch_database
-from ditbot.core.settings import Settings, normalize_database_url
-from ditbot.domain import stats, timers
-from ditbot.domain.business_time import BusinessCalendar
-from storage.db import Database
-from storage.models import ExchangeFigure, ResponseWait
+from sqlalchemy import select, text, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from bench.bench_storage import NOW, build, bulk_load, scratch_database  # noqa: E402
+from ditbot.core.settings import Settings, normalize_database_url  # noqa: E402
+from ditbot.domain import stats, timers  # noqa: E402
+from ditbot.domain.business_time import BusinessCalendar  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import ExchangeFigure, ResponseWait  # noqa: E402
 
 SCAN_TARGET_MS = 50.0
 STATS_TARGET_MS = 300.0
