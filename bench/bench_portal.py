@@ -13,7 +13,8 @@ Printed: the time until every message is stored (all answered 201) with the p50/
 webhook answer, the time until every message is announced in Slack (each one in exactly one
 accepted post of the dispatch channel, each relance in the managers' channel), and the count
 of 429 answers (must be 0: ditbot paces itself). Exits 1 when a message is missing, announced
-twice, stored later than the target (2 s on PostgreSQL, 3 s on SQLite), or a 429 happened. Not part of pytest.
+twice, stored later than the target (2 s on PostgreSQL, 3 s on SQLite), or a 429 happened.
+Not part of pytest.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+from datetime import date
 from typing import Any
 
 from babel.dates import format_date
@@ -73,13 +73,17 @@ def _table(t: Translator, title: str, rows: list[tuple[str, Figures]]) -> str:
     return "\n".join(lines)
 
 
+def day_text(t: Translator, day: date) -> str:
+    """A day as the user reads it: 25 nov. 2026, Nov 25, 2026."""
+    return str(format_date(day, format="medium", locale=t.locale))
+
+
 def period_text(t: Translator, result: Stats) -> str:
     """The period's first and last day (in the company's zone when known)."""
     period = result.period
     first = period.first_day or period.start.date()
     last = period.last_day or period.end.date()
-    day = partial(format_date, format="medium", locale=t.locale)  # 25 nov. 2026, Nov 25, 2026
-    return t(_("from {start} to {end}"), start=day(first), end=day(last))
+    return t(_("from {start} to {end}"), start=day_text(t, first), end=day_text(t, last))
 
 
 def stats_message(t: Translator, result: Stats, team: str | None) -> dict[str, Any]:

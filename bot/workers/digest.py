@@ -33,7 +33,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.views.stats import digest_message
+from bot.views.stats import day_text, digest_message
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, _, normalize_locale
 from ditbot.core.settings import parse_digest_at
@@ -114,6 +114,7 @@ def render_chart(
 
     matplotlib.use("Agg")  # no display: render to memory
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     days = [
         t(_("Mon")),
@@ -145,6 +146,8 @@ def render_chart(
     axes.plot(positions, relances, marker="o", color="#e53935", label=t(_("Follow-ups")))
     axes.set_xticks(positions, days)
     axes.set_ylabel(t(_("Exchanges")))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of an exchange
+    axes.set_ylim(bottom=0)
     axes.set_title(title)
     axes.legend(loc="upper right")
     axes.grid(axis="y", alpha=0.3)
@@ -192,7 +195,8 @@ def build_digests(
         message = digest_message(t, name, this, before, waits)
         this_days, relances = daily_counts(ctx, period, calendar, team)
         last_days, _unused = daily_counts(ctx, previous, calendar, team)
-        title = t(_("Exchanges per day, week of {monday}"), monday=period.label)
+        monday = day_text(t, period.first_day or period.start.date())
+        title = t(_("Exchanges per day, week of {monday}"), monday=monday)
         chart = render_chart(t, this_days, last_days, relances, title)
         digests.append(
             Digest(

@@ -57,10 +57,16 @@ def cmd_digest(args: argparse.Namespace) -> int:
         print(f"dry run: nothing posted; the digest is in {folder}/")
         return 0
     args.settings.require("SLACK_BOT_TOKEN")
-    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
-    client = WebClient(token=args.settings.slack_bot_token, base_url=args.settings.slack_api_url)
-    told = post(ctx, digests, client)
+    from bot.app import web_client
+
+    try:
+        told = post(ctx, digests, web_client(ctx))  # waits out a 429, retries a cut connection
+    except (SlackApiError, OSError) as error:
+        reason = error.response.get("error") if isinstance(error, SlackApiError) else error
+        print(f"the digest was not posted: Slack answered {reason}; run it again", flush=True)
+        return 1
     if not told:
         print(
             "no digest posted: set DITBOT_CHANNEL_RELANCES or a team's channel_managers",

@@ -22,6 +22,7 @@ from ditbot.playground.mailbox import Mailbox
 from ditbot.playground.payloads import SignedRequest
 from ditbot.playground.workspace import Person, Workspace
 from storage.models import Collaborator
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +104,20 @@ class Playground:
             with ctx.db.session() as session:
                 _set_locale(session, self.workspace, user_id, lang)
 
+        def post_digest() -> list[str]:
+            """The digest of the week just ended, posted now as `ditbot digest` would."""
+            from bot.app import web_client
+            from bot.workers.digest import build_digests, post
+
+            return post(ctx, build_digests(ctx, utcnow(), None), web_client(ctx))
+
         web.config["PLAYGROUND"] = Wiring(
             workspace=self.workspace,
             gestures=Gestures(self.workspace, deliver, secret),
             mailbox=self.mailbox,
             default_locale=ctx.settings.locale,
             relocalize=relocalize,
+            post_digest=post_digest,
         )
         web.register_blueprint(playground)
 

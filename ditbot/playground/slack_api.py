@@ -1253,6 +1253,11 @@ class FakeSlack:
                 ts,
             )
             message["files"] = shared
+            parent = self._messages.get((resolved, str(args.get("thread_ts") or "")))
+            if parent is not None:  # shared in a thread: a reply, as chat.postMessage's
+                parent["thread_ts"] = parent["ts"]
+                parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
+                parent["latest_reply"] = ts
             self._messages[(resolved, ts)] = message
         return _ok(files=shared)
 

@@ -12,7 +12,9 @@ requests (ditbot.playground.gestures). The page asks /playground/changes when to
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -22,6 +24,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from slack_sdk.errors import SlackApiError
 
 from ditbot.core.i18n import LOCALES, N_, Translator, _
 from ditbot.playground import render
@@ -34,6 +37,7 @@ LONG_POLL_SECONDS = 15.0
 HOME = "home"
 MAILBOX = "mailbox"
 _LINK = re.compile(r"https?://[^\s\"'<>]+")
+_IMAGES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 
 playground = Blueprint(
     "playground",
@@ -51,6 +55,7 @@ class Wiring:
     mailbox: Mailbox
     default_locale: str
     relocalize: Any  # (user_id, locale) -> None: forget the cached language of a person
+    post_digest: Callable[[], list[str]]  # the managers' weekly digest, now: the channels told
 
 
 def _wiring() -> Wiring:
@@ -122,6 +127,21 @@ def _when(ts: str | float) -> str:
     return datetime.fromtimestamp(float(ts), render.TIMEZONE).strftime("%H:%M")
 
 
+def _files(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files shared with a message, as the page shows them: images inline, others linked."""
+    shown = []
+    for file in msg.get("files") or []:
+        kind = mimetypes.guess_type(str(file.get("name") or ""))[0] or ""
+        shown.append(
+            {
+                "url": f"/playground/files/{file['id']}",
+                "title": str(file.get("title") or file.get("name") or ""),
+                "image": kind.startswith("image/"),
+            }
+        )
+    return shown
+
+
 def _message_html(msg: dict[str, Any], where: Where, ws: Workspace, t: Translator) -> Markup:
     names = ws.name_of
     surface = render.Surface("message", f"{where.at}-{msg['ts']}", names=names, lang=where.lang)
@@ -141,6 +161,7 @@ def _message_html(msg: dict[str, Any], where: Where, ws: Workspace, t: Translato
             is_bot=msg.get("user", BOT_USER_ID) == BOT_USER_ID,
             when=_when(msg["ts"]),
             body=body,
+            files=_files(msg),
             where=where,
             replies=t(
                 N_("{count} reply", "{count} replies"), count=int(msg.get("reply_count") or 0)
@@ -349,6 +370,21 @@ def changes() -> Response:
     return jsonify({"version": _wiring().workspace.fake.wait_change(since, LONG_POLL_SECONDS)})
 
 
+@playground.get("/files/<file_id>")
+def file(file_id: str) -> Response:
+    """A file ditbot uploaded (files.getUploadURLExternal), e.g. the digest's chart."""
+    data = _wiring().workspace.fake.uploaded(file_id)
+    if data is None:
+        abort(404)
+    kind = next((k for magic, k in _IMAGES if data.startswith(magic)), "application/octet-stream")
+    answer = Response(data, mimetype=kind)
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    answer.headers["Content-Security-Policy"] = "default-src 'none'"
+    if not kind.startswith("image/"):
+        answer.headers["Content-Disposition"] = "attachment"
+    return answer
+
+
 @playground.get("/mail/<int:mail_id>.html")
 def mail_html(mail_id: int) -> Response:
     """A mail's HTML part, shown in a sandboxed frame (no script, no form of the page)."""
@@ -452,6 +488,17 @@ def api(gesture: str) -> Response:
             ws.notices.pop(user, None)
             if data.get("refusals"):
                 ws.refusals.clear()
+        elif gesture == "digest":
+            t = Translator(where.lang)
+            try:
+                told = wired.post_digest()
+            except SlackApiError as error:
+                reason = str(error.response.get("error"))
+                raise GestureError(
+                    t(_("Slack refused the digest ({error})."), error=reason)
+                ) from None
+            if not told:
+                raise GestureError(t(_("No managers' channel to post the digest to.")))
         elif gesture == "identity":
             wired.workspace.set_locale(user, "fr-FR" if where.lang == "fr" else "en-US")
             wired.relocalize(user, where.lang)

@@ -62,3 +62,44 @@ def test_serve_playground_forces_it_even_with_a_token(tmp_path: Path) -> None:
     served = start_playground(tmp_path, env, args=["serve", "--playground"])
     stop(served)
     assert served.url.startswith("http://127.0.0.1:")
+
+
+def test_the_digest_posted_from_the_playground_shows_its_chart(tmp_path: Path) -> None:
+    served = start_playground(tmp_path)
+    try:
+        gesture = requests.post(
+            f"{served.url}/playground/api/digest",
+            json={"as": "UJDU", "lang": "fr", "c": "C0RELANCES"},
+            headers={"X-Playground": "1"},
+            timeout=30,
+        )
+        assert gesture.status_code == 200 and gesture.json()["ok"], "".join(served.lines)
+        assert "Bilan de la semaine" in gesture.json()["pane"], gesture.json().get("error")
+        without_header = requests.post(
+            f"{served.url}/playground/api/digest", json={"c": "C0RELANCES"}, timeout=10
+        )
+        assert without_header.status_code == 403  # another site's page cannot post it
+
+        def chart_url() -> str:
+            pane = requests.get(
+                f"{served.url}/playground/fragment",
+                params={"as": "UJDU", "lang": "fr", "c": "C0RELANCES"},
+                timeout=10,
+            ).json()["pane"]
+            digest_ts = pane.split("Bilan de la semaine")[0].rsplit('data-ts="', 1)[1].split('"')[0]
+            thread = requests.get(
+                f"{served.url}/playground/fragment",
+                params={"as": "UJDU", "lang": "fr", "c": "C0RELANCES", "thread": digest_ts},
+                timeout=10,
+            ).json()["pane"]
+            return thread.split('<figure class="file"><img src="')[1].split('"')[0]
+
+        chart = requests.get(served.url + chart_url(), timeout=10)
+        assert chart.status_code == 200
+        assert chart.headers["Content-Type"] == "image/png"
+        assert chart.headers["X-Content-Type-Options"] == "nosniff"
+        assert chart.content.startswith(b"\x89PNG\r\n\x1a\n")
+        missing = requests.get(f"{served.url}/playground/files/F999", timeout=10)
+        assert missing.status_code == 404
+    finally:
+        stop(served)

@@ -38,6 +38,8 @@ WORDS = {
         "exchange_panel": "Échanges",
         "portal_sent": "Message envoyé",
         "draft": "Brouillon",
+        "digest": "Bilan de la semaine",
+        "chart": "Échanges par jour, semaine du",
     },
     "en": {
         "user": "UMLE",
@@ -45,6 +47,8 @@ WORDS = {
         "exchange_panel": "Exchanges",
         "portal_sent": "Message sent",
         "draft": "Draft",
+        "digest": "Weekly digest",
+        "chart": "Exchanges per day, week of",
     },
 }
 
@@ -97,6 +101,17 @@ class Walk:
         box = self.page.locator("#composer-text")
         box.fill(text)
         box.press("Enter")
+
+    def post_digest(self) -> None:
+        """Post the weekly digest from the sidebar and open its thread, the chart drawn."""
+        self.page.locator("[data-gesture=digest]").click()
+        digest = self.page.locator(".messages > li", has_text=WORDS[self.lang]["digest"]).last
+        expect(digest).to_be_visible()
+        digest.locator("a.replies").click()
+        chart = self.page.locator(".thread figure.file img")
+        expect(chart).to_be_visible()
+        expect(chart).to_have_attribute("alt", re.compile(WORDS[self.lang]["chart"]))
+        assert chart.evaluate("img => img.complete && img.naturalWidth") >= 600
 
     def modal(self) -> Any:
         return self.page.locator(".modal")
@@ -201,6 +216,18 @@ def test_the_whole_walk_in_the_browser(browser: Any, served: Served, lang: str) 
     expect(page.locator(".messages")).to_contain_text(DIT)
     walk.shot("relances")
 
+    # The managers' weekly digest, posted from the sidebar; its chart is in the thread.
+    walk.post_digest()
+    walk.shot("digest")
+    page.set_viewport_size({"width": 1280, "height": 1900})  # the thread whole, above the composer
+    top = page.locator(".thread").bounding_box()
+    end = page.locator(".thread .messages > li").last.bounding_box()
+    assert top and end
+    clip = {"x": top["x"], "y": top["y"], "width": top["width"]}
+    clip["height"] = end["y"] + end["height"] - top["y"] + 8
+    page.screenshot(path=str(walk.shots / "digest-thread.png"), clip=clip)  # the README's
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     # Close a half-written mail, resume the draft from the App Home.
     walk.open("C0GENERAL")
     walk.say(f"/dit mail {DIT}")
@@ -293,6 +320,9 @@ def test_every_screen_of_the_playground_passes_axe(
     check("home")
     walk.open("mailbox")
     check("mailbox")
+    walk.open("C0RELANCES")
+    walk.post_digest()
+    check("digest")
     context.close()
     assert {name: v for name, v in seen.items() if v} == {}
 

@@ -103,6 +103,11 @@ def test_the_digest_is_posted_and_its_chart_uploaded_in_the_thread(
     uploaded = slack.uploaded(file_id)
     assert uploaded == digests[0].chart
     check_png(uploaded)
+    # Slack shows the chart as the post's one reply, its title a date the managers read.
+    parent, reply = slack.conversation(MANAGERS)
+    assert parent["ts"] == message.response["ts"] and parent["reply_count"] == 1
+    assert reply["thread_ts"] == parent["ts"] and reply["files"][0]["id"] == file_id
+    assert digests[0].chart_title == "Échanges par jour, semaine du 23 nov. 2026"
 
 
 def test_the_fake_refuses_what_slack_refuses_in_the_upload_flow(slack: FakeSlack) -> None:

@@ -190,6 +190,7 @@
     if (!el) return;
     if (el.matches("li[role=option]")) { choose(el); return; }
     if (el.dataset.shortcut) { post("shortcut", { ts: el.dataset.shortcut }); return; }
+    if (el.dataset.gesture) { post(el.dataset.gesture, {}); return; }
     if (el.dataset.dismiss !== undefined) {
       post("dismiss", { ephemeral: el.dataset.dismiss, refusals: Boolean(el.dataset.refusals) });
       return;
