@@ -135,3 +135,27 @@ def test_the_fake_refuses_what_slack_refuses_in_the_upload_flow(slack: FakeSlack
     with pytest.raises(SlackApiError) as caught:
         client.files_upload_v2(channel="CNOWHERE", content="abc", filename="a.txt")
     assert caught.value.response["error"] == "channel_not_found"
+
+
+def test_ditbot_digest_waits_out_a_429_and_says_so_when_slack_refuses(
+    ctx: Context,
+    seeded: dict[str, Any],
+    env: dict[str, str],
+    slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    two_weeks(ctx)
+    for name, value in {**env, "DITBOT_LOCALE": "en"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    slack.fail_next("chat.postMessage", 429, retry_after=0)
+    assert main(["digest", "--week", "2026-W48"]) == 0
+    assert f"digest posted to {MANAGERS}" in capsys.readouterr().out
+
+    slack.fail_next("chat.postMessage", 200, body={"ok": False, "error": "not_in_channel"})
+    assert main(["digest", "--week", "2026-W48"]) == 1
+    out, err = capsys.readouterr()
+    assert "the digest was not posted: Slack answered not_in_channel; run it again" in out
+    assert "Traceback" not in out + err
