@@ -228,15 +228,20 @@ def post_one(client: Any, digest: Digest, metadata: dict[str, Any] | None = None
     answer = client.chat_postMessage(
         channel=digest.channel, parse="none", unfurl_links=False, **extra, **digest.message
     )
+    upload_chart(client, digest, str(answer["ts"]))
+    return str(answer["ts"])
+
+
+def upload_chart(client: Any, digest: Digest, thread_ts: str) -> None:
+    """The digest's chart, in the thread of its message (Slack's external upload flow)."""
     client.files_upload_v2(
         channel=digest.channel,
-        thread_ts=answer["ts"],
+        thread_ts=thread_ts,
         file=digest.chart,
         filename=f"digest-{digest.key}.png",
         title=digest.chart_title,
         alt_txt=digest.chart_title,
     )
-    return str(answer["ts"])
 
 
 def last_due(now: datetime, weekday: int, at: time, calendar: BusinessCalendar) -> datetime:
@@ -328,12 +333,15 @@ class DigestScheduler:
             # The week just ended at `due`; the longest waits as they are now.
             year, number, _day = date.fromisoformat(week).isocalendar()
             (digest,) = build_digests(self.ctx, now, week=f"{year}-W{number:02d}", teams=[team])
+            earlier = None if digest.channel is None else self._earlier_post(digest, key, week, due)
             if digest.channel is None:
                 log.info("digest of %s: no channel to post it in", key)
-            elif self._already_posted(digest.channel, key, week, due):
-                log.info("digest of %s for %s was posted before a crash: not again", key, week)
-            else:
+            elif earlier is None:
                 post_one(self.client, digest, digest_mark(key, week))
+            elif self._chart_shared(digest.channel, earlier):
+                log.info("digest of %s for %s was posted before a crash: not again", key, week)
+            else:  # the message went out, its chart did not (Slack failed, or a crash)
+                upload_chart(self.client, digest, str(earlier["ts"]))
         except SlackApiError as error:
             self._release(lane, f"digest of {key}: {error.response.get('error')}")
             return False
@@ -345,19 +353,31 @@ class DigestScheduler:
         self._release(lane, None)
         return True
 
-    def _already_posted(self, channel: str, key: str, week: str, due: datetime) -> bool:
+    def _earlier_post(
+        self, digest: Digest, key: str, week: str, due: datetime
+    ) -> dict[str, Any] | None:
+        """This week's digest message if it is already in the channel (a crash, or a failed
+        chart upload, after it was posted)."""
         try:
             answer = self.client.conversations_history(
-                channel=channel,
+                channel=digest.channel,
                 oldest=f"{due.timestamp() - LOOKBACK_SECONDS:.6f}",
                 include_all_metadata=True,
                 limit=200,
             )
         except (SlackApiError, OSError, http.client.HTTPException) as error:
             log.warning("digest of %s: cannot look for an earlier post (%s)", key, error)
-            return False
+            return None
         wanted = digest_mark(key, week)
-        return any(m.get("metadata") == wanted for m in answer.get("messages") or [])
+        found = [m for m in answer.get("messages") or [] if m.get("metadata") == wanted]
+        return dict(found[0]) if found else None
+
+    def _chart_shared(self, channel: str, message: dict[str, Any]) -> bool:
+        """Whether a file (the chart) is among the replies of `message`."""
+        if not message.get("reply_count"):
+            return False
+        answer = self.client.conversations_replies(channel=channel, ts=message["ts"], limit=200)
+        return any(m.get("files") for m in (answer.get("messages") or [])[1:])
 
     def _release(self, lane: str, error: str | None) -> None:
         if error is not None:

@@ -107,6 +107,24 @@ def test_slack_failing_loses_nothing_and_doctor_sees_why(
         assert outbox.lane_errors(session) == []
 
 
+def test_a_chart_that_failed_after_its_message_is_uploaded_in_its_thread_next_scan(
+    ctx: Context, slack: FakeSlack, week_48: None
+) -> None:
+    clock = due_now(ctx, slack)
+    worker = scheduler(ctx, slack, clock)
+    slack.fail_next("files.getUploadURLExternal", status=200, body={"ok": False, "error": "x"})
+    assert worker.scan_once() == []
+    assert len(digests_posted(slack)) == 1  # the message went out, the chart did not
+    clock.now = paris(2026, 11, 30, 8, 31)
+    assert worker.scan_once() == ["all"]
+    parent, reply = slack.conversation(MANAGERS)
+    assert len(digests_posted(slack)) == 1  # not posted again
+    assert parent["reply_count"] == 1 and reply["thread_ts"] == parent["ts"]
+    assert reply["files"][0]["name"] == "digest-all.png"
+    assert worker.scan_once() == []
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+
+
 def test_a_process_busy_posting_is_not_doubled_and_a_post_before_a_crash_not_repeated(
     ctx: Context, slack: FakeSlack, week_48: None
 ) -> None:
