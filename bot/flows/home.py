@@ -38,7 +38,7 @@ def build_home(deps: Deps, requester: Requester) -> View:
 def _manager_section(deps: Deps, session: Session, t: Translator, me: Collaborator) -> list[Block]:
     """The team's longest waits and last week's relances (issue 12)."""
     settings = deps.ctx.settings
-    calendar = BusinessCalendar.from_settings(settings)
+    calendar = BusinessCalendar.of(settings)
     team = stats.team_of_manager(session, me)
     now = utcnow()
     waits = stats.longest_waits(session, now, calendar, settings, team, limit=MANAGER_ROWS)

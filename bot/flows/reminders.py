@@ -24,7 +24,7 @@ CALL_TYPE = "appel"  # DOMAIN.md: the default type for a phone call
 
 
 def calendar_of(deps: Deps) -> BusinessCalendar:
-    return BusinessCalendar.from_settings(deps.ctx.settings)
+    return BusinessCalendar.of(deps.ctx.settings)
 
 
 def snooze_until(choice: str, now: datetime, calendar: BusinessCalendar) -> datetime:

@@ -8,6 +8,7 @@ Public holidays come from the maintained `holidays` library (France by default).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,7 @@ __all__ = [
     "parse_zone",
 ]
 
+_KEPT = threading.local()  # BusinessCalendar.of: the calendars of this thread, by settings
 # A calendar with no working day at all would make `add` search forever: it looks this far.
 _HORIZON_DAYS = 3 * 366
 
@@ -67,6 +69,17 @@ class BusinessCalendar:
             country=where[0] if where else None,
             subdivision=where[1] if where else None,
         )
+
+    @classmethod
+    def of(cls, settings: Any) -> BusinessCalendar:
+        """The company's calendar for `settings`, built once per thread and kept: it learns
+        its days (holidays, openings) as it goes, so a click or a scan does not work out the
+        year again. One per thread, as its day cache is not shared."""
+        key = (settings.timezone, settings.working_days, settings.working_hours, settings.holidays)
+        kept: dict[tuple[Any, ...], BusinessCalendar] = _KEPT.__dict__.setdefault("by_key", {})
+        if key not in kept:
+            kept[key] = cls.from_settings(settings)
+        return kept[key]
 
     @cached_property
     def _holidays(self) -> Any:

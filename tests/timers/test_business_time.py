@@ -119,3 +119,22 @@ def test_bad_working_time_settings_are_named() -> None:
         "DITBOT_TARGET_FIRST_RESPONSE_HOURS",
     ):
         assert name in text
+
+
+def test_the_company_calendar_is_kept_per_thread_and_follows_its_settings(tmp_path: Path) -> None:
+    import threading
+
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    paris = Settings.from_env(base, dotenv=tmp_path / "none.env")
+    again = Settings.from_env(base, dotenv=tmp_path / "none.env")
+    longer = Settings.from_env(
+        {**base, "DITBOT_WORKING_HOURS": "07:00-19:00"}, dotenv=tmp_path / "none.env"
+    )
+    kept = BusinessCalendar.of(paris)
+    assert BusinessCalendar.of(again) is kept  # a click does not build the calendar again
+    assert BusinessCalendar.of(longer).start.hour == 7 and kept.start.hour == 8
+    elsewhere: list[BusinessCalendar] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(BusinessCalendar.of(paris)))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not kept and elsewhere[0] == kept  # its day cache is its own
