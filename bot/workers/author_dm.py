@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -25,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.views import mail as views
+from bot.workers.slack_refusals import refusal_of
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, normalize_locale
 from ditbot.delivery.backoff import Backoff
@@ -36,51 +36,6 @@ from storage.outbox_payloads import AuthorDm, DraftGone, DraftKept, MailFailed
 from storage.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
-# Slack errors that no retry can fix.
-PERMANENT = {
-    "account_inactive",
-    "cannot_dm_bot",
-    "channel_not_found",
-    "invalid_auth",
-    "is_archived",
-    "missing_scope",
-    "not_authed",
-    "not_in_channel",
-    "restricted_action",
-    "token_revoked",
-    "user_disabled",
-    "user_not_found",
-    "invalid_blocks",
-    "invalid_arguments",
-    "msg_too_long",
-    "no_text",
-}
-
-
-@dataclass(frozen=True)
-class SlackRefusal:
-    """What a worker does with a Slack error: give up (`permanent`) or retry, after at least
-    `wait` seconds (a 429's Retry-After)."""
-
-    reason: str
-    permanent: bool
-    wait: float = 0.0
-
-
-def refusal_of(error: SlackApiError, about: str = "") -> SlackRefusal:
-    """How an outbox worker settles `error` (`about` is added to the reason it records)."""
-    code = str(error.response.get("error") or "")
-    status = error.response.status_code
-    reason = f"Slack {status} {code}{f' ({about})' if about else ''}".strip()
-    if code in PERMANENT:
-        return SlackRefusal(reason, permanent=True)
-    if status == 429:
-        return SlackRefusal(
-            reason, False, float(error.response.headers.get("Retry-After", "1") or 1)
-        )
-    return SlackRefusal(reason, permanent=False)
-
-
 # chat.update: the message to update no longer exists (deleted by the user, say).
 GONE = {"message_not_found", "cant_update_message", "channel_not_found"}
 

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.views.inbound import unmatched_message
-from bot.workers.author_dm import PERMANENT
+from bot.workers.slack_refusals import PERMANENT
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator
 from ditbot.delivery.backoff import Backoff

@@ -57,6 +57,14 @@ from bot.views.notifications import (
     parent_message,
     reply_message,
 )
+from bot.workers.slack_refusals import (
+    PAYLOAD_ERRORS,
+    THREAD_GONE,
+    TRANSIENT_ERRORS,
+    error_code,
+    is_rate_limited,
+    retry_after,
+)
 from ditbot.core.context import Context
 from ditbot.core.settings import Settings
 from ditbot.delivery.backoff import Backoff
@@ -69,44 +77,6 @@ from storage.outbox_payloads import ChannelNotice, lane_base, team_lane
 from storage.vocabulary import Lane, OutboxKind
 
 log = logging.getLogger(__name__)
-
-# Errors that no retry can cure: the item fails at once and the lane records why.
-CHANNEL_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "channel_is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-        "missing_scope",
-        "restricted_action",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
-TRANSIENT_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
-)
-THREAD_GONE = frozenset({"message_not_found", "thread_not_found", "cant_update_message"})
-# Slack refuses the message itself: retrying the same one cannot help, a smaller one may.
-PAYLOAD_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "invalid_arguments",
-        "msg_blocks_too_long",
-        "msg_too_long",
-        "no_text",
-        "invalid_metadata_format",
-        "invalid_metadata_schema",
-        "metadata_too_large",
-    }
-)
 
 NOTICE_EVENT = "ditbot_notice"  # the metadata event_type of every notification post
 # How far before an item was written its post is looked for (clocks of two hosts differ).
@@ -196,20 +166,11 @@ class _Failure(Exception):
 
 def classify(error: Exception, method: str, channel: str) -> _Failure:
     if isinstance(error, SlackApiError):
-        response = error.response
-        status = getattr(response, "status_code", 200)
-        data = response.data if isinstance(response.data, dict) else {}
-        code = str(data.get("error") or f"http_{status}")
+        status = getattr(error.response, "status_code", 200)
+        code = error_code(error)
         what = f"{method} to {channel}: {code}"
-        if status == 429 or code == "ratelimited":
-            headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-            raw = headers.get("retry-after", "1")
-            value = raw[0] if isinstance(raw, list) else raw
-            try:
-                retry_after = max(0.0, float(value))
-            except (TypeError, ValueError):
-                retry_after = 1.0
-            return _Failure("rate", what, retry_after)
+        if is_rate_limited(error):
+            return _Failure("rate", what, retry_after(error))
         if status >= 500 or code in TRANSIENT_ERRORS:
             return _Failure("transient", what)
         if code in THREAD_GONE:
@@ -689,8 +650,8 @@ class NotificationWorker:
 
 
 def _payload_refused(error: SlackApiError) -> bool:
-    data = error.response.data if isinstance(error.response.data, dict) else {}
-    return str(data.get("error") or "") in PAYLOAD_ERRORS
+    """Slack refused the message itself (its size or content): a smaller one may pass."""
+    return error_code(error) in PAYLOAD_ERRORS
 
 
 def routed(lanes: list[str]) -> list[Any]:

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.views import reminders as views
-from bot.workers.author_dm import refusal_of
+from bot.workers.slack_refusals import refusal_of
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, normalize_locale
 from ditbot.delivery.backoff import Backoff
