@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, exc, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.types import SQLITE_LOWER, sqlite_lower
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite reports these programming errors as OperationalError: they are bugs, not outages.
 _SQLITE_BUGS = ("no such table", "no such column", "syntax error", "has no column")
@@ -62,6 +64,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.create_function(SQLITE_LOWER, 1, sqlite_lower, deterministic=True)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):

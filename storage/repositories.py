@@ -40,7 +40,7 @@ from storage.models import (
     SlackThread,
     Team,
 )
-from storage.types import utcnow
+from storage.types import unicode_lower, utcnow
 from storage.vocabulary import OPEN_STATES, Direction
 
 
@@ -92,7 +92,7 @@ def search_dits(session: Session, query: str, limit: int = 20) -> Sequence[Dit]:
         .where(
             or_(
                 func.lower(Dit.number).like(pattern, escape="\\"),
-                func.lower(Client.name).like(pattern, escape="\\"),
+                unicode_lower(Client.name).like(pattern, escape="\\"),
             )
         )
         .order_by(Dit.created_at.desc(), Dit.id.desc())

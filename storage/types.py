@@ -8,6 +8,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import TypeDecorator
 
 
@@ -54,3 +57,30 @@ class EnumText(TypeDecorator[E]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
         return None if value is None else self.enum(value)
+
+
+# SQLite's own lower() folds ASCII letters only ("Électricité" stays "Électricité"): SQLite
+# connections get this Python one under another name (storage/db.py), which the searches use.
+SQLITE_LOWER = "ditbot_lower"
+
+
+def sqlite_lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
+
+
+class unicode_lower(GenericFunction[str]):  # noqa: N801 - an SQL function, named as in SQL
+    """lower() of every letter, accented ones too, on SQLite as on PostgreSQL. Not for the
+    expression indexes of migration 0005, which SQLite's own lower() built."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unicode_lower, "sqlite")
+def _sqlite_unicode_lower(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower)
+def _unicode_lower(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"

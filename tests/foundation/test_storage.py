@@ -16,6 +16,7 @@ from sqlalchemy import delete, event, inspect, select, text
 
 from ditbot.domain import exchanges
 from ditbot.domain.exchanges import ExchangeInput, delete_exchange, edit_exchange
+from ditbot.domain.reference import import_data
 from storage import repositories as repo
 from storage.db import Database, alembic_config
 from storage.models import Base, ExchangeType
@@ -298,3 +299,26 @@ def test_dit_reads_use_the_index_not_a_scan(tmp_path: Path, sqlite_template: Pat
                 assert "SCAN exchanges" not in plan, (sql, plan)
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("query", ["électricité", "ÉLECTRICITÉ", "Électricité gén"])
+def test_search_finds_a_client_whatever_the_case_of_its_accented_letters(
+    db: Database, seeded: Any, query: str
+) -> None:
+    with db.session() as session:
+        import_data(
+            session,
+            {
+                "clients": [{"code": "ELEC", "name": "Électricité Générale"}],
+                "dits": [
+                    {
+                        "number": "DIT-2026-0900",
+                        "client": "ELEC",
+                        "title": "Tableau",
+                        "state": "en_cours",
+                    }
+                ],
+            },
+        )
+    with db.session() as session:
+        assert [dit.number for dit in repo.search_dits(session, query)] == ["DIT-2026-0900"]
