@@ -8,9 +8,12 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from ditbot.cli import jsonstream
+from ditbot.cli.import_file import import_file
+from ditbot.domain import reference
 from ditbot.domain.errors import ValidationFailed
 from ditbot.domain.records import DitRecord
 from ditbot.domain.reference import DIT_ROWS, plain_dit, read_dit_rows
@@ -155,6 +158,37 @@ def test_a_reimport_with_one_row_changed_writes_exactly_that_row(
         assert session.scalar(select(Dit.title).where(Dit.number == "BIG-03999")) == (
             "Copieur remplacé"
         )
+
+
+def test_on_sqlite_a_failure_between_write_transactions_leaves_whole_chunks_and_a_rerun_ends_it(
+    cli_env: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite writes the DITs in transactions of WRITE_CHUNK rows (the rest of ditbot waits for
+    one, not for the import); PostgreSQL in one. A database failure in the second: SQLite keeps
+    the first whole, PostgreSQL nothing; the same file imported again ends it either way."""
+    monkeypatch.setattr(reference, "WRITE_CHUNK", 2000)
+    path = write(cli_env, big_file(4500))
+    inserts = reference.repo.insert_rows
+    calls: list[Any] = []
+
+    def failing(session: Any, model: Any, rows: Any) -> None:
+        if model is Dit:
+            calls.append(len(rows))
+            if len(calls) == 2:
+                raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        inserts(session, model, rows)
+
+    monkeypatch.setattr(reference.repo, "insert_rows", failing)
+    with pytest.raises(OperationalError):
+        import_file(db, path)
+    monkeypatch.setattr(reference.repo, "insert_rows", inserts)
+    with db.session() as session:
+        numbers = session.scalars(select(Dit.number).where(Dit.number.like("BIG-%"))).all()
+    assert sorted(numbers) == ([] if db.is_postgres else [f"BIG-{n:05d}" for n in range(2000)])
+    summary = import_file(db, path)
+    assert summary.created["dits"] == (4500 if db.is_postgres else 2500)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).where(Dit.number.like("BIG-%"))) == 4500
 
 
 # Rows the import reads without pydantic (`plain_dit`) and rows it leaves to pydantic: both
