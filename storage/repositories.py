@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -353,8 +354,8 @@ def dits_as_imported(session: Session, numbers: Sequence[str]) -> dict[str, tupl
                 Client.code,
                 contact.code,
                 technician.code,
-                Dit.created_at,
-                Dit.finished_at,
+                type_coerce(Dit.created_at, String),  # as stored: see _stored_moment
+                type_coerce(Dit.finished_at, String),
             )
             .join(Client, Client.id == Dit.client_id)
             .outerjoin(contact, contact.id == Dit.contact_id)
@@ -368,8 +369,21 @@ def dits_as_imported(session: Session, numbers: Sequence[str]) -> dict[str, tupl
             )
         )
         for row in rows.fetchall():
-            found[row[0].lower()] = tuple(row[1:])
+            created_at, finished_at = row[7], row[8]
+            found[row[0].lower()] = (
+                *row[1:7],
+                _stored_moment(created_at),
+                None if finished_at is None else _stored_moment(finished_at),
+            )
     return found
+
+
+def _stored_moment(value: Any) -> datetime:
+    """A UTC column's value as the driver gives it (SQLite: the text SQLAlchemy wrote; the
+    others: a naive datetime), as `UTCDateTime` loads it: `fromisoformat` is a tenth of the
+    cost of the column type's result processing, a third of a no-change re-import's reads."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _one_of(session: Session, column: Any, values: Sequence[str]) -> Any:

@@ -10,9 +10,11 @@ written before every row is checked (ditbot/domain/reference.py `import_stream`)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from ditbot.cli.jsonstream import members
 from ditbot.domain.records import ImportFile
@@ -37,8 +39,16 @@ def _head(head: dict[str, Any]) -> Any:
     return head[""] if "" in head else head  # not an object: the import says what it should be
 
 
+def _commit(db: Database, session: Session) -> Callable[[], None] | None:
+    """On SQLite, the DITs are written in several transactions, so that the rest of ditbot
+    (a webhook, a Slack form) waits for one of them, not the whole import: see import_stream.
+    PostgreSQL locks rows, not the database: one transaction."""
+    return None if db.is_postgres else session.commit
+
+
 def import_file(db: Database, path: Path) -> Summary:
-    """Import `path` in one transaction. Raises OSError, UnicodeDecodeError and
+    """Import `path`, checked whole before anything is written (on SQLite the DITs are then
+    written in several transactions: `_commit`). Raises OSError, UnicodeDecodeError and
     json.JSONDecodeError (the file), ValidationFailed (a row or field at fault)."""
     try:
         return _one_pass(db, path)
@@ -69,7 +79,7 @@ def _one_pass(db: Database, path: Path) -> Summary:
                 yield _chunk(value)
 
         with db.session() as session:
-            return import_stream(session, _head(head), dits())
+            return import_stream(session, _head(head), dits(), _commit(db, session))
 
 
 def _two_passes(db: Database, path: Path) -> Summary:
@@ -83,4 +93,4 @@ def _two_passes(db: Database, path: Path) -> Summary:
                     yield _chunk(value)
 
     with db.session() as session:
-        return import_stream(session, _head(head), dits())
+        return import_stream(session, _head(head), dits(), _commit(db, session))

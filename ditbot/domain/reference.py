@@ -7,9 +7,10 @@ same file is a no-op. Every refusal names the row and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple, cast
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
@@ -27,10 +28,11 @@ from ditbot.domain.records import (
     ImportFile,
     TeamRecord,
 )
-from ditbot.domain.validation import check_document, check_rows
+from ditbot.domain.validation import check_document, check_rows, clean_moment, is_clean_line
 from storage import repositories as repo
 from storage.models import Client, Collaborator, Contact, Dit, ExchangeType, Team
 from storage.types import utcnow
+from storage.vocabulary import DitState
 
 
 @dataclass
@@ -115,13 +117,88 @@ def parse_records(model: type[Any], data: Any, prefix: str = "", root: str = "fi
 DIT_ROWS: TypeAdapter[list[DitRecord]] = TypeAdapter(list[DitRecord])
 
 
-def parse_dit_rows(rows: list[Any], offset: int, kind: str = "dits") -> list[DitRecord]:
-    """Validate a chunk of DIT rows whose first is row `offset` of `kind` (errors name it)."""
+class PlainDit(NamedTuple):
+    """A DIT row read by `plain_dit`: what `DitRecord` would hold, at a fraction of its cost."""
 
+    number: str
+    client: str
+    contact: str | None
+    title: str
+    state: DitState
+    technician: str | None
+    created_at: datetime | None
+
+
+DitRow = DitRecord | PlainDit
+_DIT_FIELDS = frozenset(DitRecord.model_fields)
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a Code with nothing to trim
+_PLAIN_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?")
+_STATES = {state.value: state for state in DitState}
+
+
+def _plain_code(value: Any) -> bool:
+    return value is None or (type(value) is str and _PLAIN_CODE.fullmatch(value) is not None)
+
+
+def plain_dit(row: Any) -> PlainDit | None:
+    """The row as `DitRecord` would read it, when it holds exactly what the rules accept with
+    nothing to correct (codes and texts trimmed, a moment in ISO form, in range); None for any
+    other row: pydantic then reads it and names what is wrong. The import's common case
+    without pydantic's per-field calls (a third of a no-change re-import)."""
+    if type(row) is not dict or not row.keys() <= _DIT_FIELDS:
+        return None
+    number, client, title = row.get("number"), row.get("client"), row.get("title")
+    contact, technician = row.get("contact"), row.get("technician")
+    state = row.get("state", DitState.EN_COURS.value)
+    state = _STATES.get(state) if type(state) is str else None
+    if (
+        state is None
+        or type(number) is not str
+        or type(title) is not str
+        or len(number) > 40
+        or len(title) > 300
+        or not is_clean_line(number)
+        or not is_clean_line(title)
+        or client is None
+        or not _plain_code(client)
+        or not _plain_code(contact)
+        or not _plain_code(technician)
+    ):
+        return None
+    moment = row.get("created_at")
+    if moment is not None:
+        if type(moment) is not str or _PLAIN_MOMENT.fullmatch(moment) is None:
+            return None
+        try:
+            moment = clean_moment(datetime.fromisoformat(moment))
+        except (ValueError, DomainError):
+            return None
+    return PlainDit(number, client, contact, title, state, technician, moment)
+
+
+def read_dit_rows(rows: list[Any], offset: int, kind: str = "dits") -> list[DitRow]:
+    """Check and read a chunk of DIT rows whose first is row `offset` of `kind` (errors name
+    it): the rows `plain_dit` reads are sound; the others go through `check_rows` (text that
+    cannot be stored, depth) and pydantic, which name the first fault as for a whole chunk."""
+    read: list[DitRow | None] = [plain_dit(row) for row in rows]
+    others = [index for index, plain in enumerate(read) if plain is None]
+    if others:
+        for index in others:
+            check_rows([rows[index]], "file", kind, offset + index, depth=2)
+        records = _parse_some(rows, others, offset, kind)
+        for index, record in zip(others, records, strict=True):
+            read[index] = record
+    return cast(list[DitRow], read)
+
+
+def _parse_some(rows: list[Any], indexes: list[int], offset: int, kind: str) -> list[DitRecord]:
     def shifted(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (kind, offset + loc[0], *loc[1:]) if loc and isinstance(loc[0], int) else loc
+        if loc and isinstance(loc[0], int):
+            return (kind, offset + indexes[loc[0]], *loc[1:])
+        return loc
 
-    records: list[DitRecord] = _validated(DIT_ROWS.validate_python, rows, (), "file", shifted)
+    picked = [rows[index] for index in indexes]
+    records: list[DitRecord] = _validated(DIT_ROWS.validate_python, picked, (), "file", shifted)
     return records
 
 
@@ -404,13 +481,25 @@ def import_data(session: Session, data: Any) -> Summary:
     return import_stream(session, head, [dits])
 
 
-def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Summary:
+def import_stream(
+    session: Session,
+    head: Any,
+    dits: Iterable[list[Any]],
+    commit: Callable[[], None] | None = None,
+) -> Summary:
     """An import file read a piece at a time: `head` is the file without its "dits" member,
     `dits` its DIT rows in chunks, in file order (a big file never sits whole in memory).
 
     Every row is checked before anything is written (reads only: no write lock is held while
     a big file is validated); then what changed is written in bulk. A re-import that changes
     nothing writes nothing. Raises ValidationFailed naming the row and field of the first fault.
+
+    Without `commit`, everything is written in the caller's one transaction. With it, the DITs
+    are written `WRITE_CHUNK` at a time, `commit` ending each transaction (SQLite locks the
+    whole database while a transaction writes: 200,000 new rows hold it for seconds). No
+    refusal can come between them (every row was checked); what a crash or a database error
+    between two of them leaves is the head and the first chunks, each whole: importing the same
+    file again writes the rest and changes nothing of what is there.
     """
     if isinstance(head, dict) and "dits" in head:
         head = {name: value for name, value in head.items() if name != "dits"}
@@ -429,8 +518,7 @@ def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Sum
     repeats = Repeats("dits")
     offset = 0
     for chunk in dits:
-        check_rows(chunk, "file", "dits", offset, depth=2)  # NUL, surrogates, depth: per row
-        records = parse_dit_rows(chunk, offset)
+        records = read_dit_rows(chunk, offset)  # NUL, surrogates, depth, fields: per row
         repeats.check(records, "number", offset)
         checker.check(records, offset, plan)
         offset += len(chunk)
@@ -443,7 +531,7 @@ def import_stream(session: Session, head: Any, dits: Iterable[list[Any]]) -> Sum
     for index, collaborator in enumerate(parsed.collaborators):
         upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
     write_clients(session, clients, summary)
-    write_dits(session, plan, summary)
+    write_dits(session, plan, summary, commit)
     return summary
 
 
@@ -590,7 +678,7 @@ class DitChecker:
         self.technicians.update(c.code.lower() for c in collaborators or ())
         self.now = utcnow()
 
-    def check(self, dits: Sequence[DitRecord], offset: int, plan: DitPlan) -> None:
+    def check(self, dits: Sequence[DitRow], offset: int, plan: DitPlan) -> None:
         """Check rows `offset`... and add what they change to `plan` (raises at a fault)."""
         stored = repo.dits_as_imported(self.session, [d.number for d in dits])
         now = self.now
@@ -622,7 +710,7 @@ class DitChecker:
             elif row != before[1:]:
                 plan.changed.append((before[0], *row))
 
-    def _refs(self, record: DitRecord, where: str) -> None:
+    def _refs(self, record: DitRow, where: str) -> None:
         if record.client.lower() not in self.clients:
             raise _unknown(
                 f"{where}.client", _("{where}: unknown client code '{code}'."), code=record.client
@@ -650,8 +738,14 @@ class DitChecker:
             )
 
 
-def write_dits(session: Session, plan: DitPlan, summary: Summary) -> None:
-    """Write a checked plan in bulk, a chunk at a time; the codes it names exist by now."""
+WRITE_CHUNK = 20_000  # DITs per transaction when the import commits as it goes
+
+
+def write_dits(
+    session: Session, plan: DitPlan, summary: Summary, commit: Callable[[], None] | None = None
+) -> None:
+    """Write a checked plan in bulk, a chunk at a time; the codes it names exist by now.
+    `commit`: called after every `WRITE_CHUNK` rows, to end the transaction (import_stream)."""
     if not plan.new and not plan.changed:
         return
     session.flush()
@@ -671,13 +765,17 @@ def write_dits(session: Session, plan: DitPlan, summary: Summary) -> None:
             "finished_at": finished_at,
         }
 
-    step = repo.BULK_CHUNK
+    step = WRITE_CHUNK if commit else repo.BULK_CHUNK
     for start in range(0, len(plan.new), step):
         chunk = plan.new[start : start + step]
         repo.insert_rows(session, Dit, [{"number": row[0], **values(row[1:])} for row in chunk])
+        if commit:
+            commit()
     for start in range(0, len(plan.changed), step):
         chunk = plan.changed[start : start + step]
         repo.update_rows(session, Dit, [{"row_id": row[0], **values(row[1:])} for row in chunk])
+        if commit:
+            commit()
     if plan.new:
         summary.created["dits"] = summary.created.get("dits", 0) + len(plan.new)
     if plan.changed:

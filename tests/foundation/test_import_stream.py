@@ -8,9 +8,15 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from ditbot.cli import jsonstream
+from ditbot.cli.import_file import import_file
+from ditbot.domain import reference
+from ditbot.domain.errors import ValidationFailed
+from ditbot.domain.records import DitRecord
+from ditbot.domain.reference import DIT_ROWS, plain_dit, read_dit_rows
 from storage.models import Dit
 from tests.factories import REFERENCE
 from tests.foundation.helpers import row_counts
@@ -152,3 +158,86 @@ def test_a_reimport_with_one_row_changed_writes_exactly_that_row(
         assert session.scalar(select(Dit.title).where(Dit.number == "BIG-03999")) == (
             "Copieur remplacé"
         )
+
+
+def test_on_sqlite_a_failure_between_write_transactions_leaves_whole_chunks_and_a_rerun_ends_it(
+    cli_env: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite writes the DITs in transactions of WRITE_CHUNK rows (the rest of ditbot waits for
+    one, not for the import); PostgreSQL in one. A database failure in the second: SQLite keeps
+    the first whole, PostgreSQL nothing; the same file imported again ends it either way."""
+    monkeypatch.setattr(reference, "WRITE_CHUNK", 2000)
+    path = write(cli_env, big_file(4500))
+    inserts = reference.repo.insert_rows
+    calls: list[Any] = []
+
+    def failing(session: Any, model: Any, rows: Any) -> None:
+        if model is Dit:
+            calls.append(len(rows))
+            if len(calls) == 2:
+                raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        inserts(session, model, rows)
+
+    monkeypatch.setattr(reference.repo, "insert_rows", failing)
+    with pytest.raises(OperationalError):
+        import_file(db, path)
+    monkeypatch.setattr(reference.repo, "insert_rows", inserts)
+    with db.session() as session:
+        numbers = session.scalars(select(Dit.number).where(Dit.number.like("BIG-%"))).all()
+    assert sorted(numbers) == ([] if db.is_postgres else [f"BIG-{n:05d}" for n in range(2000)])
+    summary = import_file(db, path)
+    assert summary.created["dits"] == (4500 if db.is_postgres else 2500)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).where(Dit.number.like("BIG-%"))) == 4500
+
+
+# Rows the import reads without pydantic (`plain_dit`) and rows it leaves to pydantic: both
+# must come out as the file's user would have them from DitRecord, refusals included.
+PLAIN_ROWS = [
+    {"number": "DIT-1", "client": "CL1", "title": "Copieur en panne"},
+    {"number": "D 2", "client": "c.l_1-x", "contact": None, "technician": None, "title": "é à"},
+    {"number": "D3", "client": "CL1", "title": "t", "state": "cloturee"},
+    {"number": "D4", "client": "CL1", "title": "t", "created_at": "2026-01-01T08:00:00Z"},
+    {"number": "D5", "client": "CL1", "title": "t", "created_at": "2026-01-01T08:00:00.5+02:00"},
+    {"number": "D6", "client": "CL1", "title": "t", "created_at": "2026-01-01T08:00:00"},
+    {"number": "D6b", "client": "CL1", "title": "t", "created_at": None},
+]
+OTHER_ROWS = [
+    {"number": " D7 ", "client": " CL1 ", "title": " t "},  # trimmed by pydantic's rules
+    {"number": "D8", "client": "CL1", "title": "t", "created_at": "2026-01-01"},
+    {"number": "D9", "client": "CL1", "title": "t", "created_at": 1767225600},
+    {"number": "D10", "client": "CL1", "title": "t\u200b"},
+    {"number": "D11", "client": "CL1", "title": "a\nb"},
+    {"number": "D12", "client": "CL1", "title": "t", "state": "nope"},
+    {"number": "D13", "client": "CL1", "title": "t", "state": None},
+    {"number": "D14", "client": "CL1", "title": "t", "created_at": "1969-12-31T23:00:00Z"},
+    {"number": "D15", "client": "CL1", "title": "t", "extra": 1},
+    {"number": "D16", "client": "", "title": "t"},
+    {"number": "x" * 41, "client": "CL1", "title": "t"},
+    {"number": "D17", "client": "CL1", "title": "t" * 301},
+    {"number": "D18", "client": "C" * 41, "title": "t"},
+    {"number": "D19", "client": "CL1"},
+    {"number": "D20", "client": "CL1", "title": "t", "created_at": "2026-13-01T00:00:00Z"},
+    {"number": "D21", "client": "CL1", "title": "t\x00"},
+    ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("row", PLAIN_ROWS + OTHER_ROWS)
+def test_a_row_read_without_pydantic_is_what_pydantic_reads(row: Any) -> None:
+    assert (plain_dit(row) is not None) == (row in PLAIN_ROWS)
+    try:
+        expected: Any = DIT_ROWS.validate_python([row])[0]
+    except Exception:
+        expected = None
+    rows = [PLAIN_ROWS[0], row]  # a sound row before it: the fault is named at its own index
+    try:
+        got = read_dit_rows(rows, 40)[1]
+    except ValidationFailed as refusal:
+        assert expected is None
+        assert all(where.startswith("dits[41]") for where in refusal.errors)
+        return
+    assert expected is not None
+    assert tuple(getattr(got, name) for name in DitRecord.model_fields) == tuple(
+        getattr(expected, name) for name in DitRecord.model_fields
+    )
