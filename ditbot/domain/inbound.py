@@ -207,9 +207,14 @@ def record_reply(
     locale: str,
     now: datetime | None = None,
     existing: InboundMail | None = None,
+    key_checked: bool = False,
 ) -> InboundMail:
     """Record a client's mail as a received exchange of `dit` sent by `contact` (`existing`:
     the kept row of an unmatched mail a collaborateur attaches).
+
+    `key_checked`: the caller found no inbound mail under `facts.key` (`already_received`), so
+    no exchange holds its key either (both are written in one transaction): the exchange's own
+    replay lookup is skipped. A concurrent writer still hits the unique keys (IntegrityError).
 
     Raises Conflict when the DIT no longer accepts client messages (the caller keeps the mail
     for triage instead).
@@ -238,6 +243,7 @@ def record_reply(
         external_key=exchange_key(facts.key),
         allow_closed=True,
         dit=dit,
+        replay_checked=key_checked,
     )
     values: dict[str, Any] = {
         "dit_id": dit.id,

@@ -1,11 +1,12 @@
 """The one path of a mail that comes in, from the IMAP collector or `ditbot mail receive`.
 
 `receive(ctx, raw)` reads the message, then in one transaction: a key already received is a
-duplicate (nothing more happens); a delivery report fails the mail it names; an automatic
-answer becomes a note on the mail it answers; a reply is recorded on its DIT; anything else is
-kept for triage; a message that cannot be read is set aside with its reason. Files (attachments,
-a set-aside message) are written before the transaction, under names derived from the key, so
-a crash between the two leaves files that the next attempt overwrites, never a second record.
+duplicate (nothing more happens, no file is written); a delivery report fails the mail it
+names; an automatic answer becomes a note on the mail it answers; a reply is recorded on its
+DIT; anything else is kept for triage; a message that cannot be read is set aside with its
+reason. Files (attachments, a set-aside message) are written before the record is committed,
+under names derived from the key, so a crash between the two leaves files that the next attempt
+overwrites, never a second record.
 
 `TemporaryFailure` means "take this mail again later": the database or the mail store did not
 answer. Everything else ends in an `Outcome`.
@@ -84,17 +85,19 @@ def _receive(ctx: Context, store: MailStore, raw: bytes, now: datetime | None) -
         mail = parse(raw)
     except NotAMail as refused:
         return _set_aside(ctx, store, raw, refused.reason)
-    with ctx.db.session() as session:
-        earlier = domain.already_received(session, mail.key)
-        if earlier is not None:
-            return _duplicate(earlier.inbound_id, earlier.exchange_id)
     facts = _facts(mail)
     bounce = bounce_of(mail.message)
     auto = None if bounce is not None else _automatic(mail)
-    if bounce is None and auto is None:
-        facts = replace(facts, attachments=_kept_files(store, mail))
     try:
+        # One transaction from the key's lookup to the record (a transaction more would cost a
+        # BEGIN and a COMMIT round trip on PostgreSQL); the files are written inside it, before
+        # the record, and only for a mail not received yet.
         with ctx.db.session() as session:
+            earlier = domain.already_received(session, mail.key)
+            if earlier is not None:
+                return _duplicate(earlier.inbound_id, earlier.exchange_id)
+            if bounce is None and auto is None:
+                facts = replace(facts, attachments=_kept_files(store, mail))
             if bounce is not None:
                 failed = (
                     domain.sent_mail_by_message_id(session, bounce.original_message_id)
@@ -162,6 +165,7 @@ def _reply(
                 relance_after_hours=settings.relance_after_hours,
                 locale=settings.locale,
                 now=now,
+                key_checked=True,  # `_receive` looked the key up: not received yet
             )
         except Conflict as closed:
             # kept in the team's language (the dispatch channel shows it), logged in English
