@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -375,7 +376,9 @@ def log_exchange(
     `allow_closed` lets the portal record a client message on a closed DIT within its portal
     window (ditbot.domain.portal checks that window first). `dit` spares a second read of the DIT
     when the caller already loaded it (it must be DIT `dit_number`); `replay_checked` says the
-    caller already looked `external_key` up with `replay_of` in this transaction.
+    caller already looked `external_key` up with `replay_of` in this transaction. With
+    `refresh=False` the caller locked the DIT and rewrites its indicators, and the exchange is
+    only added to the session: the caller passes it to `announce_new` (which flushes).
     """
     existing = None if replay_checked else replay_of(session, external_key, dit_number)
     if existing is not None:
@@ -398,13 +401,21 @@ def log_exchange(
     )
     _assign(exchange, checked)
     session.add(exchange)
-    session.flush()
-    if refresh:
-        refresh_indicators(session, dit)
-    else:
+    if not refresh:
         note_appended(dit, exchange)
+        return exchange, True
+    session.flush()
+    refresh_indicators(session, dit)
     _announce(session, exchange, was_relance=False)
     return exchange, True
+
+
+def announce_new(session: Session, exchanges: Sequence[Exchange]) -> None:
+    """Flush the exchanges `log_exchange(..., refresh=False)` added, then enqueue their
+    notifications: the rows of a burst go in one statement, not one flush each."""
+    session.flush()
+    for exchange in exchanges:
+        _announce(session, exchange, was_relance=False)
 
 
 def note_appended(dit: Dit, exchange: Exchange) -> None:
