@@ -450,10 +450,16 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
         )
 
 
-def refresh_indicators(session: Session, dit: Dit) -> None:
+def refresh_indicators(
+    session: Session, dit: Dit, reads: timers.IndicatorReads | None = None
+) -> None:
     """Rewrite the DIT's indicators from its live exchanges (an indexed read of one DIT), then
-    its wait and figures from the same read."""
-    moments = timers.live_moments(session, dit.id)  # flushes what the caller changed
+    its wait and figures from the same read; `reads`: what was read for several DITs at once
+    (`refresh_indicators_of`)."""
+    if reads is None:
+        moments = timers.live_moments(session, dit.id)  # flushes what the caller changed
+    else:
+        moments = reads.moments[dit.id]
     latest = max(moments, key=lambda m: (m.occurred_at, m.id), default=None)
     # The reads that follow are of figures and waits: the DIT's row is written once, later.
     with session.no_autoflush:
@@ -462,7 +468,22 @@ def refresh_indicators(session: Session, dit: Dit) -> None:
         dit.last_direction = latest.direction if latest else None
         dit.last_exchange_at = latest.occurred_at if latest else None
         dit.last_is_relance = bool(latest.is_relance) if latest else False
-        timers.sync_wait(session, dit, moments=moments)  # the client's wait (response timers)
+        timers.sync_wait(  # the client's wait (response timers)
+            session,
+            dit,
+            moments=moments,
+            figures=reads.figures[dit.id] if reads else None,
+            waits=reads.waits[dit.id] if reads else None,
+        )
+
+
+def refresh_indicators_of(session: Session, dits: Sequence[Dit]) -> None:
+    """`refresh_indicators` of several DITs (locked by the caller), read in one query each."""
+    if not dits:
+        return
+    reads = timers.IndicatorReads.read(session, dits)
+    for dit in dits:
+        refresh_indicators(session, dit, reads)
 
 
 def _snapshot(exchange: Exchange) -> dict[str, Any]:

@@ -232,8 +232,7 @@ def post_messages(
     service.announce_new(
         session, [each[0] for each in outcomes if not isinstance(each, DomainError) and each[1]]
     )
-    for dit in locked.values():
-        service.refresh_indicators(session, dit)
+    service.refresh_indicators_of(session, list(locked.values()))
     return outcomes
 
 
