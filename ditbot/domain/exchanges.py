@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -375,7 +376,9 @@ def log_exchange(
     `allow_closed` lets the portal record a client message on a closed DIT within its portal
     window (ditbot.domain.portal checks that window first). `dit` spares a second read of the DIT
     when the caller already loaded it (it must be DIT `dit_number`); `replay_checked` says the
-    caller already looked `external_key` up with `replay_of` in this transaction.
+    caller already looked `external_key` up with `replay_of` in this transaction. With
+    `refresh=False` the caller locked the DIT and rewrites its indicators, and the exchange is
+    only added to the session: the caller passes it to `announce_new` (which flushes).
     """
     existing = None if replay_checked else replay_of(session, external_key, dit_number)
     if existing is not None:
@@ -398,13 +401,21 @@ def log_exchange(
     )
     _assign(exchange, checked)
     session.add(exchange)
-    session.flush()
-    if refresh:
-        refresh_indicators(session, dit)
-    else:
+    if not refresh:
         note_appended(dit, exchange)
+        return exchange, True
+    session.flush()
+    refresh_indicators(session, dit)
     _announce(session, exchange, was_relance=False)
     return exchange, True
+
+
+def announce_new(session: Session, exchanges: Sequence[Exchange]) -> None:
+    """Flush the exchanges `log_exchange(..., refresh=False)` added, then enqueue their
+    notifications: the rows of a burst go in one statement, not one flush each."""
+    session.flush()
+    for exchange in exchanges:
+        _announce(session, exchange, was_relance=False)
 
 
 def note_appended(dit: Dit, exchange: Exchange) -> None:
@@ -439,10 +450,16 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
         )
 
 
-def refresh_indicators(session: Session, dit: Dit) -> None:
+def refresh_indicators(
+    session: Session, dit: Dit, reads: timers.IndicatorReads | None = None
+) -> None:
     """Rewrite the DIT's indicators from its live exchanges (an indexed read of one DIT), then
-    its wait and figures from the same read."""
-    moments = timers.live_moments(session, dit.id)  # flushes what the caller changed
+    its wait and figures from the same read; `reads`: what was read for several DITs at once
+    (`refresh_indicators_of`)."""
+    if reads is None:
+        moments = timers.live_moments(session, dit.id)  # flushes what the caller changed
+    else:
+        moments = reads.moments[dit.id]
     latest = max(moments, key=lambda m: (m.occurred_at, m.id), default=None)
     # The reads that follow are of figures and waits: the DIT's row is written once, later.
     with session.no_autoflush:
@@ -451,7 +468,22 @@ def refresh_indicators(session: Session, dit: Dit) -> None:
         dit.last_direction = latest.direction if latest else None
         dit.last_exchange_at = latest.occurred_at if latest else None
         dit.last_is_relance = bool(latest.is_relance) if latest else False
-        timers.sync_wait(session, dit, moments=moments)  # the client's wait (response timers)
+        timers.sync_wait(  # the client's wait (response timers)
+            session,
+            dit,
+            moments=moments,
+            figures=reads.figures[dit.id] if reads else None,
+            waits=reads.waits[dit.id] if reads else None,
+        )
+
+
+def refresh_indicators_of(session: Session, dits: Sequence[Dit]) -> None:
+    """`refresh_indicators` of several DITs (locked by the caller), read in one query each."""
+    if not dits:
+        return
+    reads = timers.IndicatorReads.read(session, dits)
+    for dit in dits:
+        refresh_indicators(session, dit, reads)
 
 
 def _snapshot(exchange: Exchange) -> dict[str, Any]:

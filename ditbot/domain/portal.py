@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -214,27 +214,70 @@ def post_messages(
     """Record portal messages that arrived together in the caller's one transaction (a burst).
 
     Each gets what `post_message` would answer it alone, in order: (exchange, created), or the
-    refusal, which writes nothing. A DIT is locked before its indicators decide the 24 h rule
-    and read again, so that rule and the counters see every message committed before and the
-    earlier ones of the burst; its indicators are rewritten once, at the end.
+    refusal, which writes nothing. The message ids, DITs and contacts of the burst are read in
+    one query each. A DIT is locked before its indicators decide the 24 h rule and read again,
+    so that rule and the counters see every message committed before and the earlier ones of
+    the burst; its indicators are rewritten once, at the end.
     """
+    known = _Known.read(session, messages)
     locked: dict[int, Dit] = {}
     outcomes: list[tuple[Exchange, bool] | DomainError] = []
     for message in messages:
         try:
             outcomes.append(
-                _post_one(session, message, locked, window_days, relance_after_hours, now)
+                _post_one(session, message, known, locked, window_days, relance_after_hours, now)
             )
         except DomainError as error:
             outcomes.append(error)
-    for dit in locked.values():
-        service.refresh_indicators(session, dit)
+    service.announce_new(
+        session, [each[0] for each in outcomes if not isinstance(each, DomainError) and each[1]]
+    )
+    service.refresh_indicators_of(session, list(locked.values()))
     return outcomes
+
+
+@dataclass
+class _Known:
+    """The message keys already stored, the DITs and the contacts a burst names, read once."""
+
+    keys: set[str]
+    dits: dict[str, Dit]  # by lowered number
+    contacts: dict[str, Contact]  # by lowered code
+
+    @classmethod
+    def read(cls, session: Session, messages: Sequence[PortalMessage]) -> _Known:
+        # Text no row can hold (NUL: PostgreSQL refuses it) is left to the one-by-one reads.
+        keys = {
+            external_key(m.message_id)
+            for m in messages
+            if m.message_id is not None and repo.storable(m.message_id)
+        }
+        numbers = {m.dit.strip().lower() for m in messages if repo.storable(m.dit)}
+        codes = {m.contact.strip().lower() for m in messages if repo.storable(m.contact)}
+        stored = select(Exchange.external_key).where(Exchange.external_key.in_(keys))
+        dits = select(Dit).where(func.lower(Dit.number).in_(numbers))
+        contacts = select(Contact).where(func.lower(Contact.code).in_(codes))
+        return cls(
+            keys={key for key in session.scalars(stored) if key is not None} if keys else set(),
+            dits={dit.number.lower(): dit for dit in session.scalars(dits)},
+            contacts={contact.code.lower(): contact for contact in session.scalars(contacts)},
+        )
+
+    def dit_and_contact(self, session: Session, message: PortalMessage) -> tuple[Dit, Contact]:
+        """`find_dit_and_contact` from what was read (asked again only when it was not)."""
+        dit = self.dits.get(message.dit.strip().lower())
+        contact = self.contacts.get(message.contact.strip().lower())
+        if dit is None or contact is None:
+            return find_dit_and_contact(session, message.dit, message.contact)
+        if contact.client_id != dit.client_id:
+            raise unknown()
+        return dit, contact
 
 
 def _post_one(
     session: Session,
     message: PortalMessage,
+    known: _Known,
     locked: dict[int, Dit],
     window_days: int,
     relance_after_hours: float,
@@ -242,10 +285,11 @@ def _post_one(
 ) -> tuple[Exchange, bool]:
     check_text(message)
     key = external_key(message.message_id) if message.message_id is not None else None
-    existing = service.replay_of(session, key, message.dit, "message_id")
-    if existing is not None:
-        return existing, False
-    dit, contact = find_dit_and_contact(session, message.dit, message.contact)
+    if key is not None and (key in known.keys or not repo.storable(key)):  # a replay?
+        existing = service.replay_of(session, key, message.dit, "message_id")
+        if existing is not None:
+            return existing, False
+    dit, contact = known.dit_and_contact(session, message)
     sent_at = message.sent_at
     if sent_at is not None and sent_at.tzinfo is not None:
         sent_at = sent_at.astimezone(UTC)  # stored and shown in UTC, like every other date
@@ -267,7 +311,7 @@ def _post_one(
         occurred_at=sent_at,
     )
     try:
-        return service.log_exchange(
+        recorded = service.log_exchange(
             session,
             dit.number,
             entry,
@@ -289,6 +333,9 @@ def _post_one(
             for name, each in error.errors.items()
         }
         raise ValidationFailed(renamed) from None
+    if key is not None:
+        known.keys.add(key)  # the same message id later in the burst is its replay
+    return recorded
 
 
 def visible_exchanges(session: Session, dit: Dit, contact: Contact) -> Sequence[Exchange]:

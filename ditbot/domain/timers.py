@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -95,6 +95,61 @@ def live_moments(session: Session, dit_id: int) -> Sequence[Any]:
     ).all()
 
 
+class LiveMoment(NamedTuple):
+    """A row of `live_moments`, read with other DITs' (`IndicatorReads`)."""
+
+    id: int
+    direction: str
+    occurred_at: datetime
+    is_relance: bool
+
+
+@dataclass(frozen=True)
+class IndicatorReads:
+    """What the indicators, waits and figures of several DITs are rewritten from, read in one
+    query each rather than three per DIT (a burst of portal messages over a few DITs)."""
+
+    moments: dict[int, list[Any]]
+    figures: dict[int, dict[int, Any]]
+    waits: dict[int, list[ResponseWait]]
+
+    @classmethod
+    def read(cls, session: Session, dits: Sequence[Dit]) -> IndicatorReads:
+        """Flushes what the caller changed first (the reads are of the rows it wrote)."""
+        ids = [dit.id for dit in dits]
+        moments: dict[int, list[Any]] = {dit_id: [] for dit_id in ids}
+        for row in session.execute(
+            select(
+                Exchange.dit_id,
+                Exchange.id,
+                Exchange.direction,
+                Exchange.occurred_at,
+                ExchangeType.is_relance,
+            )
+            .join(ExchangeType, ExchangeType.code == Exchange.type_code)
+            .where(Exchange.dit_id.in_(ids), Exchange.deleted_at.is_(None))
+        ):
+            moments[row.dit_id].append(
+                LiveMoment(row.id, row.direction, row.occurred_at, row.is_relance)
+            )
+        figure = ExchangeFigure.__table__.c
+        figures: dict[int, dict[int, Any]] = {dit_id: {} for dit_id in ids}
+        for row in session.execute(select(ExchangeFigure.__table__).where(figure.dit_id.in_(ids))):
+            figures[row.dit_id][row.exchange_id] = row
+        starts = {waiting_since(moments[dit_id])[0] for dit_id in ids} - {None}
+        wanted: ColumnElement[bool] = ResponseWait.ended_at.is_(None)
+        if starts:
+            wanted = or_(wanted, ResponseWait.started_at.in_(starts))
+        waits: dict[int, list[ResponseWait]] = {dit_id: [] for dit_id in ids}
+        for wait in session.scalars(
+            select(ResponseWait)
+            .where(ResponseWait.dit_id.in_(ids), wanted)
+            .options(lazyload(ResponseWait.dit))
+        ):
+            waits[wait.dit_id].append(wait)
+        return cls(moments, figures, waits)
+
+
 def waiting_since(moments: Iterable[Any]) -> tuple[datetime | None, bool]:
     """(start of the client's current wait or None, whether we never sent anything), from
     `live_moments`: the client's oldest message at or after our last one."""
@@ -114,8 +169,14 @@ def sync_wait(
     now: datetime | None = None,
     *,
     moments: Sequence[Any] | None = None,
+    figures: dict[int, Any] | None = None,
+    waits: Sequence[ResponseWait] | None = None,
 ) -> None:
     """Set `dit.waiting_since` from its live exchanges and open or end its wait row to match.
+
+    `moments`, `figures` and `waits`, when given, were read for many DITs at once
+    (`IndicatorReads`): `waits` holds at least the DIT's open waits and the one starting at
+    its new `waiting_since`.
 
     Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators, which
     passes the `live_moments` it read). A wait that comes back (our answer was deleted) is
@@ -124,21 +185,24 @@ def sync_wait(
     now = now or utcnow()
     if moments is None:
         moments = live_moments(session, dit.id)
-    sync_figures(session, dit, moments)
+    sync_figures(session, dit, moments, stored=figures)
     since, never_answered = (None, False)
     if dit.last_direction == Direction.RECEIVED:
         since, never_answered = waiting_since(moments)
     dit.waiting_since = since
     # The open waits and the one that starts at `since` (it may have ended): one read. The
     # DIT is already in the session: no join to load it again.
-    wanted: ColumnElement[bool] = ResponseWait.ended_at.is_(None)
-    if since is not None:
-        wanted = or_(wanted, ResponseWait.started_at == since)
-    rows = session.scalars(
-        select(ResponseWait)
-        .where(ResponseWait.dit_id == dit.id, wanted)
-        .options(lazyload(ResponseWait.dit))
-    ).all()
+    if waits is None:
+        wanted: ColumnElement[bool] = ResponseWait.ended_at.is_(None)
+        if since is not None:
+            wanted = or_(wanted, ResponseWait.started_at == since)
+        rows: Sequence[ResponseWait] = session.scalars(
+            select(ResponseWait)
+            .where(ResponseWait.dit_id == dit.id, wanted)
+            .options(lazyload(ResponseWait.dit))
+        ).all()
+    else:
+        rows = [w for w in waits if w.ended_at is None or w.started_at == since]
     row = next((current for current in rows if current.started_at == since), None)
     for current in rows:
         if current.ended_at is None and current.started_at != since:
@@ -207,17 +271,26 @@ def calendar_of(session: Session) -> BusinessCalendar | None:
     return calendar
 
 
-def sync_figures(session: Session, dit: Dit, moments: Sequence[Any] | None = None) -> None:
+def sync_figures(
+    session: Session,
+    dit: Dit,
+    moments: Sequence[Any] | None = None,
+    *,
+    stored: dict[int, Any] | None = None,
+) -> None:
     """Rewrite the stored figures of the DIT's live exchanges where they changed (an indexed
     read of one DIT, or its `live_moments` already read; called with its row lock held, with
     its indicators)."""
     figure = ExchangeFigure.__table__.c
     if moments is None:
         moments = live_moments(session, dit.id)
-    stored = {
-        row.exchange_id: row
-        for row in session.execute(select(ExchangeFigure.__table__).where(figure.dit_id == dit.id))
-    }
+    if stored is None:
+        stored = {
+            row.exchange_id: row
+            for row in session.execute(
+                select(ExchangeFigure.__table__).where(figure.dit_id == dit.id)
+            )
+        }
     wanted = figures_of(moments)
     gone = stored.keys() - {f.exchange_id for f in wanted}
     if gone:
