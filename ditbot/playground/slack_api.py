@@ -1033,7 +1033,9 @@ class FakeSlack:
         channel, err = self._resolve_channel(args.get("channel"), need_member=True)
         if err:
             return err
-        if channel[:1] == "D":  # an IM: Slack reads it with im:history only
+        # docs.slack.dev conversations.history: a bot token reads a conversation it is in with
+        # "the relevant *:history scope", for an IM im:history.
+        if channel[:1] == "D":
             err = self._missing_scope("im:history")
             if err:
                 return err
