@@ -44,13 +44,20 @@ from storage.vocabulary import OutboxKind, WaitStep
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-REMINDER_EVENT = "ditbot_reminder"  # metadata event_type of every post, naming its outbox item
+REMINDER_EVENT = "ditbot_reminder"  # metadata event_type of every post and DM, naming its item
 IN_FLIGHT = "in flight"  # last_error of an item whose post may have reached Slack
 LOOKBACK_SECONDS = 300.0
 
 
-def reminder_mark(item_id: int, dit: str) -> dict[str, Any]:
-    return {"event_type": REMINDER_EVENT, "event_payload": {"item": str(item_id), "dit": dit}}
+def reminder_mark(item_id: int, notice: WaitNotice) -> dict[str, Any]:
+    """The metadata of a post: its outbox item, and the wait and step it tells of."""
+    payload = {
+        "item": str(item_id),
+        "dit": notice.dit,
+        "wait": str(notice.wait_id),
+        "step": str(notice.step),
+    }
+    return {"event_type": REMINDER_EVENT, "event_payload": payload}
 
 
 def marks_item(message: dict[str, Any], item_id: int) -> bool:
@@ -149,8 +156,9 @@ class ReminderWorker:
         created_at: datetime | None = None,
     ) -> None:
         """Post what `notice` says. An item `in_doubt` (its last holder died while posting) is
-        first looked for in the channel's history by its metadata: found, it is not posted
-        again (channel posts; a DM, whose history needs im:history, may come twice)."""
+        first looked for in the history of each conversation by its metadata (the IM's for a
+        DM, opened with conversations.open; im:history): where it is found, it is not posted
+        again."""
         until = time.monotonic() + self.lease_seconds * 0.8
         with self.ctx.db.session() as session:
             posts = self._posts(session, notice)
@@ -158,10 +166,12 @@ class ReminderWorker:
             with self.ctx.db.session() as session:
                 outbox.mark_done(session, item_id)
             return
-        if in_doubt and self._already_posted(item_id, posts, created_at):
-            log.info("reminder %s was already posted before a crash: not again", item_id)
-            self._finish(item_id, None, failed=False)
-            return
+        if in_doubt:
+            posts = [p for p in posts if not self._already_posted(item_id, p, created_at)]
+            if not posts:
+                log.info("reminder %s was already posted before a crash: not again", item_id)
+                self._finish(item_id, None, failed=False)
+                return
         with self.ctx.db.session() as session:  # from here Slack may have it: say so
             outbox.note(session, item_id, f"{IN_FLIGHT} since {utcnow().isoformat()}")
         for channel, thread_ts, message, dit_id in posts:
@@ -172,7 +182,7 @@ class ReminderWorker:
                     parse="none",
                     unfurl_links=False,
                     unfurl_media=False,
-                    metadata=reminder_mark(item_id, notice.dit),
+                    metadata=reminder_mark(item_id, notice),
                     **message,
                 )
             except SlackApiError as error:
@@ -232,14 +242,15 @@ class ReminderWorker:
     def _already_posted(
         self,
         item_id: int,
-        posts: list[tuple[str, str | None, dict[str, Any], int | None]],
+        post: tuple[str, str | None, dict[str, Any], int | None],
         created_at: datetime | None,
     ) -> bool:
-        channel, thread_ts, _message, dit_id = posts[0]
-        if dit_id is None:
-            return False  # a DM: its history is not ours to read
+        channel, thread_ts, _message, dit_id = post
         oldest = (created_at or utcnow()).timestamp() - LOOKBACK_SECONDS
         try:
+            if dit_id is None:  # a DM to a user: its history is the IM's
+                opened = self.client.conversations_open(users=channel)
+                channel = str((opened.get("channel") or {}).get("id") or channel)
             if thread_ts is None:
                 answer = self.client.conversations_history(
                     channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
@@ -256,7 +267,7 @@ class ReminderWorker:
             log.warning("reminder %s: cannot look for an earlier post (%s)", item_id, error)
             return False
         found = [m for m in answer.get("messages") or [] if marks_item(m, item_id)]
-        if found and thread_ts is None:
+        if found and thread_ts is None and dit_id is not None:
             record_despite_outage(
                 functools.partial(self._remember_thread, channel, dit_id, str(found[-1]["ts"])),
                 until=time.monotonic() + self.lease_seconds * 0.8,

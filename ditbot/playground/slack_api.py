@@ -72,6 +72,22 @@ JSON_FIELDS = frozenset(
 )
 
 #: Methods that Slack answers without a token.
+# The bot scopes of manifest.yml the fake grants unless a test takes one away (`scopes`).
+BOT_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "users:read",
+        "users:read.email",
+        "im:write",
+        "im:history",
+        "channels:read",
+        "groups:read",
+        "channels:history",
+        "groups:history",
+        "files:write",
+    }
+)
 NO_TOKEN_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
 
 FIRST_TS_SECONDS = 1_700_000_000
@@ -263,6 +279,7 @@ class FakeSlack:
         self._changes = 0  # calls recorded and playground gestures, for `wait_change`
         # files.getUploadURLExternal -> upload -> files.completeUploadExternal, per file id
         self._uploads: dict[str, dict[str, Any]] = {}
+        self.scopes: set[str] = set(BOT_SCOPES)  # a test may discard one: missing_scope
 
     # ------------------------------------------------------------------
     # lifecycle
@@ -815,6 +832,10 @@ class FakeSlack:
                 if named["name"] == channel[1:]:
                     channel = cid
                     break
+        if channel[:1] == "D" and channel not in self._channels:  # an IM of conversations.open
+            if self._users and "U" + channel[1:] not in self._users:
+                return channel, _error("channel_not_found")
+            return channel, None
         if channel[:1] in ("U", "W") and channel not in self._channels:
             if self._users and channel not in self._users:
                 return channel, _error("channel_not_found")
@@ -987,10 +1008,37 @@ class FakeSlack:
         extra["response_metadata"] = {"next_cursor": f"page:{start + limit}" if more else ""}
         return page, extra
 
+    def _missing_scope(self, needed: str) -> _Answer | None:
+        if needed in self.scopes:
+            return None
+        answer = _error("missing_scope")
+        answer.body.update(needed=needed, provided=",".join(sorted(self.scopes)))
+        return answer
+
+    def _conversations_open(self, args: dict[str, Any], token: str | None) -> _Answer:
+        """The IM with one user (Slack: `users`, comma-separated; one user is an IM)."""
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if args.get("channel"):
+            users = ["U" + str(args["channel"])[1:]]
+        if not users:
+            return _error("users_list_not_supplied")
+        if len(users) > 1:
+            return _error("not_enough_users")  # a group DM: not one the fake holds
+        if self._users and users[0] not in self._users:
+            return _error("user_not_found")
+        err = self._missing_scope("im:write")
+        return err or _ok(channel={"id": "D" + users[0][1:]})
+
     def _conversations_history(self, args: dict[str, Any], token: str | None) -> _Answer:
         channel, err = self._resolve_channel(args.get("channel"), need_member=True)
         if err:
             return err
+        # docs.slack.dev conversations.history: a bot token reads a conversation it is in with
+        # "the relevant *:history scope", for an IM im:history.
+        if channel[:1] == "D":
+            err = self._missing_scope("im:history")
+            if err:
+                return err
         window = self._window(args)
         if isinstance(window, _Answer):
             return window
@@ -1286,6 +1334,7 @@ _METHODS: dict[str, _Handler] = {
     "conversations.info": FakeSlack._conversations_info,
     "conversations.join": FakeSlack._conversations_join,
     "conversations.history": FakeSlack._conversations_history,
+    "conversations.open": FakeSlack._conversations_open,
     "conversations.replies": FakeSlack._conversations_replies,
     "files.getUploadURLExternal": FakeSlack._files_get_upload_url,
     "files.completeUploadExternal": FakeSlack._files_complete_upload,
