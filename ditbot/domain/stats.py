@@ -210,18 +210,9 @@ def compute(
             figures.relances += relances or 0
             figures.messages += received or 0
 
-    # The answered client messages (a fraction of the range), with their group's names.
-    answered = (
-        select(
-            func.coalesce(Collaborator.name, NO_TECHNICIAN).label("technician"),
-            Client.name.label("client"),
-        )
-        .select_from(ExchangeFigure)
-        .join(Client, Client.id == figure.client_id)
-        .outerjoin(Collaborator, Collaborator.id == figure.technician_id)
-        .where(*in_period, figure.received.is_(True), figure.response_seconds.is_not(None))
-    )
-    # A message's target in seconds: the client's own, else the global one (targets_of).
+    # The answered client messages (a fraction of the range), with their group's names and
+    # whether they were answered within their target.
+    # A message's target in seconds: the client's own, else the global one (targets_of);
     # hours * 3600 is exact for the targets people set (whole hours, halves, quarters).
     target = 3600 * case(
         (
@@ -230,17 +221,23 @@ def compute(
         ),
         else_=func.coalesce(Client.next_response_hours, settings.target_next_response_hours),
     )
-    for tech, client, replied, within in session.execute(
-        answered.add_columns(
-            func.count(), func.sum(case((figure.response_seconds <= target, 1), else_=0))
-        ).group_by(*answered.selected_columns)
-    ):
-        for figures in (total, per_tech[tech], per_client[client]):
-            figures.answered += replied
-            figures.within += within or 0
+    answered = (
+        select(
+            func.coalesce(Collaborator.name, NO_TECHNICIAN).label("technician"),
+            Client.name.label("client"),
+            (figure.response_seconds / 3600.0).label("hours"),
+            case((figure.response_seconds <= target, 1), else_=0).label("within"),
+        )
+        .select_from(ExchangeFigure)
+        .join(Client, Client.id == figure.client_id)
+        .outerjoin(Collaborator, Collaborator.id == figure.technician_id)
+        .where(*in_period, figure.received.is_(True), figure.response_seconds.is_not(None))
+    )
     groups = {_ALL: {"": total}, _TECHNICIAN: per_tech, _CLIENT: per_client}
-    for (kind, name), (median, p90) in _percentiles(session, answered).items():
-        groups[kind][name].median_hours, groups[kind][name].p90_hours = median, p90
+    for (kind, name), (count, within, median, p90) in _answers(session, answered).items():
+        figures = groups[kind][name]
+        figures.answered, figures.within = count, within
+        figures.median_hours, figures.p90_hours = median, p90
     return Stats(
         team=team.code if team else None,
         period=period,
@@ -252,45 +249,48 @@ def compute(
 
 _ALL, _TECHNICIAN, _CLIENT = "all", "technician", "client"
 SHARES = (0.5, 0.9)  # the median and the 90th percentile
+Answers = tuple[int, int, float, float]  # answered, within target, median and p90 hours
 
 
-def _percentiles(
-    session: Session, answered: Select[str, str]
-) -> dict[tuple[str, str], tuple[float, float]]:
-    """The median and 90th percentile, in hours, of the first-response times of the answered
-    messages (`answered`: their technician's and client's names), in all and per technician and
-    per client, by linear interpolation between the closest ranks (timers.percentile).
+def _answers(session: Session, answered: Select[Any]) -> dict[tuple[str, str], Answers]:
+    """Of the answered messages (`answered`: technician, client, hours, within), in all and per
+    technician and per client: how many, how many within target, and the median and 90th
+    percentile of their hours, by linear interpolation between the closest ranks
+    (ditbot.domain.timers.percentile).
 
-    PostgreSQL computes them (percentile_cont interpolates the same way); SQLite has no
-    percentile function, so it sorts the answered messages' hours (with their names, no other
-    column) and they are split into the groups here, already in order.
+    PostgreSQL works it all out (percentile_cont interpolates the same way). SQLite has no
+    percentile function: it returns these four columns, sorted by hours, and they are split
+    into the groups here, already in order.
     """
-    figure = ExchangeFigure.__table__.c
-    hours = (figure.response_seconds / 3600.0).label("hours")
     if session.get_bind().dialect.name == "postgresql":
-        source = answered.add_columns(hours).cte("answered")
-        shares = [func.percentile_cont(share).within_group(source.c.hours) for share in SHARES]
+        source = answered.cte("answered")
+        figures = [
+            func.count(),
+            func.sum(source.c.within),
+            *(func.percentile_cont(share).within_group(source.c.hours) for share in SHARES),
+        ]
         parts = [
-            select(literal_column(f"'{_ALL}'"), literal_column("''"), *shares),
-            select(literal_column(f"'{_TECHNICIAN}'"), source.c.technician, *shares).group_by(
+            select(literal_column(f"'{_ALL}'"), literal_column("''"), *figures),
+            select(literal_column(f"'{_TECHNICIAN}'"), source.c.technician, *figures).group_by(
                 source.c.technician
             ),
-            select(literal_column(f"'{_CLIENT}'"), source.c.client, *shares).group_by(
+            select(literal_column(f"'{_CLIENT}'"), source.c.client, *figures).group_by(
                 source.c.client
             ),
         ]
         return {
-            (kind, name): (median, p90)
-            for kind, name, median, p90 in session.execute(union_all(*parts))
-            if median is not None
+            (kind, name): (count, within, median, p90)
+            for kind, name, count, within, median, p90 in session.execute(union_all(*parts))
+            if count
         }
     ordered: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for tech, client, value in session.execute(answered.add_columns(hours).order_by(hours)):
-        ordered[_ALL, ""].append(value)
-        ordered[_TECHNICIAN, tech].append(value)
-        ordered[_CLIENT, client].append(value)
+    within: dict[tuple[str, str], int] = defaultdict(int)
+    for tech, client, hours, on_time in session.execute(answered.order_by(literal_column("hours"))):
+        for group in ((_ALL, ""), (_TECHNICIAN, tech), (_CLIENT, client)):
+            ordered[group].append(hours)
+            within[group] += on_time
     return {
-        group: (_interpolated(values, 0.5), _interpolated(values, 0.9))
+        group: (len(values), within[group], _interpolated(values, 0.5), _interpolated(values, 0.9))
         for group, values in ordered.items()
     }
 
