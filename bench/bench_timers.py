@@ -7,7 +7,8 @@ them due now, as in a running ditbot. Then it times:
 
 - the reminder scan (`ditbot.domain.timers.scan`), one pass with the due waits and steady
   passes with none, each in its own rolled-back transaction (nothing is enqueued for good);
-- `/dit stats` for the last 30 days (`ditbot.domain.stats.compute`), for everyone;
+- `/dit stats` for the last 30 days (`ditbot.domain.stats.compute`), for everyone (wall and
+  CPU time: the machine may be shared);
 
 and prints the query plans of the scan's and the figures' main queries.
 
@@ -31,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text, update  # noqa: E402
+from sqlalchemy import event, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -40,7 +41,7 @@ from ditbot.core.settings import Settings, normalize_database_url  # noqa: E402
 from ditbot.domain import stats, timers  # noqa: E402
 from ditbot.domain.business_time import BusinessCalendar  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import ExchangeFigure, ResponseWait  # noqa: E402
+from storage.models import ResponseWait  # noqa: E402
 
 SCAN_TARGET_MS = 50.0
 STATS_TARGET_MS = 300.0
@@ -69,12 +70,14 @@ def ms(samples: Sequence[float]) -> str:
     return f"p50 {statistics.median(samples) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms"
 
 
-def timed(runs: int, action: Callable[[], Any]) -> list[float]:
+def timed(
+    runs: int, action: Callable[[], Any], clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
     samples = []
     for _ in range(runs):
-        began = time.perf_counter()
+        began = clock()
         action()
-        samples.append(time.perf_counter() - began)
+        samples.append(clock() - began)
     return samples
 
 
@@ -88,6 +91,31 @@ def plan(database: Database, statement: Any) -> str:
     if dialect.name == "sqlite":
         return "\n".join(f"    {row[-1]}" for row in rows)
     return "\n".join(f"    {row[0]}" for row in rows)
+
+
+def plan_sql(database: Database, statement: str, parameters: Any) -> str:
+    """The database's plan of one statement as it was sent, with its parameters."""
+    postgresql = database.engine.dialect.name == "postgresql"
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgresql else "EXPLAIN QUERY PLAN "
+    with database.engine.connect() as connection:
+        rows = connection.exec_driver_sql(prefix + statement, parameters).all()
+    return "\n".join(f"    {row[0] if postgresql else row[-1]}" for row in rows)
+
+
+def statements_of(database: Database, action: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """The statements (and parameters) that `action` sends: the plans are those of the
+    queries that really run."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    return sent
 
 
 def prepare(database: Database, due: int) -> int:
@@ -189,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return stats.compute(session, period, calendar, settings)
 
             month = timed(max(3, args.runs // 4), figures)
+            # This process's CPU: all of it on SQLite, the client's share on PostgreSQL.
+            month_cpu = timed(max(3, args.runs // 4), figures, time.process_time)
             result = figures()
             due_query = (
                 select(ResponseWait.id)
@@ -197,15 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 .limit(200)
             )
             scan_plan = plan(database, due_query)
-            figure = ExchangeFigure.__table__.c
-            stats_plan = plan(
-                database,
-                select(
-                    figure.technician_id, figure.client_id, figure.first, figure.response_seconds
-                )
-                .where(figure.occurred_at >= period.start, figure.occurred_at < period.end)
-                .where(figure.received.is_(True)),
-            )
+            stats_plans = [
+                (statement, plan_sql(database, statement, parameters))
+                for statement, parameters in statements_of(database, figures)
+                if "exchange_figures.occurred_at >=" in statement
+            ]
         finally:
             database.dispose()
     scan_ok = (
@@ -223,10 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{result.total.messages:,} client messages): {ms(month)}  "
         f"target < {STATS_TARGET_MS:.0f} ms: {'ok' if stats_ok else 'MISSED'}"
     )
+    print(f"  CPU of this process: {ms(month_cpu)}; load average {os.getloadavg()}")
     print("plan of the scan's due query:")
     print(scan_plan)
-    print("plan of the figures' client messages query:")
-    print(stats_plan)
+    for statement, statement_plan in stats_plans:
+        print(f"plan of the figures' query {' '.join(statement.split())[:90]}…:")
+        print(statement_plan)
     return 1 if args.check and not (scan_ok and stats_ok) else 0
 
 

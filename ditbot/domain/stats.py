@@ -11,11 +11,20 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from ditbot.core.i18n import _
@@ -23,7 +32,7 @@ from ditbot.domain import timers
 from ditbot.domain.business_time import BusinessCalendar
 from ditbot.domain.errors import DomainError, NotFound
 from ditbot.domain.teams import team_by_code
-from ditbot.domain.timers import TimerSettings, percentile, targets_for
+from ditbot.domain.timers import TimerSettings, targets_for
 from storage.models import Client, Collaborator, Dit, Exchange, ExchangeFigure, ExchangeType, Team
 from storage.vocabulary import OPEN_STATES, Direction
 
@@ -103,15 +112,8 @@ class Figures:
     messages: int = 0  # client messages of the period whose response time counts
     answered: int = 0
     within: int = 0
-    hours: list[float] = field(default_factory=list, repr=False)
-
-    @property
-    def median_hours(self) -> float | None:
-        return percentile(self.hours, 0.5)
-
-    @property
-    def p90_hours(self) -> float | None:
-        return percentile(self.hours, 0.9)
+    median_hours: float | None = None  # of the answered messages' first-response times
+    p90_hours: float | None = None
 
     @property
     def within_share(self) -> float | None:
@@ -165,28 +167,6 @@ def resolve_team(session: Session, code: str | None) -> Team | None:
     return team
 
 
-@dataclass
-class _Pair:
-    """The figures of one (technician, client) pair, merged into the groups at the end."""
-
-    exchanges: int = 0
-    received: int = 0
-    relances: int = 0
-    messages: int = 0
-    within: int = 0
-    hours: list[float] = field(default_factory=list)
-
-    def add_to(self, figures: Figures) -> None:
-        figures.exchanges += self.exchanges
-        figures.received += self.received
-        figures.sent += self.exchanges - self.received
-        figures.relances += self.relances
-        figures.messages += self.messages
-        figures.answered += len(self.hours)
-        figures.within += self.within
-        figures.hours.extend(self.hours)
-
-
 def compute(
     session: Session,
     period: Period,
@@ -195,15 +175,22 @@ def compute(
     team: Team | None = None,
 ) -> Stats:
     """The figures of `period` (for `team`, else for everyone), from the figures stored with
-    each exchange (ditbot.domain.timers.sync_figures): two reads of one index range."""
+    each exchange (ditbot.domain.timers.sync_figures). The database counts, per technician and
+    client, from one index range; only the answered client messages are read one by one, and
+    on PostgreSQL not even those (it works out the percentiles)."""
     timers.fill_response_seconds(session, calendar)
     figure = ExchangeFigure.__table__.c
-    where = (
+    in_period = (
         figure.occurred_at >= period.start,
         figure.occurred_at < period.end,
         _figures_of_team(team),
     )
-    pairs: dict[tuple[int | None, int], _Pair] = defaultdict(_Pair)
+    clients: dict[int, str] = dict(session.execute(select(Client.id, Client.name)).all())
+    names: dict[int, str] = dict(session.execute(select(Collaborator.id, Collaborator.name)).all())
+    total = Figures()
+    per_tech: dict[str, Figures] = defaultdict(Figures)
+    per_client: dict[str, Figures] = defaultdict(Figures)
+    # The counts: the covering index's range, grouped by ids (no join on every exchange).
     for tech_id, client_id, count, received, relances in session.execute(
         select(
             figure.technician_id,
@@ -212,48 +199,45 @@ def compute(
             func.sum(case((figure.received, 1), else_=0)),
             func.sum(case((figure.relance, 1), else_=0)),
         )
-        .where(*where)
+        .where(*in_period)
         .group_by(figure.technician_id, figure.client_id)
     ):
-        pair = pairs[tech_id, client_id]
-        pair.exchanges, pair.received, pair.relances = count, received or 0, relances or 0
+        tech = names.get(tech_id, NO_TECHNICIAN) if tech_id is not None else NO_TECHNICIAN
+        for figures in (total, per_tech[tech], per_client[clients[client_id]]):
+            figures.exchanges += count
+            figures.received += received or 0
+            figures.sent += count - (received or 0)
+            figures.relances += relances or 0
+            figures.messages += received or 0
 
-    clients = {
-        client_id: (
-            name,
-            targets_for(Client(first_response_hours=first, next_response_hours=later), settings),
+    # The answered client messages (a fraction of the range), with their group's names and
+    # whether they were answered within their target.
+    # A message's target in seconds: the client's own, else the global one (targets_of);
+    # hours * 3600 is exact for the targets people set (whole hours, halves, quarters).
+    target = 3600 * case(
+        (
+            figure.first,
+            func.coalesce(Client.first_response_hours, settings.target_first_response_hours),
+        ),
+        else_=func.coalesce(Client.next_response_hours, settings.target_next_response_hours),
+    )
+    answered = (
+        select(
+            func.coalesce(Collaborator.name, NO_TECHNICIAN).label("technician"),
+            Client.name.label("client"),
+            (figure.response_seconds / 3600.0).label("hours"),
+            case((figure.response_seconds <= target, 1), else_=0).label("within"),
         )
-        for client_id, name, first, later in session.execute(
-            select(Client.id, Client.name, Client.first_response_hours, Client.next_response_hours)
-        )
-    }
-    targets = {
-        client_id: (
-            target.for_wait(True).total_seconds(),
-            target.for_wait(False).total_seconds(),
-        )
-        for client_id, (_name, target) in clients.items()
-    }
-    for tech_id, client_id, first, seconds in session.execute(
-        select(figure.technician_id, figure.client_id, figure.first, figure.response_seconds).where(
-            *where, figure.received.is_(True)
-        )
-    ):
-        pair = pairs[tech_id, client_id]
-        pair.messages += 1
-        if seconds is None:
-            continue  # not answered yet
-        pair.hours.append(seconds / 3600)
-        pair.within += seconds <= targets[client_id][0 if first else 1]
-
-    names: dict[int, str] = dict(session.execute(select(Collaborator.id, Collaborator.name)).all())
-    total = Figures()
-    per_tech: dict[str, Figures] = defaultdict(Figures)
-    per_client: dict[str, Figures] = defaultdict(Figures)
-    for (tech_id, client_id), pair in pairs.items():
-        tech = names.get(tech_id) if tech_id is not None else None
-        for figures in (total, per_tech[tech or NO_TECHNICIAN], per_client[clients[client_id][0]]):
-            pair.add_to(figures)
+        .select_from(ExchangeFigure)
+        .join(Client, Client.id == figure.client_id)
+        .outerjoin(Collaborator, Collaborator.id == figure.technician_id)
+        .where(*in_period, figure.received.is_(True), figure.response_seconds.is_not(None))
+    )
+    groups = {_ALL: {"": total}, _TECHNICIAN: per_tech, _CLIENT: per_client}
+    for (kind, name), (count, within, median, p90) in _answers(session, answered).items():
+        figures = groups[kind][name]
+        figures.answered, figures.within = count, within
+        figures.median_hours, figures.p90_hours = median, p90
     return Stats(
         team=team.code if team else None,
         period=period,
@@ -261,6 +245,62 @@ def compute(
         by_technician=_ranked(per_tech),
         by_client=_ranked(per_client),
     )
+
+
+_ALL, _TECHNICIAN, _CLIENT = "all", "technician", "client"
+SHARES = (0.5, 0.9)  # the median and the 90th percentile
+Answers = tuple[int, int, float, float]  # answered, within target, median and p90 hours
+
+
+def _answers(session: Session, answered: Select[Any]) -> dict[tuple[str, str], Answers]:
+    """Of the answered messages (`answered`: technician, client, hours, within), in all and per
+    technician and per client: how many, how many within target, and the median and 90th
+    percentile of their hours, by linear interpolation between the closest ranks
+    (ditbot.domain.timers.percentile).
+
+    PostgreSQL works it all out (percentile_cont interpolates the same way). SQLite has no
+    percentile function: it returns these four columns, sorted by hours, and they are split
+    into the groups here, already in order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        source = answered.cte("answered")
+        figures = [
+            func.count(),
+            func.sum(source.c.within),
+            *(func.percentile_cont(share).within_group(source.c.hours) for share in SHARES),
+        ]
+        parts = [
+            select(literal_column(f"'{_ALL}'"), literal_column("''"), *figures),
+            select(literal_column(f"'{_TECHNICIAN}'"), source.c.technician, *figures).group_by(
+                source.c.technician
+            ),
+            select(literal_column(f"'{_CLIENT}'"), source.c.client, *figures).group_by(
+                source.c.client
+            ),
+        ]
+        return {
+            (kind, name): (count, within, median, p90)
+            for kind, name, count, within, median, p90 in session.execute(union_all(*parts))
+            if count
+        }
+    ordered: dict[tuple[str, str], list[float]] = defaultdict(list)
+    within: dict[tuple[str, str], int] = defaultdict(int)
+    for tech, client, hours, on_time in session.execute(answered.order_by(literal_column("hours"))):
+        for group in ((_ALL, ""), (_TECHNICIAN, tech), (_CLIENT, client)):
+            ordered[group].append(hours)
+            within[group] += on_time
+    return {
+        group: (len(values), within[group], _interpolated(values, 0.5), _interpolated(values, 0.9))
+        for group, values in ordered.items()
+    }
+
+
+def _interpolated(ordered: list[float], share: float) -> float:
+    """As ditbot.domain.timers.percentile, of values already in order."""
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _ranked(groups: dict[str, Figures]) -> list[tuple[str, Figures]]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ditbot.core.context import Context
 from ditbot.domain import stats, timers
@@ -14,7 +14,7 @@ from ditbot.domain.business_time import BusinessCalendar
 from ditbot.domain.errors import DomainError
 from ditbot.domain.exchanges import Actor, delete_exchange
 from storage import repositories as repo
-from storage.models import Dit, Exchange, ExchangeFigure
+from storage.models import Client, Dit, Exchange, ExchangeFigure
 from tests.slack.harness import SlackDriver, texts
 from tests.timers.conftest import PARIS, paris, record
 
@@ -59,6 +59,51 @@ def test_figures_of_a_month_with_known_answers(ctx: Context, seeded: dict[str, A
     assert techs["Marc Lefèvre"].within_share == pytest.approx(1 / 3)
     clients = dict(result.by_client)
     assert (clients["Acme SA"].exchanges, clients["Boulangerie Léon"].exchanges) == (5, 4)
+
+
+def test_each_groups_percentiles_and_a_clients_own_target(
+    ctx: Context, seeded: dict[str, Any]
+) -> None:
+    """The median and p90 of each technician and client (linear interpolation, worked out by
+    the database), and a client's own first-response target: 8 h at the Boulangerie makes its
+    8 h answer (exactly on target) within it."""
+    known_month(ctx)
+    with ctx.db.session() as session:
+        session.execute(
+            update(Client).where(Client.name == "Boulangerie Léon").values(first_response_hours=8)
+        )
+    calendar = BusinessCalendar.from_settings(ctx.settings)
+    period = stats.parse_period(NOVEMBER, datetime.now(UTC), PARIS)
+    with ctx.db.session() as session:
+        result = stats.compute(session, period, calendar, ctx.settings)
+    figures = {
+        name: (f.messages, f.answered, f.within, f.median_hours, f.p90_hours)
+        for name, f in result.by_technician + result.by_client
+    }
+    assert figures == {
+        "Jeanne Dupuis": (2, 2, 2, pytest.approx(3.25), pytest.approx(4.65)),
+        "Marc Lefèvre": (3, 2, 2, pytest.approx(5.0), pytest.approx(7.4)),
+        "Acme SA": (3, 2, 2, pytest.approx(3.25), pytest.approx(4.65)),
+        "Boulangerie Léon": (2, 2, 2, pytest.approx(5.0), pytest.approx(7.4)),
+    }
+    assert result.total.within_share == pytest.approx(4 / 5)
+
+
+def test_a_period_without_answers_has_no_median(ctx: Context, seeded: dict[str, Any]) -> None:
+    record(ctx, "received", paris(2026, 11, 10, 10, 0), dit="DIT-2026-0002")
+    calendar = BusinessCalendar.from_settings(ctx.settings)
+    period = stats.parse_period(NOVEMBER, datetime.now(UTC), PARIS)
+    with ctx.db.session() as session:
+        result = stats.compute(session, period, calendar, ctx.settings)
+    total = result.total
+    assert (total.messages, total.answered, total.median_hours, total.p90_hours) == (
+        1,
+        0,
+        None,
+        None,
+    )
+    assert total.within_share == 0
+    assert [(name, f.median_hours) for name, f in result.by_client] == [("Acme SA", None)]
 
 
 def test_periods_are_read_and_bad_ones_named() -> None:
