@@ -14,6 +14,9 @@ ditbot can also be served another way (`Model`), to choose the serving model by 
   connection to whichever accepts it first. Only the first process runs the outbox dispatcher
   (workers, reminder scan): the others only answer HTTP, and what they enqueue is delivered by
   the first one's poll (ditbot/delivery/dispatcher.py). One SQLite file serves them all (WAL).
+- `reuseport:P` or `reuseport:PxN`: the same, but each process has its own listening socket on
+  the port (SO_REUSEPORT): the kernel spreads connections by a hash of their addresses, where
+  the shared socket lets the first process awake take most of a burst of connections.
 - `cheroot:N`: one process, cheroot (CherryPy's WSGI server) with N threads, when installed.
 """
 
@@ -48,16 +51,21 @@ class Model:
     server: str  # "waitress" or "cheroot"
     processes: int
     threads: int
+    reuseport: bool = False  # processes: a socket each (SO_REUSEPORT), not one shared
 
     @classmethod
     def parse(cls, text: str) -> Model:
-        """`threads:16`, `processes:2`, `processes:2x8`, `cheroot:16` (see the module's doc)."""
-        match = re.fullmatch(r"(threads|processes|cheroot):(\d+)(?:x(\d+))?", text)
-        if match is None or (match[3] and match[1] != "processes"):
-            raise ValueError(f"serving model {text!r}: threads:N, processes:P[xN] or cheroot:N")
+        """`threads:16`, `processes:2`, `processes:2x8`, `reuseport:2`, `cheroot:16` (see the
+        module's doc)."""
+        match = re.fullmatch(r"(threads|processes|reuseport|cheroot):(\d+)(?:x(\d+))?", text)
+        several = match is not None and match[1] in ("processes", "reuseport")
+        if match is None or (match[3] and not several):
+            raise ValueError(
+                f"serving model {text!r}: threads:N, processes:P[xN], reuseport:P[xN], cheroot:N"
+            )
         count, threads = int(match[2]), int(match[3] or HTTP_THREADS)
-        if match[1] == "processes":
-            return cls("waitress", count, threads)
+        if several:
+            return cls("waitress", count, threads, reuseport=match[1] == "reuseport")
         return cls("waitress" if match[1] == "threads" else "cheroot", 1, count)
 
     def __str__(self) -> str:
@@ -66,7 +74,7 @@ class Model:
         if self.processes == 1:
             return f"threads:{self.threads}"
         suffix = "" if self.threads == HTTP_THREADS else f"x{self.threads}"
-        return f"processes:{self.processes}{suffix}"
+        return f"{'reuseport' if self.reuseport else 'processes'}:{self.processes}{suffix}"
 
 
 DEFAULT = Model("waitress", 1, HTTP_THREADS)  # what `ditbot serve` does
@@ -189,9 +197,16 @@ def serve(
     """Start `kind` ("ditbot" or "bare") served as `model`, in its own process(es), as a
     deployment would."""
     context = multiprocessing.get_context("spawn")
-    sock = None
-    if model.processes > 1:
-        sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+    sockets: list[socket.socket | None] = [None] * model.processes
+    if model.reuseport:
+        first = socket.create_server(("127.0.0.1", 0), backlog=1024, reuse_port=True)
+        port = first.getsockname()[1]
+        sockets = [first] + [
+            socket.create_server(("127.0.0.1", port), backlog=1024, reuse_port=True)
+            for _ in range(model.processes - 1)
+        ]
+    elif model.processes > 1:
+        sockets = [socket.create_server(("127.0.0.1", 0), backlog=1024)] * model.processes
     served = Served(kind if model == DEFAULT else f"{kind} {model}", 0)
     try:
         # One after the other: the first one upgrades the database before the others open it.
@@ -199,7 +214,7 @@ def serve(
             parent, child = context.Pipe()
             process = context.Process(
                 target=_serve_child,
-                args=(kind, bare, env, str(dotenv), model, index == 0, sock, child),
+                args=(kind, bare, env, str(dotenv), model, index == 0, sockets[index], child),
                 name=f"{kind}-{index}",
                 daemon=True,
             )
@@ -212,8 +227,9 @@ def serve(
         served.stop()
         raise
     finally:
-        if sock is not None:
-            sock.close()  # the children hold it
+        for sock in sockets:
+            if sock is not None:
+                sock.close()  # the children hold it (closing a shared one twice is harmless)
     return served
 
 
