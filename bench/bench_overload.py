@@ -145,6 +145,7 @@ def measure(
     while time.monotonic() < deadline and sum(outcomes(fake, since)[:2]) < panels:
         time.sleep(0.2)
     opened, slow, expired = outcomes(fake, since)
+    line += f", RSS {'+'.join(map(str, served.rss_mb()))} MB"
     line += (
         f"; of {panels + busy} panels: {busy} answered 'very busy' in the ack,"
         f" {opened} opened, {slow} told 'too slow, try again'"

@@ -22,6 +22,7 @@ ditbot can also be served another way (`Model`), to choose the serving model by 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.process
 import os
@@ -125,6 +126,15 @@ class Served:
                 counts[inodes[inode]] += 1
         return counts
 
+    def rss_mb(self) -> list[int]:
+        """Resident memory of each process, in MB (Linux /proc)."""
+        sizes = []
+        for process in self.processes:
+            status = Path(f"/proc/{process.pid}/status").read_text(encoding="ascii")
+            kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+            sizes.append(int(kib) // 1024)
+        return sizes
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -169,6 +179,8 @@ def _serve_child(
 ) -> None:
     """In a child process, like `ditbot serve`: build the app, serve it as `model` says (on
     `sock` when given); only with `dispatch` does it run the outbox dispatcher."""
+    # "Task queue depth is N" at each request beyond the thread count: the figures say it.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     settings = Settings.from_env(env, dotenv=Path(dotenv))
     if kind == "ditbot":
         runtime = build(settings)
