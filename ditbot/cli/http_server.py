@@ -17,6 +17,7 @@ protect memory and disk; the application's per-route limits (ditbot/web/limits.p
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from flask import Flask
@@ -35,16 +36,28 @@ class CannotListen(Exception):
     """The HTTP address is taken or not ours to use."""
 
 
-def http_server(web: Flask, settings: Settings) -> Any:
-    """Bind the HTTP server now, so a taken port is reported before anything starts."""
+def http_server(
+    web: Flask,
+    settings: Settings,
+    *,
+    threads: int = HTTP_THREADS,
+    sock: socket.socket | None = None,
+) -> Any:
+    """Bind the HTTP server now, so a taken port is reported before anything starts.
+
+    `sock`, already listening, is served instead of binding settings.host:settings.port: several
+    processes can serve one socket (bench/serving.py measures that serving model).
+    """
     from waitress.server import create_server
 
+    where: dict[str, Any] = (
+        {"sockets": [sock]} if sock is not None else {"host": settings.host, "port": settings.port}
+    )
     try:
         return create_server(
             web,
-            host=settings.host,
-            port=settings.port,
-            threads=HTTP_THREADS,
+            **where,
+            threads=threads,
             ident="ditbot",
             # waitress refuses a Content-Length equal to the bound: one more byte is allowed.
             max_request_body_size=LARGEST_BODY + 1,
