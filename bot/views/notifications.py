@@ -42,6 +42,7 @@ from bot.views.text import BUTTON_MAX, HEADER_MAX, TEXT_MAX, escape, mrkdwn, pla
 from bot.views.text import truncate as clip
 from ditbot.core.i18n import N_, Translator, _
 from ditbot.domain import labels
+from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType
 from storage.vocabulary import DitState, Source
 
 FALLBACK_MAX = 3000  # the top-level text: under Slack's msg_too_long (~4,000), readable in a push
@@ -240,3 +241,36 @@ def reply_message(card: DitCard, notes: Sequence[Note], locale: str) -> dict[str
             count=len(notes),
         )
     return _message(fallback, blocks)
+
+
+def card_of(dit: Dit) -> DitCard:
+    """The card of a DIT's parent message, from its row."""
+    return DitCard(
+        number=dit.number,
+        title=dit.title,
+        client=dit.client.name,
+        state=dit.state,
+        count=dit.exchange_count,
+        relance=dit.relance_count > 0,
+    )
+
+
+def _name(collaborator: Collaborator | None, contact: Contact | None) -> str:
+    person = collaborator or contact
+    return person.name if person is not None else "?"
+
+
+def note_of(exchange: Exchange) -> Note:
+    """An exchange as its notification shows it, from its row."""
+    kind: ExchangeType = exchange.type
+    return Note(
+        exchange_id=exchange.id,
+        sender=_name(exchange.sent_by_collaborator, exchange.sent_by_contact),
+        receiver=_name(exchange.received_by_collaborator, exchange.received_by_contact),
+        direction=exchange.direction,
+        source=exchange.source,
+        occurred_at=exchange.occurred_at,
+        subject=exchange.subject,
+        detail=exchange.detail,
+        relance=kind.is_relance,
+    )

@@ -34,6 +34,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.views.stats import day_text, digest_message
+from bot.workers.slack_history import LOOKBACK_SECONDS, messages_since
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, _, normalize_locale
 from ditbot.core.settings import parse_digest_at
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 DIGEST_EVENT = "ditbot_digest"  # metadata event_type of a digest post, naming team and week
 KEEP = timedelta(days=8)  # a week's record outlives the next digest (processed events are purged)
-LOOKBACK_SECONDS = 300.0
 LONGEST = 5
 CHART_SIZE = (10.0, 4.5)  # inches; 100 dpi: 1000 x 450 pixels
 CHART_DPI = 100
@@ -358,26 +358,22 @@ class DigestScheduler:
     ) -> dict[str, Any] | None:
         """This week's digest message if it is already in the channel (a crash, or a failed
         chart upload, after it was posted)."""
+        wanted = digest_mark(key, week)
         try:
-            answer = self.client.conversations_history(
-                channel=digest.channel,
-                oldest=f"{due.timestamp() - LOOKBACK_SECONDS:.6f}",
-                include_all_metadata=True,
-                limit=200,
-            )
+            oldest = due.timestamp() - LOOKBACK_SECONDS
+            for message in messages_since(self.client, str(digest.channel), oldest):
+                if message.get("metadata") == wanted:
+                    return dict(message)
         except (SlackApiError, OSError, http.client.HTTPException) as error:
             log.warning("digest of %s: cannot look for an earlier post (%s)", key, error)
-            return None
-        wanted = digest_mark(key, week)
-        found = [m for m in answer.get("messages") or [] if m.get("metadata") == wanted]
-        return dict(found[0]) if found else None
+        return None
 
     def _chart_shared(self, channel: str, message: dict[str, Any]) -> bool:
         """Whether a file (the chart) is among the replies of `message`."""
         if not message.get("reply_count"):
             return False
-        answer = self.client.conversations_replies(channel=channel, ts=message["ts"], limit=200)
-        return any(m.get("files") for m in (answer.get("messages") or [])[1:])
+        replies = messages_since(self.client, channel, float(message["ts"]), message["ts"])
+        return any(m.get("files") and m.get("ts") != message["ts"] for m in replies)
 
     def _release(self, lane: str, error: str | None) -> None:
         if error is not None:

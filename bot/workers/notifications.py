@@ -24,7 +24,7 @@ Size: a reply carries as many notes of a burst as fit in one Slack message
 Should Slack still refuse a reply for its size or content, the group is split (half as many
 notes at the next slot) down to one note: only a single note Slack refuses is failed, loudly.
 
-Posting once: every post carries message metadata (event_type `ditbot_notice`) naming the DIT
+Posting once: every post carries message metadata (bot/workers/notices.py) naming the DIT
 and the outbox items it announces. An item whose outcome is unknown (claimed before by a
 process that died in flight: its lease expired with an owner still on it; or tried before
 and failed with a transient error that may have come after Slack took the post) is first
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,10 +53,14 @@ from bot.views.notifications import (
     NOTES_PER_REPLY,
     DitCard,
     Note,
+    card_of,
+    note_of,
     notes_per_reply,
     parent_message,
     reply_message,
 )
+from bot.workers.notices import Found, find_posted, notice_mark
+from bot.workers.slack_history import LOOKBACK_SECONDS
 from bot.workers.slack_refusals import (
     PAYLOAD_ERRORS,
     THREAD_GONE,
@@ -72,17 +76,11 @@ from ditbot.delivery.dispatcher import LeaseKeeper, owner_id, record_despite_out
 from ditbot.domain.exchanges import CLIENT_SOURCES
 from storage import outbox
 from storage import repositories as repo
-from storage.models import Collaborator, Contact, Dit, Exchange, ExchangeType, SlackThread, Team
+from storage.models import Exchange, ExchangeType, SlackThread, Team
 from storage.outbox_payloads import ChannelNotice, lane_base, team_lane
 from storage.vocabulary import Lane, OutboxKind
 
 log = logging.getLogger(__name__)
-
-NOTICE_EVENT = "ditbot_notice"  # the metadata event_type of every notification post
-# How far before an item was written its post is looked for (clocks of two hosts differ).
-LOOKBACK_SECONDS = 300.0
-HISTORY_PAGE = 200  # messages per conversations.history / replies call
-HISTORY_PAGES = 10  # pages looked through at most (a busy channel: 2,000 messages)
 
 
 def lane_key(channel: str) -> str:
@@ -100,28 +98,6 @@ def notification_client(settings: Settings) -> WebClient:
     )
 
 
-def notice_mark(number: str, role: str, items: Iterable[int]) -> dict[str, Any]:
-    """The message metadata of a post: the DIT, parent or reply, the outbox items it tells."""
-    return {
-        "event_type": NOTICE_EVENT,
-        "event_payload": {
-            "dit": number,
-            "role": role,
-            "items": ",".join(str(item) for item in sorted(items)),
-        },
-    }
-
-
-def marked_items(message: dict[str, Any], number: str) -> tuple[set[int], bool] | None:
-    """(outbox items, is a parent) of one of our posts about DIT `number`, else None."""
-    metadata = message.get("metadata") or {}
-    payload = metadata.get("event_payload") or {}
-    if metadata.get("event_type") != NOTICE_EVENT or payload.get("dit") != number:
-        return None
-    items = {int(x) for x in str(payload.get("items") or "").split(",") if x.strip().isdigit()}
-    return items, payload.get("role") == "parent"
-
-
 @dataclass(frozen=True)
 class Claim:
     """One claimed outbox item of a group."""
@@ -131,14 +107,6 @@ class Claim:
     attempts: int
     in_doubt: bool  # it may already be in Slack (see the module docstring)
     created_at: datetime
-
-
-@dataclass
-class Found:
-    """What a look through Slack's history found of our earlier posts."""
-
-    items: set[int] = field(default_factory=set)
-    parent_ts: str | None = None
 
 
 @dataclass
@@ -398,7 +366,8 @@ class NotificationWorker:
         doubt = [claim for claim in items if claim.in_doubt]
         if doubt:
             try:
-                found = self._find_posted(channel, thread_ts, card.number, doubt)
+                oldest = min(claim.created_at for claim in doubt).timestamp() - LOOKBACK_SECONDS
+                found = find_posted(self.client, channel, card.number, oldest, thread_ts)
             except (SlackApiError, SlackClientError, OSError) as error:
                 failure = classify(error, "conversations.history", channel)
                 if failure.kind != "permanent":
@@ -543,50 +512,6 @@ class NotificationWorker:
         )
         return Outcome(failed=failed, release=rest, error=failure.error, wait=self.pace_seconds)
 
-    def _find_posted(
-        self, channel: str, thread_ts: str | None, number: str, doubt: list[Claim]
-    ) -> Found:
-        """Our earlier posts about DIT `number` that name outbox items, looked for in the
-        thread (or the channel when there is no thread yet)."""
-        oldest = min(claim.created_at for claim in doubt).timestamp() - LOOKBACK_SECONDS
-        found = Found()
-        for message in self._history(channel, thread_ts, oldest):
-            marked = marked_items(message, number)
-            if marked is None:
-                continue
-            items, is_parent = marked
-            found.items |= items
-            if is_parent and thread_ts is None:
-                found.parent_ts = str(message["ts"])  # newest first: the oldest parent wins
-        return found
-
-    def _history(self, channel: str, thread_ts: str | None, oldest: float) -> Iterator[Any]:
-        """The messages of the thread `thread_ts` (or of the channel) since `oldest`."""
-        cursor = None
-        for _page in range(HISTORY_PAGES):
-            if thread_ts is None:
-                answer = self.client.conversations_history(
-                    channel=channel,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=HISTORY_PAGE,
-                    cursor=cursor,
-                )
-            else:
-                answer = self.client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=HISTORY_PAGE,
-                    cursor=cursor,
-                )
-            yield from answer.get("messages") or []
-            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
-            if not answer.get("has_more") or not cursor:
-                return
-        log.warning("history of %s: more than %s pages, looked no further", channel, HISTORY_PAGES)
-
     def _remember_despite_outage(
         self, channel: str, dit_id: int, ts: str, card: DitCard, until: Callable[[], float]
     ) -> None:
@@ -663,34 +588,3 @@ def routed(lanes: list[str]) -> list[Any]:
     if Lane.RELANCES in bases:
         conditions.append(ExchangeType.is_relance.is_(True))
     return conditions
-
-
-def card_of(dit: Dit) -> DitCard:
-    return DitCard(
-        number=dit.number,
-        title=dit.title,
-        client=dit.client.name,
-        state=dit.state,
-        count=dit.exchange_count,
-        relance=dit.relance_count > 0,
-    )
-
-
-def _name(collaborator: Collaborator | None, contact: Contact | None) -> str:
-    person = collaborator or contact
-    return person.name if person is not None else "?"
-
-
-def note_of(exchange: Exchange) -> Note:
-    kind: ExchangeType = exchange.type
-    return Note(
-        exchange_id=exchange.id,
-        sender=_name(exchange.sent_by_collaborator, exchange.sent_by_contact),
-        receiver=_name(exchange.received_by_collaborator, exchange.received_by_contact),
-        direction=exchange.direction,
-        source=exchange.source,
-        occurred_at=exchange.occurred_at,
-        subject=exchange.subject,
-        detail=exchange.detail,
-        relance=kind.is_relance,
-    )

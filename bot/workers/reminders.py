@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.views import reminders as views
+from bot.workers.slack_history import LOOKBACK_SECONDS, messages_since
 from bot.workers.slack_refusals import refusal_of
 from ditbot.core.context import Context
 from ditbot.core.i18n import Translator, normalize_locale
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 REMINDER_EVENT = "ditbot_reminder"  # metadata event_type of every post and DM, naming its item
 IN_FLIGHT = "in flight"  # last_error of an item whose post may have reached Slack
-LOOKBACK_SECONDS = 300.0
 
 
 def reminder_mark(item_id: int, notice: WaitNotice) -> dict[str, Any]:
@@ -251,22 +251,14 @@ class ReminderWorker:
             if dit_id is None:  # a DM to a user: its history is the IM's
                 opened = self.client.conversations_open(users=channel)
                 channel = str((opened.get("channel") or {}).get("id") or channel)
-            if thread_ts is None:
-                answer = self.client.conversations_history(
-                    channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
-                )
-            else:
-                answer = self.client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                )
+            found = [
+                m
+                for m in messages_since(self.client, channel, oldest, thread_ts)
+                if marks_item(m, item_id)
+            ]
         except (SlackApiError, OSError, http.client.HTTPException) as error:
             log.warning("reminder %s: cannot look for an earlier post (%s)", item_id, error)
             return False
-        found = [m for m in answer.get("messages") or [] if marks_item(m, item_id)]
         if found and thread_ts is None and dit_id is not None:
             record_despite_outage(
                 functools.partial(self._remember_thread, channel, dit_id, str(found[-1]["ts"])),

@@ -453,13 +453,12 @@ def _announce(session: Session, exchange: Exchange, *, was_relance: bool) -> Non
 def refresh_indicators(
     session: Session, dit: Dit, reads: timers.IndicatorReads | None = None
 ) -> None:
-    """Rewrite the DIT's indicators from its live exchanges (an indexed read of one DIT), then
-    its wait and figures from the same read; `reads`: what was read for several DITs at once
-    (`refresh_indicators_of`)."""
+    """Rewrite the DIT's indicators from its live exchanges, then its wait and figures, from
+    one read of each (`reads`: what was read for several DITs at once, `refresh_indicators_of`;
+    else read now, after flushing what the caller changed)."""
     if reads is None:
-        moments = timers.live_moments(session, dit.id)  # flushes what the caller changed
-    else:
-        moments = reads.moments[dit.id]
+        reads = timers.IndicatorReads.read(session, [dit])
+    moments = reads.moments[dit.id]
     latest = max(moments, key=lambda m: (m.occurred_at, m.id), default=None)
     # The reads that follow are of figures and waits: the DIT's row is written once, later.
     with session.no_autoflush:
@@ -468,13 +467,7 @@ def refresh_indicators(
         dit.last_direction = latest.direction if latest else None
         dit.last_exchange_at = latest.occurred_at if latest else None
         dit.last_is_relance = bool(latest.is_relance) if latest else False
-        timers.sync_wait(  # the client's wait (response timers)
-            session,
-            dit,
-            moments=moments,
-            figures=reads.figures[dit.id] if reads else None,
-            waits=reads.waits[dit.id] if reads else None,
-        )
+        timers.sync_wait(session, dit, reads)  # the client's wait (response timers)
 
 
 def refresh_indicators_of(session: Session, dits: Sequence[Dit]) -> None:

@@ -91,11 +91,14 @@ def code_rule(value: str) -> str:
 
 
 # Lengths count what was sent (the document can say no other); blanks around are trimmed.
+CODE_MAX = 40
+NUMBER_MAX = 40  # a DIT's number
+TITLE_MAX = 300  # a DIT's title
 Code = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=40,
+        max_length=CODE_MAX,
         json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$"},
     ),
     AfterValidator(code_rule),
@@ -105,7 +108,9 @@ Name = Annotated[
     str, Field(min_length=1, max_length=200, json_schema_extra=ONE_LINE), AfterValidator(line_rule)
 ]
 Number = Annotated[
-    str, Field(min_length=1, max_length=40, json_schema_extra=ONE_LINE), AfterValidator(line_rule)
+    str,
+    Field(min_length=1, max_length=NUMBER_MAX, json_schema_extra=ONE_LINE),
+    AfterValidator(line_rule),
 ]  # a DIT
 
 
@@ -156,7 +161,7 @@ class DitRecord(Record):
     contact: Code | None = None
     title: Annotated[
         str,
-        Field(min_length=1, max_length=300, json_schema_extra=ONE_LINE),
+        Field(min_length=1, max_length=TITLE_MAX, json_schema_extra=ONE_LINE),
         AfterValidator(line_rule),
     ]
     state: DitState = DitState.EN_COURS

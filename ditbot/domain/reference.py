@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session
 from ditbot.core.i18n import N_, _
 from ditbot.domain.errors import Clash, DomainError, UnknownReference, ValidationFailed
 from ditbot.domain.records import (
+    CODE_MAX,
     CODE_PATTERN,
+    NUMBER_MAX,
     SLACK_USER_PATTERN,
+    TITLE_MAX,
     ClientRecord,
     CollaboratorRecord,
     DitRecord,
@@ -131,7 +134,7 @@ class PlainDit(NamedTuple):
 
 DitRow = DitRecord | PlainDit
 _DIT_FIELDS = frozenset(DitRecord.model_fields)
-_PLAIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a Code with nothing to trim
+_PLAIN_CODE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{CODE_MAX - 1}}}")  # nothing to trim
 _PLAIN_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)?")
 _STATES = {state.value: state for state in DitState}
 
@@ -155,8 +158,8 @@ def plain_dit(row: Any) -> PlainDit | None:
         state is None
         or type(number) is not str
         or type(title) is not str
-        or len(number) > 40
-        or len(title) > 300
+        or len(number) > NUMBER_MAX
+        or len(title) > TITLE_MAX
         or not is_clean_line(number)
         or not is_clean_line(title)
         or client is None

@@ -85,18 +85,8 @@ def targets_of(first: float | None, later: float | None, settings: TimerSettings
 # -- the wait of a DIT, kept with its indicators --------------------------------------------
 
 
-def live_moments(session: Session, dit_id: int) -> Sequence[Any]:
-    """The DIT's live exchanges as (id, direction, occurred_at, is_relance) rows: all that its
-    indicators, its wait and its figures are worked out from (one indexed read of one DIT)."""
-    return session.execute(
-        select(Exchange.id, Exchange.direction, Exchange.occurred_at, ExchangeType.is_relance)
-        .join(ExchangeType, ExchangeType.code == Exchange.type_code)
-        .where(Exchange.dit_id == dit_id, Exchange.deleted_at.is_(None))
-    ).all()
-
-
 class LiveMoment(NamedTuple):
-    """A row of `live_moments`, read with other DITs' (`IndicatorReads`)."""
+    """A live exchange of a DIT as its indicators, its wait and its figures see it."""
 
     id: int
     direction: str
@@ -106,8 +96,9 @@ class LiveMoment(NamedTuple):
 
 @dataclass(frozen=True)
 class IndicatorReads:
-    """What the indicators, waits and figures of several DITs are rewritten from, read in one
-    query each rather than three per DIT (a burst of portal messages over a few DITs)."""
+    """What the indicators, waits and figures of DITs are rewritten from: their live exchanges,
+    their stored figures, their open waits (and the one starting at their current wait), one
+    indexed query each, for one DIT or for the several of a burst of portal messages."""
 
     moments: dict[int, list[Any]]
     figures: dict[int, dict[int, Any]]
@@ -152,7 +143,7 @@ class IndicatorReads:
 
 def waiting_since(moments: Iterable[Any]) -> tuple[datetime | None, bool]:
     """(start of the client's current wait or None, whether we never sent anything), from
-    `live_moments`: the client's oldest message at or after our last one."""
+    `IndicatorReads.moments`: the client's oldest message at or after our last one."""
     moments = list(moments)
     last_sent = max((m.occurred_at for m in moments if m.direction == Direction.SENT), default=None)
     unanswered = (
@@ -164,45 +155,23 @@ def waiting_since(moments: Iterable[Any]) -> tuple[datetime | None, bool]:
 
 
 def sync_wait(
-    session: Session,
-    dit: Dit,
-    now: datetime | None = None,
-    *,
-    moments: Sequence[Any] | None = None,
-    figures: dict[int, Any] | None = None,
-    waits: Sequence[ResponseWait] | None = None,
+    session: Session, dit: Dit, reads: IndicatorReads, now: datetime | None = None
 ) -> None:
-    """Set `dit.waiting_since` from its live exchanges and open or end its wait row to match.
+    """Set `dit.waiting_since` from its live exchanges and open or end its wait row to match,
+    from what `reads` read of it (its live exchanges, figures and waits).
 
-    `moments`, `figures` and `waits`, when given, were read for many DITs at once
-    (`IndicatorReads`): `waits` holds at least the DIT's open waits and the one starting at
-    its new `waiting_since`.
-
-    Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators, which
-    passes the `live_moments` it read). A wait that comes back (our answer was deleted) is
-    the same wait: what was sent for it stays sent.
+    Called with the DIT's row lock held (ditbot.domain.exchanges.refresh_indicators). A wait
+    that comes back (our answer was deleted) is the same wait: what was sent for it stays sent.
     """
     now = now or utcnow()
-    if moments is None:
-        moments = live_moments(session, dit.id)
-    sync_figures(session, dit, moments, stored=figures)
+    moments = reads.moments[dit.id]
+    sync_figures(session, dit, moments, reads.figures[dit.id])
     since, never_answered = (None, False)
     if dit.last_direction == Direction.RECEIVED:
         since, never_answered = waiting_since(moments)
     dit.waiting_since = since
-    # The open waits and the one that starts at `since` (it may have ended): one read. The
-    # DIT is already in the session: no join to load it again.
-    if waits is None:
-        wanted: ColumnElement[bool] = ResponseWait.ended_at.is_(None)
-        if since is not None:
-            wanted = or_(wanted, ResponseWait.started_at == since)
-        rows: Sequence[ResponseWait] = session.scalars(
-            select(ResponseWait)
-            .where(ResponseWait.dit_id == dit.id, wanted)
-            .options(lazyload(ResponseWait.dit))
-        ).all()
-    else:
-        rows = [w for w in waits if w.ended_at is None or w.started_at == since]
+    # The open waits and the one that starts at `since` (it may have ended).
+    rows = [w for w in reads.waits[dit.id] if w.ended_at is None or w.started_at == since]
     row = next((current for current in rows if current.started_at == since), None)
     for current in rows:
         if current.ended_at is None and current.started_at != since:
@@ -272,25 +241,12 @@ def calendar_of(session: Session) -> BusinessCalendar | None:
 
 
 def sync_figures(
-    session: Session,
-    dit: Dit,
-    moments: Sequence[Any] | None = None,
-    *,
-    stored: dict[int, Any] | None = None,
+    session: Session, dit: Dit, moments: Sequence[Any], stored: dict[int, Any]
 ) -> None:
-    """Rewrite the stored figures of the DIT's live exchanges where they changed (an indexed
-    read of one DIT, or its `live_moments` already read; called with its row lock held, with
-    its indicators)."""
+    """Rewrite the stored figures of the DIT's live exchanges (`moments`) where they changed
+    from what is `stored` (both read by `IndicatorReads`; called with the DIT's row lock held,
+    with its indicators)."""
     figure = ExchangeFigure.__table__.c
-    if moments is None:
-        moments = live_moments(session, dit.id)
-    if stored is None:
-        stored = {
-            row.exchange_id: row
-            for row in session.execute(
-                select(ExchangeFigure.__table__).where(figure.dit_id == dit.id)
-            )
-        }
     wanted = figures_of(moments)
     gone = stored.keys() - {f.exchange_id for f in wanted}
     if gone:

@@ -71,7 +71,6 @@ JSON_FIELDS = frozenset(
     }
 )
 
-#: Methods that Slack answers without a token.
 # The bot scopes of manifest.yml the fake grants unless a test takes one away (`scopes`).
 BOT_SCOPES = frozenset(
     {
@@ -88,6 +87,7 @@ BOT_SCOPES = frozenset(
         "files:write",
     }
 )
+#: Methods that Slack answers without a token.
 NO_TOKEN_METHODS = frozenset({"api.test", "oauth.access", "oauth.v2.access", "oauth.v2.exchange"})
 
 FIRST_TS_SECONDS = 1_700_000_000
@@ -577,11 +577,9 @@ class FakeSlack:
         with self._cond:
             ts = self._next_ts()
             msg: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts}
-            parent = self._messages.get((channel, thread_ts or ""))
-            if parent is not None:
-                parent["thread_ts"] = parent["ts"]
-                parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
-                msg["thread_ts"] = parent["ts"]
+            if thread_ts:
+                msg["thread_ts"] = thread_ts
+            self._reply_to(channel, msg, ts)
             self._messages[(channel, ts)] = msg
             self._changes += 1
             self._cond.notify_all()
@@ -922,19 +920,27 @@ class FakeSlack:
             return err
         ts = self._next_ts()
         msg = self._message_object(args, ts)
-        thread_ts = str(msg.get("thread_ts") or "")
-        parent = self._messages.get((channel, thread_ts)) if thread_ts else None
-        if parent is not None and parent.get("thread_ts", parent["ts"]) == parent["ts"]:
-            parent["thread_ts"] = parent["ts"]
-            parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
-            parent["latest_reply"] = ts
+        parent = self._reply_to(channel, msg, ts)
+        if parent is not None:
             msg["parent_user_id"] = parent.get("user", BOT_USER_ID)
             if _truthy(args.get("reply_broadcast")):
                 msg["subtype"] = "thread_broadcast"
-        elif thread_ts:
-            msg.pop("thread_ts")  # no such parent: Slack posts it in the channel
         self._messages[(channel, ts)] = msg
         return _ok(channel=channel, ts=ts, message=dict(msg))
+
+    def _reply_to(self, channel: str, msg: dict[str, Any], ts: str) -> dict[str, Any] | None:
+        """The parent that `msg` (new, at `ts`) replies to, its reply count and latest reply
+        moved on; None when its `thread_ts` names no top-level message of `channel`, and then,
+        as Slack does, `msg` goes in the channel itself."""
+        thread_ts = str(msg.get("thread_ts") or "")
+        parent = self._messages.get((channel, thread_ts)) if thread_ts else None
+        if parent is None or parent.get("thread_ts", parent["ts"]) != parent["ts"]:
+            msg.pop("thread_ts", None)
+            return None
+        parent["thread_ts"] = parent["ts"]
+        parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
+        parent["latest_reply"] = ts
+        return parent
 
     def _chat_update(self, args: dict[str, Any], token: str | None) -> _Answer:
         channel, err = self._resolve_channel(args.get("channel"), need_member=True)
@@ -1301,11 +1307,7 @@ class FakeSlack:
                 ts,
             )
             message["files"] = shared
-            parent = self._messages.get((resolved, str(args.get("thread_ts") or "")))
-            if parent is not None:  # shared in a thread: a reply, as chat.postMessage's
-                parent["thread_ts"] = parent["ts"]
-                parent["reply_count"] = int(parent.get("reply_count", 0)) + 1
-                parent["latest_reply"] = ts
+            self._reply_to(resolved, message, ts)  # shared in a thread: a reply there
             self._messages[(resolved, ts)] = message
         return _ok(files=shared)
 

@@ -54,3 +54,11 @@ def test_manifest_declares_what_the_app_handles() -> None:
         settings["interactivity"]["request_url"],
     ):
         assert url.endswith("/slack/events")
+
+
+def test_the_slack_fake_grants_the_scopes_the_manifest_asks_and_no_other() -> None:
+    """The fake refuses a method whose scope is missing (missing_scope), judging with the
+    scopes the app is installed with: those of manifest.yml."""
+    from ditbot.playground.slack_api import BOT_SCOPES
+
+    assert set(BOT_SCOPES) == set(manifest()["oauth_config"]["scopes"]["bot"])

@@ -3,6 +3,10 @@ channel, and helpers that record exchanges at chosen times and move a controllab
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -125,3 +129,34 @@ def waits(db: Database) -> list[ResponseWait]:
         rows = session.scalars(select(ResponseWait).order_by(ResponseWait.id)).all()
         session.expunge_all()
         return list(rows)
+
+
+def killed_then_recovered(
+    here: Context, child_env: dict[str, str], clock: Clock, killed: dict[str, Any]
+) -> None:
+    """The reminder worker runs in a child process (tests/timers/child_worker.py) that the
+    fake's on_call hook kills -9 (it reads `killed["pid"]`); then a worker of this process, as
+    the next `ditbot serve` would, delivers until every reminder item is done."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.timers.child_worker"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **child_env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    killed["pid"] = process.pid
+    try:
+        assert process.wait(60) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+    worker = ReminderWorker(
+        here, WebClient(token="xoxb-test-token", base_url=child_env["SLACK_API_URL"]), clock=clock
+    )
+    deadline = time.monotonic() + 20
+    while [i.status for i in reminder_items(here.db)] != ["done"]:
+        assert time.monotonic() < deadline, "not recovered"
+        if not worker.run_once():
+            time.sleep(0.1)  # nothing ready yet: the dead worker's lease is running out

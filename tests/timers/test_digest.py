@@ -50,18 +50,24 @@ def check_png(data: bytes) -> None:
     )
 
 
-def test_dry_run_writes_the_message_and_the_chart_with_the_known_figures(
+@pytest.fixture
+def command_line(
     ctx: Context,
     seeded: dict[str, Any],
     env: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """`ditbot digest` as run from a shell in English, over the two weeks' data."""
     two_weeks(ctx)
     for name, value in {**env, "DITBOT_LOCALE": "en"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
+
+
+def test_dry_run_writes_the_message_and_the_chart_with_the_known_figures(
+    command_line: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "review"
     assert main(["digest", "--dry-run", "--out", str(out), "--week", "2026-W48"]) == 0
     assert str(out) in capsys.readouterr().out
@@ -138,18 +144,8 @@ def test_the_fake_refuses_what_slack_refuses_in_the_upload_flow(slack: FakeSlack
 
 
 def test_ditbot_digest_waits_out_a_429_and_says_so_when_slack_refuses(
-    ctx: Context,
-    seeded: dict[str, Any],
-    env: dict[str, str],
-    slack: FakeSlack,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    command_line: None, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    two_weeks(ctx)
-    for name, value in {**env, "DITBOT_LOCALE": "en"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
     slack.fail_next("chat.postMessage", 429, retry_after=0)
     assert main(["digest", "--week", "2026-W48"]) == 0
     assert f"digest posted to {MANAGERS}" in capsys.readouterr().out

@@ -131,12 +131,9 @@ def test_an_escalation_slack_took_before_a_kill_is_not_posted_again(
     tmp_path: Path,
 ) -> None:
     import signal
-    import time
-
-    from slack_sdk import WebClient
 
     from ditbot.playground.slack_api import Call
-    from tests.timers.conftest import MANAGERS, settings_with
+    from tests.timers.conftest import MANAGERS, killed_then_recovered, settings_with
 
     killed: dict[str, Any] = {}
 
@@ -158,28 +155,8 @@ def test_an_escalation_slack_took_before_a_kill_is_not_posted_again(
         assert [
             s for _w, s in ReminderScanner(here, clock=clock, every=0).scan_once().enqueued
         ] == ["escalation"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.timers.child_worker"],
-            cwd=ROOT,
-            env={**os.environ, **child_env},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        killed["pid"] = process.pid
-        try:
-            assert process.wait(60) == -signal.SIGKILL
-        finally:
-            if process.poll() is None:
-                process.kill()
         # The next process: the lease expires, the item is in doubt, found in the channel.
-        worker = ReminderWorker(
-            here, WebClient(token="xoxb-test-token", base_url=fake.base_url), clock=clock
-        )
-        deadline = time.monotonic() + 20
-        while [i.status for i in reminder_items(ctx.db)] != ["done"]:
-            assert time.monotonic() < deadline, "not recovered"
-            if not worker.run_once():
-                time.sleep(0.1)
+        killed_then_recovered(here, child_env, clock, killed)
         assert len([c for c in fake.calls_to("chat.postMessage") if c.ok]) == 1
         assert fake.calls_to("conversations.history")
         (item,) = reminder_items(ctx.db)

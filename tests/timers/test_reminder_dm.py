@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.workers.reminders import ReminderScanner, ReminderWorker
+from bot.workers.reminders import ReminderScanner
 from ditbot.core.context import Context
 from ditbot.playground.slack_api import Call, FakeSlack
-from tests.timers.conftest import Clock, paris, record, reminder_items, settings_with
+from tests.timers.conftest import (
+    Clock,
+    killed_then_recovered,
+    paris,
+    record,
+    reminder_items,
+    settings_with,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,27 +45,7 @@ def kill_and_recover(
         clock.now = paris(2026, 11, 30, 11, 0)
         enqueued = ReminderScanner(here, clock=clock, every=0).scan_once().enqueued
         assert [s for _w, s in enqueued] == ["reminder"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.timers.child_worker"],
-            cwd=ROOT,
-            env={**os.environ, **child_env},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        killed["pid"] = process.pid
-        try:
-            assert process.wait(60) == -signal.SIGKILL
-        finally:
-            if process.poll() is None:
-                process.kill()
-        worker = ReminderWorker(
-            here, WebClient(token="xoxb-test-token", base_url=fake.base_url), clock=clock
-        )
-        deadline = time.monotonic() + 20
-        while [i.status for i in reminder_items(ctx.db)] != ["done"]:
-            assert time.monotonic() < deadline, "not recovered"
-            if not worker.run_once():
-                time.sleep(0.1)
+        killed_then_recovered(here, child_env, clock, killed)
     return fake
 
 
