@@ -34,6 +34,7 @@ from ditbot.domain.records import (
 from ditbot.domain.validation import check_document, check_rows, clean_moment, is_clean_line
 from storage import repositories as repo
 from storage.models import Client, Collaborator, Contact, Dit, ExchangeType, Team
+from storage.spill import Spill
 from storage.types import utcnow
 from storage.vocabulary import DitState
 
@@ -441,23 +442,33 @@ def refuse_repeats(kind: str, rows: Sequence[Any], key: str) -> None:
 
 
 class Repeats:
-    """The first row of each key seen so far, over the chunks of one kind of rows."""
+    """The first row of each key seen so far, over the chunks of one kind of rows: in memory,
+    or in a `Spill` for a file's DITs (a dict of 200,000 keys would hold 20 MB)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, spill: Spill | None = None) -> None:
         self.kind = kind
+        self.spill = spill
         self.first: dict[str, int] = {}
 
     def check(self, rows: Sequence[Any], key: str, offset: int = 0) -> None:
-        for index, row in enumerate(rows, offset):
-            value = getattr(row, key)
-            first = self.first.setdefault(value.lower(), index)  # DIT-1 and dit-1: one DIT
+        keys = [getattr(row, key).lower() for row in rows]  # DIT-1 and dit-1: one DIT
+        earlier = self.spill.first_rows(keys) if self.spill else self.first
+        here: dict[str, int] = {}
+        for index, (row, value) in enumerate(zip(rows, keys, strict=True), offset):
+            first = earlier.get(value)
+            if first is None:
+                first = here.setdefault(value, index)
             if first != index:
                 raise _refuse(
                     f"{self.kind}[{index}].{key}",
                     _("{where}: {value} appears twice in the file (first at row {first})."),
-                    value=value,
+                    value=getattr(row, key),
                     first=first,
                 )
+        if self.spill:
+            self.spill.remember(here.items())
+        else:
+            self.first.update(here)
 
 
 def import_dits(session: Session, dits: list[DitRecord]) -> Summary:
@@ -467,7 +478,7 @@ def import_dits(session: Session, dits: list[DitRecord]) -> Summary:
     checker = DitChecker(session)
     plan = DitPlan()
     checker.check(dits, 0, plan)
-    write_dits(session, plan, summary)
+    write_dits(session, [plan], summary)
     return summary
 
 
@@ -494,8 +505,10 @@ def import_stream(
     `dits` its DIT rows in chunks, in file order (a big file never sits whole in memory).
 
     Every row is checked before anything is written (reads only: no write lock is held while
-    a big file is validated); then what changed is written in bulk. A re-import that changes
-    nothing writes nothing. Raises ValidationFailed naming the row and field of the first fault.
+    a big file is validated); what the check found waits on disk (storage/spill.py: memory
+    does not grow with the file), then what changed is written in bulk. A re-import that
+    changes nothing writes nothing. Raises ValidationFailed naming the row and field of the
+    first fault.
 
     Without `commit`, everything is written in the caller's one transaction. With it, the DITs
     are written `WRITE_CHUNK` at a time, `commit` ending each transaction (SQLite locks the
@@ -517,24 +530,26 @@ def import_stream(
         refuse_repeats(kind, rows, key)
     clients = plan_clients(session, parsed.clients, teams=(t.code for t in parsed.teams))
     checker = DitChecker(session, parsed.clients, parsed.collaborators)
-    plan = DitPlan()
-    repeats = Repeats("dits")
-    offset = 0
-    for chunk in dits:
-        records = read_dit_rows(chunk, offset)  # NUL, surrogates, depth, fields: per row
-        repeats.check(records, "number", offset)
-        checker.check(records, offset, plan)
-        offset += len(chunk)
-    del repeats
-    summary = Summary()
-    for team in parsed.teams:
-        upsert_team(session, team, summary)
-    for kind_record in parsed.exchange_types:
-        upsert_exchange_type(session, kind_record, summary)
-    for index, collaborator in enumerate(parsed.collaborators):
-        upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
-    write_clients(session, clients, summary)
-    write_dits(session, plan, summary, commit)
+    with Spill() as spill:
+        repeats = Repeats("dits", spill)
+        offset = 0
+        for chunk in dits:
+            records = read_dit_rows(chunk, offset)  # NUL, surrogates, depth, fields: per row
+            repeats.check(records, "number", offset)
+            plan = DitPlan()
+            checker.check(records, offset, plan)
+            if plan.new or plan.changed:
+                spill.keep((plan.new, plan.changed))
+            offset += len(chunk)
+        summary = Summary()
+        for team in parsed.teams:
+            upsert_team(session, team, summary)
+        for kind_record in parsed.exchange_types:
+            upsert_exchange_type(session, kind_record, summary)
+        for index, collaborator in enumerate(parsed.collaborators):
+            upsert_collaborator(session, collaborator, summary, f"collaborators[{index}]")
+        write_clients(session, clients, summary)
+        write_dits(session, (DitPlan(*piece) for piece in spill.kept()), summary, commit)
     return summary
 
 
@@ -745,41 +760,61 @@ WRITE_CHUNK = 20_000  # DITs per transaction when the import commits as it goes
 
 
 def write_dits(
-    session: Session, plan: DitPlan, summary: Summary, commit: Callable[[], None] | None = None
+    session: Session,
+    plans: Iterable[DitPlan],
+    summary: Summary,
+    commit: Callable[[], None] | None = None,
 ) -> None:
-    """Write a checked plan in bulk, a chunk at a time; the codes it names exist by now.
-    `commit`: called after every `WRITE_CHUNK` rows, to end the transaction (import_stream)."""
-    if not plan.new and not plan.changed:
-        return
-    session.flush()
-    clients = repo.codes_to_ids(session, Client)
-    contacts = repo.codes_to_ids(session, Contact)
-    technicians = repo.codes_to_ids(session, Collaborator)
+    """Write checked plans in bulk, in order; the codes they name exist by now. `commit`:
+    called after every `WRITE_CHUNK` rows or so, to end the transaction (import_stream)."""
+    step = WRITE_CHUNK if commit else repo.BULK_CHUNK
+    new: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
+    codes: _Codes | None = None
 
-    def values(row: tuple[Any, ...]) -> dict[str, Any]:
+    def write() -> None:
+        nonlocal codes
+        if codes is None:
+            session.flush()
+            codes = _Codes(session)
+        repo.insert_rows(session, Dit, [{"number": row[0], **codes.values(row[1:])} for row in new])
+        repo.update_rows(
+            session, Dit, [{"row_id": row[0], **codes.values(row[1:])} for row in changed]
+        )
+        for kind, rows in (("created", new), ("updated", changed)):
+            if rows:
+                counts = getattr(summary, kind)
+                counts["dits"] = counts.get("dits", 0) + len(rows)
+        new.clear()
+        changed.clear()
+        if commit:
+            commit()
+
+    for plan in plans:
+        new.extend(plan.new)
+        changed.extend(plan.changed)
+        if len(new) + len(changed) >= step:
+            write()
+    if new or changed:
+        write()
+
+
+class _Codes:
+    """The ids of the codes a DIT row names, read once for a whole write."""
+
+    def __init__(self, session: Session) -> None:
+        self.clients = repo.codes_to_ids(session, Client)
+        self.contacts = repo.codes_to_ids(session, Contact)
+        self.technicians = repo.codes_to_ids(session, Collaborator)
+
+    def values(self, row: tuple[Any, ...]) -> dict[str, Any]:
         title, state, client, contact, technician, created_at, finished_at = row
         return {
             "title": title,
             "state": state,
-            "client_id": clients[client.lower()],
-            "contact_id": contacts[contact.lower()] if contact else None,
-            "technician_id": technicians[technician.lower()] if technician else None,
+            "client_id": self.clients[client.lower()],
+            "contact_id": self.contacts[contact.lower()] if contact else None,
+            "technician_id": self.technicians[technician.lower()] if technician else None,
             "created_at": created_at,
             "finished_at": finished_at,
         }
-
-    step = WRITE_CHUNK if commit else repo.BULK_CHUNK
-    for start in range(0, len(plan.new), step):
-        chunk = plan.new[start : start + step]
-        repo.insert_rows(session, Dit, [{"number": row[0], **values(row[1:])} for row in chunk])
-        if commit:
-            commit()
-    for start in range(0, len(plan.changed), step):
-        chunk = plan.changed[start : start + step]
-        repo.update_rows(session, Dit, [{"row_id": row[0], **values(row[1:])} for row in chunk])
-        if commit:
-            commit()
-    if plan.new:
-        summary.created["dits"] = summary.created.get("dits", 0) + len(plan.new)
-    if plan.changed:
-        summary.updated["dits"] = summary.updated.get("dits", 0) + len(plan.changed)

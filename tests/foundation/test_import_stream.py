@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,6 +123,31 @@ def test_a_fault_in_a_late_chunk_writes_nothing_and_names_the_row(
     code, _out, err = run_import(write(cli_env, broken), capsys)
     assert code == 1 and "is not valid JSON (line 1, column" in err
     assert row_counts(db) == before
+
+
+def test_a_number_repeated_chunks_later_is_refused_naming_both_rows_and_leaves_no_file(
+    cli_env: Any,
+    db: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """What the check found waits in a temporary file (storage/spill.py), the file's numbers
+    with it: a repeat is still found across chunks, and the file is gone afterwards."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    data = big_file(4500)
+    data["dits"][4400]["number"] = "big-00012"  # DIT numbers are one whatever their case
+    before = row_counts(db)
+    code, _out, err = run_import(write(cli_env, data), capsys)
+    assert code == 1 and "nothing was written" in err
+    assert "dits[4400].number: big-00012 appears twice in the file (first at row 12)." in err
+    assert row_counts(db) == before
+    assert list(scratch.iterdir()) == []
+    code, _out, err = run_import(write(cli_env, big_file(4500)), capsys)
+    assert (code, err) == (0, "")
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize(
