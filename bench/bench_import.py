@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.bench_storage import scratch_database  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 from ditbot.core.context import Context  # noqa: E402
 from ditbot.core.settings import Settings  # noqa: E402
 from ditbot.domain.reference import import_data  # noqa: E402
