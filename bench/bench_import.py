@@ -1,6 +1,7 @@
 """Import benchmark: `ditbot import` of a big back-office file against a bare Core insert.
 
-    python bench/bench_import.py [--dits 200000] [--clients 1000] [--database-url URL]
+    python bench/bench_import.py [--dits 200000] [--clients 1000] [--api-batch 5000]
+                                 [--database-url URL]
 
 Writes an import file of `--dits` DITs over `--clients` clients (3 contacts each) and 40
 collaborators (about 60 MB for 200,000 DITs), then, each on a scratch database of its own:
@@ -10,12 +11,20 @@ collaborators (about 60 MB for 200,000 DITs), then, each on a scratch database o
    while it runs, a signed portal webhook is sent every 100 ms to a DIT that was there before,
    through ditbot's web app in this process: the longest answer is how long the import kept
    the database's write lock from the rest of ditbot;
-3. the same file again (a no-change re-import).
+3. the same file again (a no-change re-import);
+4. the REST API's bulk endpoint: the same DITs sent to a `ditbot` HTTP server on localhost
+   (waitress, as `ditbot serve` serves it, in its own process) as `PUT /api/v1/dits` requests
+   of `--api-batch` rows (5,000: about 1.3 MB, under the API's 8 MiB body limit), into a fresh
+   database that already holds the collaborators and clients (imported first), then the same
+   requests again (no change). The request bodies are encoded before the clock starts.
 
 Targets (issue 13): import within 3x the baseline, re-import within 5 s, peak memory under 200 MB,
-longest webhook wait under 3 s. Prints the figures and exits 1 when a target is missed.
-Without --database-url: SQLite files in a temporary directory; with a PostgreSQL URL, scratch
-databases on that server (the user needs CREATEDB), dropped at the end. Not part of pytest.
+longest webhook wait under 3 s; the API's cost per row within 1.5x the import's, measured in
+the same run (µs per DIT of the API create against `ditbot import`'s, and of the re-send
+against the re-import's). Prints the figures and exits 1 when a target is missed.
+Without --database-url: SQLite files in a temporary directory; with a PostgreSQL server URL,
+scratch databases on that server (the user needs CREATEDB), dropped at the end (also on
+Ctrl-C); the database named in the URL is never written to. Not part of pytest.
 """
 
 from __future__ import annotations
@@ -28,8 +37,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,18 +48,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.bench_storage import scratch_database  # noqa: E402
+from bench.scratch import DATABASE_HELP, backend, scratch_database  # noqa: E402
+from bench.serving import serve  # noqa: E402
 from ditbot.core.context import Context  # noqa: E402
 from ditbot.core.settings import Settings  # noqa: E402
 from ditbot.domain.reference import import_data  # noqa: E402
+from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 from ditbot.portal.signing import signed_headers  # noqa: E402
 from ditbot.web.app import create_web_app  # noqa: E402
+from ditbot.web.limits import API_MAX_BODY  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Client, Collaborator, Contact, Dit  # noqa: E402
 
 SECRET = "bench-import-portal-secret-4f9c2a7e1b"
+API_TOKEN = "bench-import-api-token-8d3b6f1e0a9c4e27"
+API_TARGET = 1.5  # the API's cost per row against the import's (issue 13)
 STATES = ("saisie_externe", "en_cours", "en_cours", "travail_termine", "cloturee")
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PROBE = {
@@ -62,6 +79,16 @@ PROBE = {
     ],
     "dits": [{"number": "PROBE-1", "client": "PROBE", "contact": "PROBE-C", "title": "Sonde"}],
 }
+
+
+@dataclass(frozen=True)
+class ApiRun:
+    """The bulk endpoint's two passes: seconds each and what the answers counted."""
+
+    create: float
+    again: float
+    created: Counter[str]
+    unchanged: Counter[str]
 
 
 # -- the file -----------------------------------------------------------------------------
@@ -237,6 +264,60 @@ class Webhooks:
         self.ctx.db.dispose()
 
 
+# -- 4. the REST API's bulk endpoint --------------------------------------------------------
+def api_bodies(dits: int, clients_count: int, batch: int) -> list[bytes]:
+    """The DITs of the file as `PUT /api/v1/dits` bodies of `batch` rows, each under the limit."""
+    bodies = []
+    for start in range(0, dits, batch):
+        rows = [dit(n, clients_count) for n in range(start, min(dits, start + batch))]
+        body = json.dumps({"dits": rows}, ensure_ascii=False).encode()
+        if len(body) > API_MAX_BODY:
+            raise SystemExit(f"--api-batch {batch}: {len(body):,} bytes, over the API's limit")
+        bodies.append(body)
+    return bodies
+
+
+def send_all(http: requests.Session, url: str, bodies: list[bytes]) -> tuple[float, Counter[str]]:
+    """Every body PUT one after the other: (seconds, created/updated/unchanged summed)."""
+    headers = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
+    counts: Counter[str] = Counter()
+    started = time.perf_counter()
+    for body in bodies:
+        answer = http.put(url, data=body, headers=headers, timeout=600)
+        if answer.status_code != 200:
+            raise SystemExit(f"PUT /api/v1/dits: {answer.status_code} {answer.text[:500]}")
+        counts.update(answer.json())
+    return time.perf_counter() - started, counts
+
+
+def run_api(url: str, workdir: Path, bodies: list[bytes], clients_count: int) -> ApiRun:
+    """The bodies sent twice to ditbot served on `url`, which holds the reference data."""
+    db = Database(url)
+    db.upgrade()
+    with db.session() as session:
+        import_data(session, {"collaborators": collaborators(), "clients": clients(clients_count)})
+    db.dispose()
+    with FakeSlack() as fake:
+        env = {
+            "DATABASE_URL": url,
+            "DITBOT_API_TOKEN": API_TOKEN,
+            "DITBOT_PORTAL_SECRET": SECRET,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": "bench-import-signing-secret-6a2f",
+            "SLACK_API_URL": fake.base_url,
+        }
+        served = serve("ditbot", env, workdir / "none.env")
+        http = requests.Session()
+        try:
+            endpoint = f"http://127.0.0.1:{served.port}/api/v1/dits"
+            create, created = send_all(http, endpoint, bodies)
+            again, unchanged = send_all(http, endpoint, bodies)
+        finally:
+            http.close()
+            served.stop()
+    return ApiRun(create, again, created, unchanged)
+
+
 def count_dits(url: str) -> int:
     db = Database(url)
     with db.session() as session:
@@ -249,7 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dits", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--api-batch", type=int, default=5000, help="DITs per PUT /api/v1/dits request"
+    )
+    parser.add_argument("--database-url", default=None, help=DATABASE_HELP)
     options = parser.parse_args(argv)
 
     with ExitStack() as stack:
@@ -257,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = workdir / "import.json"
         write_file(path, options.dits, options.clients)
         size_mb = path.stat().st_size / 1e6
-        kind = "postgresql" if (options.database_url or "").startswith("postgres") else "sqlite"
+        kind = backend(options.database_url)
         print(f"{kind}: {options.dits:,} DITs, {options.clients:,} clients, file {size_mb:.1f} MB")
         bare_url = stack.enter_context(scratch_database(options.database_url, "bare", False))
         bare = bare_insert(bare_url, options.dits, options.clients)
@@ -283,6 +367,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         stored = count_dits(url)
         ratio = first / bare if bare else float("inf")
         print(f"ratio import/bare:  {ratio:8.1f}x (target <= 3x)")
+
+        bodies = api_bodies(options.dits, options.clients, options.api_batch)
+        api_url = stack.enter_context(scratch_database(options.database_url, "api", False))
+        api = run_api(api_url, workdir, bodies, options.clients)
+        api_stored = count_dits(api_url)
+        rows = options.dits
+        largest = max(len(b) for b in bodies) / 1e6
+        print(
+            f"API PUT /api/v1/dits: {len(bodies)} requests of {options.api_batch:,} rows "
+            f"(largest {largest:.1f} MB)"
+        )
+        per_row = {
+            "import": first / rows * 1e6,
+            "re-import": again / rows * 1e6,
+            "API create": api.create / rows * 1e6,
+            "API re-send": api.again / rows * 1e6,
+        }
+        for what, seconds, said in (
+            ("API create", api.create, api.created),
+            ("API re-send", api.again, api.unchanged),
+        ):
+            print(
+                f"{what + ':':<19} {seconds:8.2f} s  {rows / seconds:9,.0f} rows/s  "
+                f"{per_row[what]:7.1f} µs/row  ({dict(sorted(said.items()))})"
+            )
+        create_ratio = per_row["API create"] / per_row["import"]
+        again_ratio = per_row["API re-send"] / per_row["re-import"]
+        print(
+            f"ratio API/import:   {create_ratio:8.2f}x per row ({per_row['API create']:.1f} vs "
+            f"{per_row['import']:.1f} µs; target <= {API_TARGET:g}x)"
+        )
+        print(
+            f"ratio API re-send/re-import: {again_ratio:5.2f}x per row "
+            f"({per_row['API re-send']:.1f} vs {per_row['re-import']:.1f} µs; "
+            f"target <= {API_TARGET:g}x)"
+        )
+        api_counted = (
+            api_stored == rows
+            and api.created["created"] == rows
+            and api.unchanged["unchanged"] == rows
+        )
         ok = (
             stored == options.dits + 1
             and ratio <= 3
@@ -290,6 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             and max(first_mb, again_mb) < 200
             and longest <= 3
             and not refused
+            and api_counted
+            and create_ratio <= API_TARGET
+            and again_ratio <= API_TARGET
         )
         for what, good in (
             ("every DIT stored", stored == options.dits + 1),
@@ -297,6 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("re-import <= 5 s", again <= 5),
             ("peak memory < 200 MB", max(first_mb, again_mb) < 200),
             ("longest webhook <= 3 s", longest <= 3 and not refused),
+            ("API: every DIT created, then unchanged", api_counted),
+            (f"API create <= {API_TARGET:g}x import per row", create_ratio <= API_TARGET),
+            (f"API re-send <= {API_TARGET:g}x re-import per row", again_ratio <= API_TARGET),
         ):
             print(f"  {'ok  ' if good else 'MISS'} {what}")
         print("result:             " + ("OK" if ok else "FAILED"))

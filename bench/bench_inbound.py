@@ -2,8 +2,9 @@
 
     python -m bench.bench_inbound [--messages 1000] [--database-url postgresql://...]
 
-Everything runs on loopback and stops by itself: the database (a temporary SQLite file, or
-the PostgreSQL given) and ditbot's outbox dispatcher with the workers `ditbot serve` runs for
+Everything runs on loopback and stops by itself: the database (a temporary SQLite file, or a
+scratch database made on the PostgreSQL server given and dropped at the end, see
+bench/scratch.py) and ditbot's outbox dispatcher with the workers `ditbot serve` runs for
 Slack (channel notifications, DMs, unmatched mail) in this process; the Slack Web API fake in
 its own process, as Slack is remote.
 
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bench.serving import remote_slack  # noqa: E402
 from bot.workers.author_dm import SlackDmWorker  # noqa: E402
 from bot.workers.inbound import UnmatchedMailWorker  # noqa: E402
@@ -196,9 +198,9 @@ class Mix:
         return made
 
 
-def run(count: int, database_url: str | None) -> int:
+def run(count: int, database_url: str) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-inbound-"))
-    database = database_url or f"sqlite:///{folder / 'bench.db'}"
+    database = database_url
     # The Slack fake runs in its own process, as Slack runs elsewhere: its CPU (checking every
     # payload against Slack's rules) is not ditbot's. The bench measures ditbot's pipeline, not
     # Slack's one-post-per-second-per-channel pacing (26 posts to one channel would take 26 s
@@ -336,9 +338,10 @@ def run(count: int, database_url: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--database-url", default=None, help=DATABASE_HELP)
     args = parser.parse_args(argv)
-    return run(args.messages, args.database_url)
+    with scratch_database(args.database_url, "inbound") as database_url:
+        return run(args.messages, database_url)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bench.serving import SECRET, serve  # noqa: E402
 from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -121,10 +122,10 @@ def summary(name: str, values: list[float]) -> str:
     return f"{name:<34} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms   mean {mean:8.2f} ms"
 
 
-def run(mails: int, database_url: str | None) -> int:
+def run(mails: int, database_url: str) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-mail-"))
     dotenv = folder / "none.env"
-    database = database_url or f"sqlite:///{folder / 'bench.db'}"
+    database = database_url
     db = Database(database)
     db.upgrade()
     with db.session() as session:
@@ -205,9 +206,10 @@ def run(mails: int, database_url: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=200)
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--database-url", default=None, help=DATABASE_HELP)
     args = parser.parse_args(argv)
-    return run(args.mails, args.database_url)
+    with scratch_database(args.database_url, "mail") as database_url:
+        return run(args.mails, database_url)
 
 
 if __name__ == "__main__":

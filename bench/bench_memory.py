@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from bench.bench_slack import USER, build_database  # noqa: E402
+from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bench.serving import SECRET, serve  # noqa: E402
 from bot.metadata import ExchangeFormMeta, seal  # noqa: E402
 from ditbot.playground.slack_api import FakeSlack  # noqa: E402
@@ -176,10 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--dits", type=int, default=2000)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--database-url", help=DATABASE_HELP)
     args = parser.parse_args(argv)
+    with scratch_database(args.database_url, "memory") as url:
+        return run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
+    """The mixed requests against ditbot served on the scratch database `url`."""
     workdir = tempfile.TemporaryDirectory(prefix="ditbot-bench-memory-")
-    url = args.database_url or f"sqlite:///{workdir.name}/bench.db"
     build_database(url, args.dits)
     db = Database(url)
     with db.session() as session:

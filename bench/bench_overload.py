@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_slack import STATES, USER, Sender, build_database, percentile  # noqa: E402
+from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bench.serving import DEFAULT, SECRET, Model, Served, available, serve  # noqa: E402
 from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 
@@ -175,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dits", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--database-url", help=DATABASE_HELP)
     parser.add_argument(
         "--model",
         dest="models",
@@ -191,8 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"skipped {model}: {why}")
         else:
             models.append(model)
+    with scratch_database(args.database_url, "overload") as url:
+        return run(args, url, models)
+
+
+def run(args: argparse.Namespace, url: str, models: list[Model]) -> int:
+    """Every serving model flooded in turn, on the scratch database `url`."""
     workdir = tempfile.TemporaryDirectory(prefix="ditbot-bench-overload-")
-    url = args.database_url or f"sqlite:///{workdir.name}/bench.db"
     numbers = build_database(url, args.dits)
     numbers = [n for i, n in enumerate(numbers) if STATES[i % len(STATES)] != "cloturee"]
     rows: list[tuple[int, Model, Flood, Flood]] = []

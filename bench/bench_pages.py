@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bot.deps import Deps  # noqa: E402
 from bot.flows.home import build_home  # noqa: E402
 from bot.flows.panel import build_panel  # noqa: E402
@@ -118,10 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--page", type=int, default=60, help="more than one page holds")
     parser.add_argument("--large", type=int, default=5000)
     parser.add_argument("--reads", type=int, default=200)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--database-url", help=DATABASE_HELP)
     args = parser.parse_args(argv)
+    with scratch_database(args.database_url, "pages") as url:
+        return run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
+    """The three pages read with a short and a long history, on the scratch database `url`."""
     workdir = tempfile.TemporaryDirectory(prefix="ditbot-bench-pages-")
-    url = args.database_url or f"sqlite:///{workdir.name}/bench.db"
     settings = Settings.from_env(
         {"DATABASE_URL": url, "DITBOT_PORTAL_SECRET": SECRET, "DITBOT_LOCALE": "fr"},
         dotenv=Path(workdir.name) / "none.env",

@@ -14,7 +14,8 @@ webhook answer, the time until every message is announced in Slack (each one in 
 accepted post of the dispatch channel, each relance in the managers' channel), and the count
 of 429 answers (must be 0: ditbot paces itself). Exits 1 when a message is missing, announced
 twice, stored later than the target (2 s on PostgreSQL, 3 s on SQLite), or a 429 happened.
-Not part of pytest.
+With --database-url (a PostgreSQL server or a SQLite path) the bench works in a scratch
+database of its own there, dropped at the end (bench/scratch.py). Not part of pytest.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from waitress.server import create_server
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import DATABASE_HELP, backend, scratch_database  # noqa: E402
 from ditbot.cli.http_server import HTTP_THREADS  # noqa: E402
 from ditbot.cli.serve import build  # noqa: E402
 from ditbot.core.settings import Settings  # noqa: E402
@@ -109,37 +111,6 @@ def accepted(fake: FakeSlack, channel: str) -> list[Call]:
     ]
 
 
-def _admin(url: str) -> Any:
-    from sqlalchemy import create_engine
-
-    from ditbot.core.settings import normalize_database_url
-
-    return create_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
-
-
-def create_database(server_url: str) -> tuple[str, str]:
-    """A fresh database on the PostgreSQL server of `server_url`: (its name, its URL)."""
-    from sqlalchemy import text
-
-    from ditbot.core.settings import normalize_database_url
-
-    name = f"ditbot_bench_portal_{uuid.uuid4().hex[:10]}"
-    engine = _admin(server_url)
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name, normalize_database_url(server_url).rsplit("/", 1)[0] + "/" + name
-
-
-def drop_database(server_url: str, name: str) -> None:
-    from sqlalchemy import text
-
-    engine = _admin(server_url)
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
@@ -185,7 +156,7 @@ def send_all(
     results.put((start, latencies, statuses))
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--dits", type=int, default=5)
@@ -193,19 +164,16 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=HTTP_THREADS, help="waitress threads (serving model)"
     )
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server where a temporary database is created and dropped "
-        "(e.g. postgresql://postgres@127.0.0.1:5432/postgres); default: a temporary SQLite file",
-    )
-    options = parser.parse_args()
+    parser.add_argument("--database-url", help=DATABASE_HELP)
+    options = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    with scratch_database(options.database_url, "portal") as database_url:
+        return run(options, database_url)
 
+
+def run(options: argparse.Namespace, database_url: str) -> int:
+    """The burst against ditbot's web app on the scratch database `database_url`."""
     workdir = tempfile.TemporaryDirectory(prefix="ditbot-bench-portal-")
-    database_url = f"sqlite:///{workdir.name}/bench.db"
-    scratch: str | None = None
-    if options.database_url:
-        scratch, database_url = create_database(options.database_url)
     fake = FakeSlack().start()
     fake.add_channel(PORTAL, name="dispatch")
     fake.add_channel(RELANCES, name="relances")
@@ -281,8 +249,6 @@ def main() -> int:
     runtime.ctx.db.dispose()
     fake.stop()
     workdir.cleanup()
-    if scratch and options.database_url:
-        drop_database(options.database_url, scratch)
 
     posts_portal = len(accepted(fake, PORTAL))
     posts_relances = len(accepted(fake, RELANCES))
@@ -294,7 +260,7 @@ def main() -> int:
         f" ({options.threads} waitress threads)"
     )
     print(f"answers:           {dict(sorted(statuses.items()))}")
-    target = STORED_TARGET_SECONDS["postgresql" if options.database_url else "sqlite"]
+    target = STORED_TARGET_SECONDS[backend(database_url)]
     print(f"stored:            {stored_count} in {stored_at:.2f} s (target ≤ {target:g} s)")
     print(
         f"webhook answer:    p50 {statistics.median(latencies) * 1000:.1f} ms, "

@@ -41,6 +41,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bench.serving import SECRET, serve  # noqa: E402
 from ditbot.playground.slack_api import FakeSlack  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -270,14 +271,19 @@ def open_latency(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dits", type=int, default=100_000)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--database-url", help=DATABASE_HELP)
     parser.add_argument("--seconds", type=float, default=5.0, help="throughput run length")
     parser.add_argument("--requests", type=int, default=300, help="sequential requests for p50")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     args = parser.parse_args(argv)
     random.seed(7)
+    with scratch_database(args.database_url, "slack") as url:
+        return run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
+    """The Slack measures on the scratch database `url`."""
     workdir = tempfile.TemporaryDirectory(prefix="ditbot-bench-")
-    url = args.database_url or f"sqlite:///{workdir.name}/bench.db"
     numbers = build_database(url, args.dits)
     open_numbers = [n for i, n in enumerate(numbers) if STATES[i % len(STATES)] != "cloturee"]
 

@@ -31,26 +31,28 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, text
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from ditbot.core.settings import normalize_database_url
-from ditbot.web.serialize import dit_json, exchange_json
-from storage import repositories as repo
-from storage.db import Database
-from storage.models import Client, Collaborator, Contact, Dit, Exchange
-from storage.vocabulary import CLOSED_STATES, OPEN_STATES
+from sqlalchemy import event, insert, text  # noqa: E402
+from sqlalchemy.engine import Connection, make_url  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
+
+from bench.scratch import scratch_database  # noqa: E402
+from ditbot.core.settings import normalize_database_url  # noqa: E402
+from ditbot.web.serialize import dit_json, exchange_json  # noqa: E402
+from storage import repositories as repo  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Client, Collaborator, Contact, Dit, Exchange  # noqa: E402
+from storage.vocabulary import CLOSED_STATES, OPEN_STATES  # noqa: E402
 
 PROBES = 200
 PER_PROBE = 25
@@ -250,42 +252,6 @@ def build(connection: Connection, dits: int, exchanges: int, seed: int) -> None:
 
 
 # --- databases ---
-
-
-@contextmanager
-def scratch_database(base_url: str | None, label: str, keep: bool) -> Iterator[str]:
-    """A new, empty database URL for one size; removed afterwards unless `keep`."""
-    if base_url is None or base_url.startswith("sqlite"):
-        with ExitStack() as stack:
-            if base_url is None:
-                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-                stem = "bench"
-            else:
-                given = Path(make_url(base_url).database or "bench.db")
-                folder, stem = given.parent, given.stem
-                folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{stem}-{label}.db"
-            if path.exists():
-                raise SystemExit(f"{path} already exists: give a path that does not")
-            try:
-                yield f"sqlite:///{path}"
-            finally:
-                if not keep or base_url is None:
-                    for suffix in ("", "-wal", "-shm"):
-                        Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    url = make_url(base_url)
-    name = f"ditbot_bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager

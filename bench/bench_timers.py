@@ -36,7 +36,8 @@ from sqlalchemy import event, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.bench_storage import NOW, build, bulk_load, scratch_database  # noqa: E402
+from bench.bench_storage import NOW, build, bulk_load  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 from ditbot.core.settings import Settings, normalize_database_url  # noqa: E402
 from ditbot.domain import stats, timers  # noqa: E402
 from ditbot.domain.business_time import BusinessCalendar  # noqa: E402

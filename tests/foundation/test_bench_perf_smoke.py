@@ -11,7 +11,7 @@ from bench import bench_import, bench_memory, bench_overload, bench_pages
 
 
 def test_bench_import_runs_with_a_tiny_file(capsys: pytest.CaptureFixture[str]) -> None:
-    bench_import.main(["--dits", "300", "--clients", "20"])
+    bench_import.main(["--dits", "300", "--clients", "20", "--api-batch", "120"])
     out = capsys.readouterr().out
     assert "sqlite: 300 DITs, 20 clients" in out
     assert re.search(r"bare Core insert: +[\d.]+ s", out)
@@ -19,6 +19,13 @@ def test_bench_import_runs_with_a_tiny_file(capsys: pytest.CaptureFixture[str]) 
     assert "re-import:" in out and "created nothing; updated nothing." in out
     assert "ok   every DIT stored" in out
     assert re.search(r"webhooks meanwhile: \d+ sent, longest answer", out)
+    assert "API PUT /api/v1/dits: 3 requests of 120 rows" in out
+    assert re.search(
+        r"API create: .* µs/row  \(\{'created': 300, 'unchanged': 0, 'updated': 0\}\)", out
+    )
+    assert re.search(r"API re-send: .* \(\{'created': 0, 'unchanged': 300, 'updated': 0\}\)", out)
+    assert re.search(r"ratio API/import: +[\d.]+x per row", out)
+    assert "ok   API: every DIT created, then unchanged" in out
 
 
 def test_bench_pages_runs_with_a_short_history(capsys: pytest.CaptureFixture[str]) -> None:
