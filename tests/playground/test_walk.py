@@ -343,10 +343,13 @@ def test_a_message_logged_with_the_shortcut_and_the_menus_of_the_panel(
 
     # Who you are and the language, picked in the page.
     page.goto(f"{served.url}/playground")
-    page.select_option("#lang", lang)
-    page.wait_for_url(re.compile(f"lang={lang}"))
-    page.select_option("#as", WORDS[lang]["user"])
-    page.wait_for_url(re.compile(f"as={WORDS[lang]['user']}"))
+    # Each choice reloads the page. Wait for that reload itself, not for a URL that may already
+    # read so (the server remembers the previous test's choice): a message typed before the
+    # reload is lost with the page.
+    with page.expect_navigation(url=re.compile(f"lang={lang}")):
+        page.select_option("#lang", lang)
+    with page.expect_navigation(url=re.compile(f"as={WORDS[lang]['user']}")):
+        page.select_option("#as", WORDS[lang]["user"])
     assert page.locator("html").get_attribute("lang") == lang
 
     walk.say("SMS du client : le copieur refait du bruit <!channel>")
