@@ -79,6 +79,14 @@ PROBLEMS = {
     "datetime_type": _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z"),
     "datetime_parsing": _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z"),
     "datetime_from_date_parsing": _("a date and time is expected here, e.g. 2026-11-20T08:00:00Z"),
+    "float_type": _("a number is expected here, e.g. 4 or 2.5"),
+    "float_parsing": _("a number is expected here, e.g. 4 or 2.5"),
+    "greater_than": _("a number greater than {gt} is expected here"),
+    "greater_than_equal": _("a number of at least {ge} is expected here"),
+    "less_than": _("a number less than {lt} is expected here"),
+    "less_than_equal": _("a number of at most {le} is expected here"),
+    "too_short": N_("at least {min_length} item", "at least {min_length} items", "min_length"),
+    "too_long": N_("at most {max_length} item", "at most {max_length} items", "max_length"),
     "list_type": _("a list is expected here"),
     "dict_type": _("an object is expected here"),
     "model_type": _("an object is expected here"),
@@ -107,7 +115,14 @@ def _problem(problem: Any) -> DomainError | str:
     names = re.findall(r"{(\w+)}", message)
     if any(name not in context for name in names):
         return str(problem["msg"])
-    return DomainError(message, None, **{name: str(context[name]) for name in names})
+    return DomainError(message, None, **{name: _shown(context[name]) for name in names})
+
+
+def _shown(value: Any) -> str:
+    """A limit from pydantic's context as a user reads it: 8784, not 8784.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def parse_records(model: type[Any], data: Any, prefix: str = "", root: str = "file") -> Any:
@@ -436,18 +451,20 @@ def upsert_dit(session: Session, record: DitRecord, summary: Summary, where: str
     return dit
 
 
-def refuse_repeats(kind: str, rows: Sequence[Any], key: str) -> None:
-    """Raise ValidationFailed at the first row whose `key` an earlier row already has."""
-    Repeats(kind).check(rows, key)
+def refuse_repeats(kind: str, rows: Sequence[Any], key: str, request: bool = False) -> None:
+    """Raise ValidationFailed at the first row whose `key` an earlier row already has
+    (`request`: the rows came in an API request, not a file)."""
+    Repeats(kind, request=request).check(rows, key)
 
 
 class Repeats:
     """The first row of each key seen so far, over the chunks of one kind of rows: in memory,
     or in a `Spill` for a file's DITs (a dict of 200,000 keys would hold 20 MB)."""
 
-    def __init__(self, kind: str, spill: Spill | None = None) -> None:
+    def __init__(self, kind: str, spill: Spill | None = None, request: bool = False) -> None:
         self.kind = kind
         self.spill = spill
+        self.request = request
         self.first: dict[str, int] = {}
 
     def check(self, rows: Sequence[Any], key: str, offset: int = 0) -> None:
@@ -459,11 +476,13 @@ class Repeats:
             if first is None:
                 first = here.setdefault(value, index)
             if first != index:
+                twice = (
+                    _("{where}: {value} appears twice in the request (first at row {first}).")
+                    if self.request
+                    else _("{where}: {value} appears twice in the file (first at row {first}).")
+                )
                 raise _refuse(
-                    f"{self.kind}[{index}].{key}",
-                    _("{where}: {value} appears twice in the file (first at row {first})."),
-                    value=getattr(row, key),
-                    first=first,
+                    f"{self.kind}[{index}].{key}", twice, value=getattr(row, key), first=first
                 )
         if self.spill:
             self.spill.remember(here.items())
@@ -473,7 +492,7 @@ class Repeats:
 
 def import_dits(session: Session, dits: list[DitRecord]) -> Summary:
     """Upsert many DITs at once (`PUT /api/v1/dits`): the import's rules and cost per row."""
-    refuse_repeats("dits", dits, "number")
+    refuse_repeats("dits", dits, "number", request=True)
     summary = Summary()
     checker = DitChecker(session)
     plan = DitPlan()

@@ -66,14 +66,52 @@ def test_one_bad_row_refuses_the_whole_request_naming_row_and_field(
     rows[31] = dit(31)
     rows[40] = dit(12)  # the same number twice
     twice = client.put("/api/v1/dits", json={"dits": rows}, headers=EN).get_json()
-    assert "dits[40].number" in twice["errors"]
+    assert twice["errors"] == {
+        "dits[40].number": "dits[40].number: BULK-00012 appears twice in the request "
+        "(first at row 12)."
+    }
     with ctx.db.session() as session:
         assert repo.dit_by_number(session, "BULK-00000") is None  # nothing was written
 
 
 def test_an_empty_list_or_an_unknown_field_is_refused(client: FlaskClient) -> None:
     empty = client.put("/api/v1/dits", json={"dits": []}, headers=EN)
-    assert empty.status_code == 400 and "dits" in empty.get_json()["errors"]
+    assert empty.status_code == 400
+    assert empty.get_json()["errors"] == {"dits": "dits: at least 1 item"}
+    vide = client.put("/api/v1/dits", json={"dits": []}, headers=AUTH)  # French by default
+    assert vide.get_json()["errors"] == {"dits": "dits\u202f: au moins 1 élément"}
     odd = client.put("/api/v1/dits", json={"dits": [dit(1, colour="red")]}, headers=EN)
     assert odd.status_code == 400 and "dits[0].colour" in odd.get_json()["errors"]
     assert client.put("/api/v1/dits", json={"dits": [dit(1)]}).status_code == 401
+
+
+# pydantic's own English must never reach a user: every refusal of a number is in the catalog.
+HOURS = [
+    (0, "a number greater than 0 is expected here", "un nombre supérieur à 0 est attendu ici"),
+    (
+        99999,
+        "a number of at most 8784 is expected here",
+        "un nombre d’au plus 8784 est attendu ici",
+    ),
+    (
+        "4",
+        "a number is expected here, e.g. 4 or 2.5",
+        "un nombre est attendu ici, par ex. 4 ou 2,5",
+    ),
+    (
+        True,
+        "a number is expected here, e.g. 4 or 2.5",
+        "un nombre est attendu ici, par ex. 4 ou 2,5",
+    ),
+]
+
+
+@pytest.mark.parametrize(("hours", "english", "french"), HOURS)
+def test_a_client_target_that_is_not_a_number_of_hours_is_refused_in_words_of_ours(
+    client: FlaskClient, hours: Any, english: str, french: str
+) -> None:
+    body = {"name": "Acme SA", "first_response_hours": hours}
+    for headers, words in ((EN, f"first_response_hours: {english}"), (AUTH, french)):
+        answer = client.put("/api/v1/clients/ACME", json=body, headers=headers)
+        assert answer.status_code == 400
+        assert words in answer.get_json()["errors"]["first_response_hours"]
