@@ -9,13 +9,18 @@ as `json.JSONDecodeError` with the line and column in the whole file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
+
+from ditbot.domain.validation import not_json
 
 READ_SIZE = 1 << 20  # characters read from the file at a time
 WHITESPACE = " \t\n\r"
 NUMBER_START = "-0123456789"
 NUMBER_PART = "0123456789.eE+-"
+# What Python's json reads and JSON has not, skipping strings (one may hold the word NaN).
+CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
 class _Reader:
@@ -27,7 +32,7 @@ class _Reader:
         self.lines = 0  # newlines in them
         self.last_newline = -1  # offset in the file of the last dropped newline
         self.eof = False
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(parse_constant=not_json)
 
     def _more(self) -> bool:
         if self.eof:
@@ -76,6 +81,14 @@ class _Reader:
             raise self.error(f"Expecting {what}")
         self.pos += 1
 
+    def _constant_at(self, start: int) -> int:
+        """Where the first NaN or Infinity outside a string is, from `start` (where the value
+        that holds it begins, if the scan finds none)."""
+        for found in CONSTANT_OR_STRING.finditer(self.buffer, start):
+            if found.group(1):
+                return found.start(1)
+        return start
+
     def value(self) -> Any:
         """The next JSON value, decoded whole."""
         self.peek()
@@ -87,6 +100,8 @@ class _Reader:
                 if not self.eof and self._more():
                     continue
                 raise self.error(error.msg, error.pos) from None
+            except ValueError as error:  # NaN or Infinity (`not_json`)
+                raise self.error(str(error), self._constant_at(self.pos)) from None
             # A number or literal that reaches the end of the buffer, or that the buffer cuts
             # before its fraction or exponent ("-0" of "-0.5"), may go on in the next read.
             cut = end == len(self.buffer) or (

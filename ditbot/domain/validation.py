@@ -247,12 +247,18 @@ def _refusal(where: str, fault: DomainError | None) -> ValidationFailed:
     )
 
 
+def not_json(token: str) -> Any:
+    """For json's `parse_constant`: NaN, Infinity and -Infinity are not JSON (RFC 8259),
+    though Python's json reads them; a number of hours that is NaN is no number."""
+    raise ValueError(f"{token} is not JSON")
+
+
 def load_json(raw: bytes | str, root: str = "body", *, check: bool = True) -> Any:
     """Parse a JSON document (UTF-8) and `check_document` it (unless `check` is False: the
     caller checks the part it reads); DomainError when it is not one."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=not_json)
     except RecursionError:
         raise _refusal(root, _too_deep()) from None
     except (UnicodeDecodeError, ValueError):

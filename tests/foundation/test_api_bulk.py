@@ -115,3 +115,12 @@ def test_a_client_target_that_is_not_a_number_of_hours_is_refused_in_words_of_ou
         answer = client.put("/api/v1/clients/ACME", json=body, headers=headers)
         assert answer.status_code == 400
         assert words in answer.get_json()["errors"]["first_response_hours"]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(client: FlaskClient, token: str) -> None:
+    body = f'{{"name": "Acme SA", "first_response_hours": {token}}}'
+    headers = {**EN, "Content-Type": "application/json"}
+    answer = client.put("/api/v1/clients/ACME", data=body, headers=headers)
+    assert answer.status_code == 400
+    assert answer.get_json()["detail"] == "The body is not valid JSON (UTF-8)."

@@ -150,6 +150,26 @@ def test_a_number_repeated_chunks_later_is_refused_naming_both_rows_and_leaves_n
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_and_are_placed_in_the_file(
+    cli_env: Any, db: Any, capsys: pytest.CaptureFixture[str], token: str
+) -> None:
+    """Python's json reads NaN and Infinity; JSON (RFC 8259) has neither."""
+    data = big_file(10)
+    data["dits"][7]["title"] = f"{token} in a title is text"  # a string is skipped
+    text = json.dumps(data, indent=1)
+    text = text.replace('"title": "N\\u00b0 8"', f'"title": "N° 8", "n": {token}')
+    before = row_counts(db)
+    code, _out, err = run_import(write(cli_env, text), capsys)
+    line, column = next(
+        (n, row.index(f": {token}") + 3)
+        for n, row in enumerate(text.splitlines(), 1)
+        if row.endswith(f": {token}")
+    )
+    assert code == 1 and f"is not valid JSON (line {line}, column {column})" in err
+    assert row_counts(db) == before
+
+
 @pytest.mark.parametrize(
     ("row", "named"),
     [
