@@ -37,13 +37,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_slack import STATES, USER, Sender, build_database, percentile  # noqa: E402
+from bench.bench_slack import STATES, build_database  # noqa: E402
 from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
-from bench.serving import DEFAULT, SECRET, Model, Served, available, serve  # noqa: E402
+from bench.serving import (  # noqa: E402
+    DEFAULT,
+    SECRET,
+    USER,
+    Model,
+    Sender,
+    Served,
+    available,
+    percentile,
+    serve,
+    settle,
+)
 from ditbot.playground.slack_api import FakeSlack  # noqa: E402
-
-TOO_SLOW = "Slack a mis trop de temps"  # the French answers (DITBOT_LOCALE=fr)
-BUSY = "ditbot est très occupé"
 
 
 def flood(
@@ -68,7 +76,7 @@ def flood(
         while time.monotonic() < deadline:
             if turn:
                 latencies[index].append(sender.command(rng.choice(numbers)))
-                if BUSY.encode() in sender.last_body:
+                if sender.busy:
                     busy[index] += 1  # answered in the ack: never queued
                 else:
                     panels[index] += 1
@@ -85,21 +93,6 @@ def flood(
     return [x for each in latencies for x in each], sum(panels), sum(busy)
 
 
-def outcomes(fake: FakeSlack, since: int) -> tuple[int, int, int]:
-    """(panels opened, "too slow" answers, expired_trigger_id refusals) after call `since`."""
-    calls = fake.calls[since:]
-    opened = sum(1 for c in calls if c.method == "views.open" and c.ok)
-    expired = sum(
-        1
-        for c in calls
-        if c.method == "views.open" and not c.ok and c.response.get("error") == "expired_trigger_id"
-    )
-    slow = sum(
-        1 for c in calls if c.method == "response_url" and TOO_SLOW in str(c.args.get("text", ""))
-    )
-    return opened, slow, expired
-
-
 @dataclass(frozen=True)
 class Flood:
     """What one flood of one app measured."""
@@ -113,10 +106,11 @@ class Flood:
     opened: int = 0
     slow: int = 0  # answered "too slow, try again"
     expired: int = 0  # of `slow`: refused by Slack as expired
+    twice: int = 0  # panels both opened and answered, or answered twice
 
     @property
     def accounted(self) -> bool:
-        return self.opened + self.slow >= self.panels
+        return self.opened + self.slow == self.panels and self.twice == 0
 
 
 def measure(
@@ -142,18 +136,19 @@ def measure(
     if served.name == "bare":
         print(line, flush=True)
         return Flood(rate, p50, p99, load)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and sum(outcomes(fake, since)[:2]) < panels:
-        time.sleep(0.2)
-    opened, slow, expired = outcomes(fake, since)
+    found = settle(fake, since, panels)
     line += f", RSS {'+'.join(map(str, served.rss_mb()))} MB"
     line += (
         f"; of {panels + busy} panels: {busy} answered 'very busy' in the ack,"
-        f" {opened} opened, {slow} told 'too slow, try again'"
-        f" ({expired} of them refused by Slack as expired)"
+        f" {found.opened} opened, {found.slow} told 'too slow, try again'"
+        f" ({found.expired} of them refused by Slack as expired)"
     )
+    if found.twice:
+        line += f", {found.twice} with two outcomes"
     print(line, flush=True)
-    return Flood(rate, p50, p99, load, panels, busy, opened, slow, expired)
+    return Flood(
+        rate, p50, p99, load, panels, busy, found.opened, found.slow, found.expired, found.twice
+    )
 
 
 def summary(rows: list[tuple[int, Model, Flood, Flood]]) -> None:

@@ -18,19 +18,28 @@ ditbot can also be served another way (`Model`), to choose the serving model by 
   the port (SO_REUSEPORT): the kernel spreads connections by a hash of their addresses, where
   the shared socket lets the first process awake take most of a burst of connections.
 - `cheroot:N`: one process, cheroot (CherryPy's WSGI server) with N threads, when installed.
+
+The load side shared by bench/bench_slack.py and bench/bench_overload.py is here too: `Sender`
+(signed `/dit` requests) and `outcomes` (what became of each panel a flood asked for).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
 import logging
 import multiprocessing
 import multiprocessing.process
 import os
 import re
 import socket
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, request
 from slack_bolt import Ack, App
@@ -40,9 +49,15 @@ from slack_sdk import WebClient
 from ditbot.cli.http_server import HTTP_THREADS, http_server
 from ditbot.cli.serve import build
 from ditbot.core.settings import Settings
+from ditbot.playground.slack_api import FakeSlack
 
 # Fixed, not drawn at random: spawned children import this module again. Slack's format.
 SECRET = "6265e6368a1c4f1b9d0e2a7c5b3f8d41"
+USER = "UBENCH"  # the Slack user who sends the commands (bench_slack.build_database's C000)
+
+# What ditbot answers instead of a panel, in French (the benches set DITBOT_LOCALE=fr).
+BUSY = "ditbot est très occupé"  # in the ack: never queued (bot/deps.py MAX_BACKLOG)
+TOO_SLOW = "Slack a mis trop de temps"  # ephemeral, by response_url (bot/deps.py TRIGGER_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -286,3 +301,102 @@ def remote_slack(channels: dict[str, str], *, paced: bool = True) -> RemoteSlack
         process.terminate()
         raise RuntimeError("the Slack fake did not start")
     return RemoteSlack(parent.recv(), process, parent)
+
+
+# -- load -------------------------------------------------------------------------------------
+class Sender:
+    """Signed `/dit` requests over one keep-alive connection."""
+
+    def __init__(self, port: int, fake: FakeSlack) -> None:
+        self.port = port
+        self.fake = fake
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.last_body = b""  # the last answer (an ack may carry a message)
+
+    @property
+    def busy(self) -> bool:
+        """True when the last ack answered "very busy" (the command was not queued)."""
+        return BUSY.encode() in self.last_body
+
+    def command(self, text: str, trigger_id: str | None = None) -> float:
+        """Send `/dit text`; returns the seconds until the ack. The response_url is named after
+        the trigger_id, so that what ditbot answers through it says which command it is for."""
+        trigger = trigger_id or self.fake.new_trigger_id()
+        body = urlencode(
+            {
+                "team_id": "T0FAKE",
+                "channel_id": "C0BENCH",
+                "user_id": USER,
+                "command": "/dit",
+                "text": text,
+                "response_url": self.fake.response_url(trigger),
+                "trigger_id": trigger,
+                "api_app_id": "A0FAKE",
+            }
+        ).encode()
+        stamp = str(int(time.time()))
+        mac = hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": "v0=" + mac.hexdigest(),
+        }
+        started = time.perf_counter()
+        try:
+            self.connection.request("POST", "/slack/events", body=body, headers=headers)
+            response = self.connection.getresponse()
+            self.last_body = response.read()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            raise
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}")
+        return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What became of the panels asked for since some call to the fake, by trigger_id."""
+
+    opened: int  # views.open accepted
+    slow: int  # told "too slow, try again" (ephemeral, through the command's response_url)
+    expired: int  # of `slow`: views.open refused by Slack as expired (then told so)
+    twice: int  # commands with more than one of these outcomes (none expected)
+
+    @property
+    def settled(self) -> int:
+        """Commands with an outcome."""
+        return self.opened + self.slow - self.twice
+
+
+def outcomes(fake: FakeSlack, since: int) -> Outcomes:
+    """The outcomes of the panels recorded by `fake` after its call number `since`."""
+    calls = fake.calls[since:]
+    opened = [c.args["trigger_id"] for c in calls if c.method == "views.open" and c.ok]
+    expired = sum(
+        1
+        for c in calls
+        if c.method == "views.open" and not c.ok and c.response.get("error") == "expired_trigger_id"
+    )
+    slow = [
+        c.path.rsplit("/", 1)[-1]
+        for c in calls
+        if c.method == "response_url" and TOO_SLOW in str(c.args.get("text", ""))
+    ]
+    each = Counter(opened + slow)
+    twice = sum(1 for count in each.values() if count > 1)
+    return Outcomes(len(opened), len(slow), expired, twice)
+
+
+def settle(fake: FakeSlack, since: int, panels: int, timeout: float = 120) -> Outcomes:
+    """Wait until `panels` commands sent after call `since` have an outcome (or `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while (found := outcomes(fake, since)).settled < panels and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling the fake's record: it has no wait for "either of"
+    return found

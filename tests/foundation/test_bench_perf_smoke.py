@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bench import bench_import, bench_memory, bench_overload, bench_pages
+from bench import bench_import, bench_memory, bench_overload, bench_pages, bench_slack
 
 
 def test_bench_import_runs_with_a_tiny_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,6 +43,25 @@ def test_bench_overload_runs_briefly(capsys: pytest.CaptureFixture[str]) -> None
         r"of \d+ panels: \d+ answered 'very busy' in the ack, \d+ opened, \d+ told", out
     )
     assert "every panel opened or answered" in out
+
+
+def test_bench_slack_runs_briefly(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_slack.main(
+        ["--dits", "400", "--seconds", "1", "--requests", "20", "--clients", "2"]
+        + ["--open-seconds", "1"]
+    )
+    out = capsys.readouterr().out
+    assert re.search(r"bare: ack p50 +[\d.]+ ms", out)
+    fates = r"of (\d+) panels: (\d+) answered 'very busy' in the ack, (\d+) opened, (\d+) told"
+    flood = re.search(rf"ditbot: .*; {fates}", out)
+    assert flood is not None
+    sent, busy, opened, slow = map(int, flood.groups())
+    assert sent > 0 and busy + opened + slow == sent
+    paced = re.search(rf"at 20 req/s: {fates}", out)
+    assert paced is not None
+    sent, busy, opened, slow = map(int, paced.groups())
+    assert sent == 20 and busy + opened + slow == sent
+    assert "flood: every panel opened or answered, once" in out
 
 
 def test_bench_memory_runs_briefly(capsys: pytest.CaptureFixture[str]) -> None:
