@@ -144,9 +144,10 @@ def test_a_post_slack_took_before_a_kill_is_not_posted_again(
             thread = repo.slack_thread(session, PORTAL, dit.id)
             assert thread is not None and thread.ts == parent.response["ts"]
         ctx.db.dispose()
-    # Taken up once the dead worker's lease ran out (its last renewal came at most a third of
-    # the lease before the kill), not before, and within 5 s of it, as with the 10 s lease.
-    assert CHILD_LEASE / 2 < recovery < CHILD_LEASE + 5, f"recovered in {recovery:.1f} s"
+    # Taken up once the dead worker's lease ran out, not at once (its last renewal came a third
+    # of the lease before the kill at most; a quarter leaves room for a renewal a little late),
+    # and within 5 s of it, as with the 10 s lease.
+    assert CHILD_LEASE / 4 < recovery < CHILD_LEASE + 5, f"recovered in {recovery:.1f} s"
 
 
 def test_a_post_in_flight_holds_the_documented_lease(
