@@ -116,13 +116,14 @@ service imap-login {{
         # In the foreground (-F) and in a session of its own: the master is our child, so
         # `stop` reaps it at once. Daemonised, it was reparented to PID 1, and `stop` waited
         # for PID 1 to reap its zombie (1.5-2 s per test on a machine whose PID 1 is slow to).
-        self.process = subprocess.Popen(
-            [self.binary, "-F", "-c", str(self.config)],
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with open(self.root / "stderr.log", "wb") as stderr:  # what it says before its log
+            self.process = subprocess.Popen(
+                [self.binary, "-F", "-c", str(self.config)],
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + 10
         while True:
             if self.process.poll() is not None:
@@ -150,8 +151,8 @@ service imap-login {{
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
-        path = self.root / "dovecot.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        paths = (self.root / "stderr.log", self.root / "dovecot.log")
+        return "".join(path.read_text(errors="replace") for path in paths if path.exists())
 
     def doveadm(self, *args: str) -> str:
         done = subprocess.run(
