@@ -76,12 +76,52 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _empty_postgres(url: str) -> None:
-    engine = create_engine(url)
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "exchange_types"]
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+# The sequences that TRUNCATE ... RESTART IDENTITY restarts: those owned by the tables' columns.
+OWNED_SEQUENCES = """
+SELECT s.oid::regclass::text FROM pg_class s
+JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+JOIN pg_class t ON t.oid = d.refobjid AND d.refclassid = 'pg_class'::regclass
+WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') AND t.relname = ANY(:t)
+"""
+
+
+class _PostgresEmptier:
+    """Empties the test database between tests as `TRUNCATE <tables but exchange_types> RESTART
+    IDENTITY` did, in a tenth of the time: each test leaves a few rows, which DELETE (children
+    first) removes in milliseconds, where TRUNCATE swaps every table's files (60-150 ms a test);
+    the sequences those tables own restart, on one connection kept for the session."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, pool_pre_ping=True)
+        kept = {"exchange_types", "alembic_version"}  # reference rows the migrations wrote
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in kept]
+        with self.engine.connect() as connection:
+            present = set(
+                connection.scalars(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+            )
+            sequences = list(connection.scalars(text(OWNED_SEQUENCES), {"t": tables}))
+        unknown = present - set(tables) - kept
+        assert not unknown, f"tables the models do not know would keep rows across tests: {unknown}"
+        self.statement = "; ".join(
+            [f'DELETE FROM "{table}"' for table in tables]
+            + [f"ALTER SEQUENCE {sequence} RESTART" for sequence in sorted(sequences)]
+        )
+
+    def __call__(self) -> None:
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(self.statement)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_emptier(postgres_template: str) -> Iterator[_PostgresEmptier]:
+    emptier = _PostgresEmptier(postgres_template)
+    yield emptier
+    emptier.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -93,7 +133,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         target.write_bytes(template.read_bytes())
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("postgres_template")
-    _empty_postgres(url)
+    emptier: _PostgresEmptier = request.getfixturevalue("postgres_emptier")
+    emptier()
     return url
 
 

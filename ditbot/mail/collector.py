@@ -5,7 +5,8 @@ messages of `IMAP_FOLDER` that are not handled yet, oldest first, fetched with `
 (reading does not mark them), gives each to ditbot.mail.inbound.pipeline.receive, and only then
 marks it handled: moved to `IMAP_MOVE_TO` (MOVE, else COPY + delete), or flagged `\\Seen` (and
 only unseen messages are taken). Between rounds it waits in IDLE when the server offers it (new
-mail wakes it at once), else it polls every `IMAP_POLL_SECONDS`.
+mail wakes it at once), else it polls every `IMAP_POLL_SECONDS`. `stop` wakes it at once too,
+from IDLE or a poll, so `ditbot serve` stops without waiting for the server.
 
 Nothing is lost and nothing counts twice:
 - a message is marked handled only after the pipeline committed it; a cut connection, a
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 ERROR_FLAG = b"$DitbotError"
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
-IDLE_SLICE = 1.0  # seconds between checks of the stop flag while in IDLE
+IDLE_SLICE = 5.0  # seconds between checks of the stop flag in IDLE (a fallback: stop wakes it)
 IDLE_MAX = 25 * 60  # RFC 2177: re-issue IDLE before 29 minutes
 NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
 
@@ -152,6 +153,9 @@ class MailCollector:
         self._client: IMAPClient | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._idle_socket: Any = None  # the connection's socket while it waits in IDLE
+        self._woken = False  # stop shut that socket: the connection is to be dropped
         self.rounds = 0  # finished rounds (tests wait on it)
         self.taken = 0  # messages handed over and marked
 
@@ -162,7 +166,16 @@ class MailCollector:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """End the thread and log out. A wait in IDLE is cut at once: its socket is shut (the
+        thread then drops the connection), rather than waiting for the next IDLE_SLICE."""
         self._stop.set()
+        with self._lock:
+            idle, self._woken = self._idle_socket, self._idle_socket is not None
+        if idle is not None:
+            try:
+                idle.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already gone
+                pass
         if self._thread is not None:
             self._thread.join(timeout)
         self._disconnect()
@@ -170,6 +183,11 @@ class MailCollector:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def idling(self) -> bool:
+        """Waiting in IDLE for new mail (tests wait on it)."""
+        return self._idle_socket is not None
 
     def _run(self) -> None:
         failures = 0
@@ -182,6 +200,8 @@ class MailCollector:
                 self._wait_for_mail()
             except (MailboxProblem, TemporaryFailure, *NETWORK_ERRORS) as error:
                 self._disconnect()
+                if self._stop.is_set():  # stopped meanwhile (perhaps cut by stop itself)
+                    break
                 failures += 1
                 pause = min(self.max_backoff, 0.5 * 2 ** min(failures, 10))
                 if failures == 1 or failures % 20 == 0:
@@ -252,6 +272,8 @@ class MailCollector:
             self._stop.wait(self.mailbox.poll_seconds)
             return
         client.idle()
+        with self._lock:
+            self._idle_socket = client.socket()
         try:
             deadline = time.monotonic() + limit
             while not self._stop.is_set() and time.monotonic() < deadline:
@@ -259,7 +281,10 @@ class MailCollector:
                 if any(_is_news(response) for response in responses):
                     break
         finally:
-            client.idle_done()
+            with self._lock:
+                self._idle_socket = None
+            if not self._woken:  # else the socket is shut: nothing to say to the server
+                client.idle_done()
 
     def _connected(self) -> IMAPClient:
         if self._client is None:

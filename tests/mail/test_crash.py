@@ -29,12 +29,12 @@ def children() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def start_child(
-    env: dict[str, str], started: list[subprocess.Popen[bytes]]
+    env: dict[str, str], started: list[subprocess.Popen[bytes]], lease_seconds: float
 ) -> subprocess.Popen[bytes]:
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.mail.child_worker"],
         cwd=ROOT,
-        env={**os.environ, **env, "CHILD_LEASE_SECONDS": "2"},
+        env={**os.environ, **env, "CHILD_LEASE_SECONDS": str(lease_seconds)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -51,7 +51,9 @@ def test_a_delivery_killed_midway_is_sent_by_the_next_process(
 ) -> None:
     exchange_id = queue_mail("Message qui doit survivre à un kill -9.")
     smtp.stall_data()
-    first = start_child(mail_env, children)
+    # The first process is killed holding its lease: the shorter, the sooner the second
+    # takes the mail up. Nothing competes with it while it lives.
+    first = start_child(mail_env, children, lease_seconds=1.0)
     assert smtp.data_started.wait(30), "the first process never reached DATA"
     os.kill(first.pid, signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
@@ -59,7 +61,7 @@ def test_a_delivery_killed_midway_is_sent_by_the_next_process(
     assert during.mail_status == "queued" and during.mail_attempts == 1
     smtp.release()
 
-    start_child(mail_env, children)
+    start_child(mail_env, children, lease_seconds=2.0)  # room to send and record under load
     [received] = smtp.wait_for(1, timeout=30)
     assert "survivre à un kill -9" in received.part("plain")
     # The second process reused the Message-ID fixed at the first attempt.

@@ -1,7 +1,9 @@
 """Run the notification worker until killed: the kill -9 test starts this as a real process.
 
 Settings come from the environment (DATABASE_URL, SLACK_API_URL, DITBOT_CHANNEL_*); the worker
-keeps its production defaults (lease, pace), since the test measures the recovery they give.
+keeps its production defaults (pace, backoff) except its lease, which CHILD_LEASE_SECONDS may
+shorten: the test then waits seconds, not the production lease, for the dead worker's lease to
+expire (test_crash.py checks the production lease on its own).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from ditbot.core.settings import Settings
 
 def main() -> None:
     settings = Settings.from_env(os.environ, dotenv=Path(os.devnull))
-    worker = NotificationWorker(Context.from_settings(settings))
+    ctx = Context.from_settings(settings)
+    lease = os.environ.get("CHILD_LEASE_SECONDS")
+    worker = (
+        NotificationWorker(ctx)
+        if lease is None
+        else NotificationWorker(ctx, lease_seconds=float(lease))
+    )
     print("ready", flush=True)
     while True:
         if not worker.run_once():

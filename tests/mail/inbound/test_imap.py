@@ -116,14 +116,33 @@ def test_new_mail_wakes_the_collector_in_idle(
 ) -> None:
     collector = MailCollector(mail_ctx, mailbox=mailbox_of(dovecot, poll_seconds=60.0)).start()
     try:
-        wait_until(lambda: collector.rounds >= 1)
-        time.sleep(0.3)  # let it enter IDLE (nothing to wait for in the protocol itself)
+        wait_until(lambda: collector.idling)  # the server said "+ idling"
         started = time.monotonic()
         dovecot.append(reply(sent, 1))
         wait_until(lambda: len(mail_exchanges(mail_ctx)) == 1, timeout=15)
         assert time.monotonic() - started < 10  # woken by IDLE, not the 60 s poll
     finally:
         collector.stop()
+
+
+def test_stop_cuts_a_wait_in_idle_at_once(mail_ctx: Context, dovecot: Dovecot) -> None:
+    """`ditbot serve` stopping does not wait for the server to say anything."""
+    collector = MailCollector(mail_ctx, mailbox=mailbox_of(dovecot, poll_seconds=60.0)).start()
+    try:
+        wait_until(lambda: collector.idling)
+    finally:
+        started = time.monotonic()
+        collector.stop()
+        stopped_in = time.monotonic() - started
+    assert not collector.running
+    assert stopped_in < 0.5, f"stopped in {stopped_in:.2f} s"  # IDLE_SLICE is 5 s
+    # What it leaves is a mailbox as it was: the next collector reads it as usual.
+    dovecot.append(fixture_bytes("malformed.eml"))
+    again = MailCollector(mail_ctx, mailbox=mailbox_of(dovecot))
+    try:
+        assert again.collect_once() == 1
+    finally:
+        again.stop()
 
 
 def test_without_idle_the_collector_polls(mail_ctx: Context, sent: SentMail) -> None:
