@@ -101,7 +101,10 @@ def claim(
     if session.get_bind().dialect.name == "postgresql":
         # One round trip: the locked candidates are leased and returned by the same statement;
         # when none is due, that is the whole (cheap) poll.
-        return _lease(session, candidates.with_for_update(skip_locked=True), free, owner, until)
+        # A MATERIALIZED CTE, not `IN (subquery)`: the planner may run such a subquery again
+        # for each row, and LIMIT then no longer bounds what is leased.
+        locked = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        return _lease(session, select(locked.c.id), free, owner, until)
     # SQLite: read first, so that an empty poll takes no write lock (it would hold up the
     # requests that store new messages); a row leased by another process in between is left
     # out by the lease's `free` guard.
@@ -260,7 +263,8 @@ def claim_ids(
     )
     until = now + timedelta(seconds=lease_seconds)
     if session.get_bind().dialect.name == "postgresql":
-        return _lease(session, wanted.with_for_update(skip_locked=True), free, owner, until)
+        locked = wanted.with_for_update(skip_locked=True).cte("wanted").prefix_with("MATERIALIZED")
+        return _lease(session, select(locked.c.id), free, owner, until)
     return _lease(session, list(ids), free, owner, until)
 
 
