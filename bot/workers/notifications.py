@@ -232,7 +232,8 @@ class NotificationWorker:
                 return False
             routes, lanes = self._routes(session)
             routed_lanes = {x for lanes_of in routes.values() for x in lanes_of}
-            unrouted = [lane for lane in lanes if lane not in routed_lanes]
+            # Only lanes with something due: a write each pass would take SQLite's lock.
+            unrouted = [lane for lane in lanes if lane not in routed_lanes and lane in due]
             busy = bool(unrouted) and (
                 outbox.mark_done_without_delivery(session, self.kind, unrouted) > 0
             )
