@@ -340,7 +340,8 @@ def acquire_lane(
     else:
         session.add(DeliveryLane(lane=lane))
         session.flush()
-    result = session.execute(
+    # RETURNING: the lane as leased, or nothing, in the one round trip.
+    return session.scalars(
         update(DeliveryLane)
         .where(
             DeliveryLane.lane == lane,
@@ -352,11 +353,9 @@ def acquire_lane(
             or_(DeliveryLane.next_allowed_at.is_(None), DeliveryLane.next_allowed_at <= now),
         )
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        return None
-    return session.get(DeliveryLane, lane, populate_existing=True)
+        .returning(DeliveryLane),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).one_or_none()
 
 
 def renew_lane(session: Session, lane: str, owner: str, *, lease_seconds: float) -> bool:
