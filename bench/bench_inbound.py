@@ -28,14 +28,17 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 
 from bench.scratch import DATABASE_HELP, scratch_database  # noqa: E402
 from bench.serving import remote_slack  # noqa: E402
@@ -198,7 +201,47 @@ class Mix:
         return made
 
 
-def run(count: int, database_url: str) -> int:
+class QueryCounter:
+    """Statements and commits on `engine`, by thread: the outbox workers' threads are named
+    `outbox-<worker>` (ditbot.delivery.dispatcher), everything else is the pipeline."""
+
+    def __init__(self, engine: Any) -> None:
+        self.queries: Counter[str] = Counter()
+        self.commits: Counter[str] = Counter()
+        self.on = False
+        event.listen(engine, "before_cursor_execute", self._query)
+        event.listen(engine, "commit", self._commit)
+
+    @staticmethod
+    def _who() -> str:
+        name = threading.current_thread().name
+        return name if name.startswith("outbox-") else "pipeline"
+
+    def _query(self, *_args: Any) -> None:
+        if self.on:
+            self.queries[self._who()] += 1
+
+    def _commit(self, *_args: Any) -> None:
+        if self.on:
+            self.commits[self._who()] += 1
+
+    def report(self, count: int) -> str:
+        lines = []
+        for who in sorted(set(self.queries) | set(self.commits)):
+            lines.append(
+                f"    {who:28} {self.queries[who] / count:6.2f} queries "
+                f"{self.commits[who] / count:5.2f} commits per mail"
+            )
+        outbox_q = sum(n for who, n in self.queries.items() if who != "pipeline")
+        outbox_c = sum(n for who, n in self.commits.items() if who != "pipeline")
+        lines.append(
+            f"    {'outbox workers, all':28} {outbox_q / count:6.2f} queries "
+            f"{outbox_c / count:5.2f} commits per mail"
+        )
+        return "\n".join(lines)
+
+
+def run(count: int, database_url: str, count_queries: bool = False) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-inbound-"))
     database = database_url
     # The Slack fake runs in its own process, as Slack runs elsewhere: its CPU (checking every
@@ -259,6 +302,9 @@ def run(count: int, database_url: str) -> int:
             idle_seconds=0.05,
         )
         ctx.wake_delivery = dispatcher.wake
+        counter = QueryCounter(db.engine) if count_queries else None
+        if counter is not None:
+            counter.on = True
         dispatcher.start()
         mix = Mix(sent)
         messages = mix.messages(count)
@@ -289,6 +335,8 @@ def run(count: int, database_url: str) -> int:
                 time.sleep(0.05)
         finally:
             dispatcher.stop()
+            if counter is not None:
+                counter.on = False
         latencies: list[float] = []
         with db.session() as session:
             for item in session.scalars(select(OutboxItem).where(OutboxItem.status == "done")):
@@ -329,6 +377,9 @@ def run(count: int, database_url: str) -> int:
         f"  exchanges from mail: {exchanges}; "
         f"failed outbox items: {0 if failed is None else 'some'}"
     )
+    if counter is not None:
+        print("  queries and commits per mail, from the first mail to the last item done:")
+        print(counter.report(count))
     flat = memory[-1] <= memory[min(1, len(memory) - 1)] * MEMORY_GROWTH
     ok = rate >= TARGET and flat and failed is None and bool(latencies)
     print("  verdict: " + ("ok" if ok else "below target or failures"))
@@ -339,9 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--database-url", default=None, help=DATABASE_HELP)
+    parser.add_argument(
+        "--count-queries",
+        action="store_true",
+        help="print the SQL statements and commits per mail, pipeline and each outbox worker",
+    )
     args = parser.parse_args(argv)
     with scratch_database(args.database_url, "inbound") as database_url:
-        return run(args.messages, database_url)
+        return run(args.messages, database_url, args.count_queries)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from sqlalchemy import or_, select, update
@@ -23,6 +23,7 @@ from storage.vocabulary import OutboxStatus
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=OutboxPayload)
+_ENQUEUED = "outbox_enqueued_kinds"
 
 
 def enqueue(session: Session, payload: Payload) -> OutboxItem:
@@ -31,7 +32,14 @@ def enqueue(session: Session, payload: Payload) -> OutboxItem:
         kind=payload.kind, payload=dump(payload), lane=payload.lane, status=OutboxStatus.PENDING
     )
     session.add(item)
+    session.info.setdefault(_ENQUEUED, set()).add(payload.kind)
     return item
+
+
+def enqueued_kinds(session: Session) -> frozenset[str]:
+    """The kinds `enqueue` added in `session` (still readable once it is closed), so that the
+    caller wakes only the workers that have something new."""
+    return frozenset(session.info.get(_ENQUEUED, ()))
 
 
 @overload
@@ -89,34 +97,50 @@ def claim(
         .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
         .limit(limit)
     )
+    until = now + timedelta(seconds=lease_seconds)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # One round trip: the locked candidates are leased and returned by the same statement;
+        # when none is due, that is the whole (cheap) poll.
+        # A MATERIALIZED CTE, not `IN (subquery)`: the planner may run such a subquery again
+        # for each row, and LIMIT then no longer bounds what is leased.
+        locked = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        return _lease(session, select(locked.c.id), free, owner, until)
+    # SQLite: read first, so that an empty poll takes no write lock (it would hold up the
+    # requests that store new messages); a row leased by another process in between is left
+    # out by the lease's `free` guard.
     ids = list(session.scalars(candidates))
     if not ids:
         return []
-    until = now + timedelta(seconds=lease_seconds)
-    # The `free` guard makes the claim safe on SQLite too: a row leased meanwhile is not taken.
-    session.execute(
+    return _lease(session, ids, free, owner, until)
+
+
+def _lease(session: Session, ids: Any, free: Any, owner: str, until: datetime) -> list[OutboxItem]:
+    """Lease the pending items `ids` (a list or a subquery) that are still free to `owner`, in
+    one UPDATE ... RETURNING; the items, by id. The `free` guard leaves out a row leased
+    meanwhile."""
+    leased = session.scalars(
         update(OutboxItem)
-        .where(OutboxItem.id.in_(ids), free)
+        .where(OutboxItem.id.in_(ids), OutboxItem.status == OutboxStatus.PENDING, free)
         .values(lease_owner=owner, lease_until=until)
-        .execution_options(synchronize_session=False)
+        .returning(OutboxItem),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     )
-    return list(
-        session.scalars(
-            select(OutboxItem)
-            .where(OutboxItem.id.in_(ids), OutboxItem.lease_owner == owner)
-            .order_by(OutboxItem.id)
-            .execution_options(populate_existing=True)
-        )
-    )
+    return sorted(leased, key=lambda item: item.id)
 
 
 def mark_done(session: Session, item_id: int) -> None:
+    mark_all_done(session, [item_id])
+
+
+def mark_all_done(session: Session, item_ids: Sequence[int]) -> None:
+    """Mark these items done in one statement (a group delivered together)."""
+    if not item_ids:
+        return
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == item_id)
+        .where(OutboxItem.id.in_(list(item_ids)))
         .values(status=OutboxStatus.DONE, done_at=utcnow(), lease_until=None, lease_owner=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -126,9 +150,18 @@ def note(session: Session, item_id: int, text: str | None) -> None:
 
 
 def retry_later(session: Session, item_id: int, error: str, delay_seconds: float) -> None:
+    retry_all_later(session, [item_id], error, delay_seconds)
+
+
+def retry_all_later(
+    session: Session, item_ids: Sequence[int], error: str, delay_seconds: float
+) -> None:
+    """Count an attempt on these items and make them due in `delay_seconds`, in one statement."""
+    if not item_ids:
+        return
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == item_id)
+        .where(OutboxItem.id.in_(list(item_ids)))
         .values(
             attempts=OutboxItem.attempts + 1,
             last_error=error[:2000],
@@ -136,13 +169,21 @@ def retry_later(session: Session, item_id: int, error: str, delay_seconds: float
             lease_until=None,
             lease_owner=None,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
 def mark_failed(session: Session, item_id: int, error: str) -> None:
+    mark_all_failed(session, [item_id], error)
+
+
+def mark_all_failed(session: Session, item_ids: Sequence[int], error: str) -> None:
+    """Fail these items with `error` in one statement."""
+    if not item_ids:
+        return
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == item_id)
+        .where(OutboxItem.id.in_(list(item_ids)))
         .values(
             status=OutboxStatus.FAILED,
             attempts=OutboxItem.attempts + 1,
@@ -151,6 +192,7 @@ def mark_failed(session: Session, item_id: int, error: str) -> None:
             lease_until=None,
             lease_owner=None,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -168,6 +210,23 @@ def recent_failures(session: Session, limit: int = 10) -> Sequence[OutboxItem]:
 # A lane (delivery_lanes row) is leased by one worker at a time, across processes; only the
 # holder picks and sends that lane's items, so they go out in order and at the lane's pace
 # (`next_allowed_at`). The lane also keeps its last error, which `ditbot doctor` shows.
+
+
+def due_lanes(session: Session, kind: str) -> set[str]:
+    """The lanes that have a due, unleased pending item of `kind` (one cheap query)."""
+    now = utcnow()
+    return set(
+        session.scalars(
+            select(OutboxItem.lane)
+            .where(
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.kind == kind,
+                OutboxItem.next_attempt_at <= now,
+                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            )
+            .distinct()
+        )
+    )
 
 
 def pending_in_lanes(
@@ -202,25 +261,11 @@ def claim_ids(
     wanted = select(OutboxItem.id).where(
         OutboxItem.id.in_(list(ids)), OutboxItem.status == OutboxStatus.PENDING, free
     )
+    until = now + timedelta(seconds=lease_seconds)
     if session.get_bind().dialect.name == "postgresql":
-        wanted = wanted.with_for_update(skip_locked=True)
-    taken = list(session.scalars(wanted))
-    if not taken:
-        return []
-    session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id.in_(taken), OutboxItem.status == OutboxStatus.PENDING, free)
-        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    return list(
-        session.scalars(
-            select(OutboxItem)
-            .where(OutboxItem.id.in_(taken), OutboxItem.lease_owner == owner)
-            .order_by(OutboxItem.id)
-            .execution_options(populate_existing=True)
-        )
-    )
+        locked = wanted.with_for_update(skip_locked=True).cte("wanted").prefix_with("MATERIALIZED")
+        return _lease(session, select(locked.c.id), free, owner, until)
+    return _lease(session, list(ids), free, owner, until)
 
 
 def renew(session: Session, item_ids: Sequence[int], owner: str, *, lease_seconds: float) -> int:
@@ -295,7 +340,8 @@ def acquire_lane(
     else:
         session.add(DeliveryLane(lane=lane))
         session.flush()
-    result = session.execute(
+    # RETURNING: the lane as leased, or nothing, in the one round trip.
+    return session.scalars(
         update(DeliveryLane)
         .where(
             DeliveryLane.lane == lane,
@@ -307,11 +353,9 @@ def acquire_lane(
             or_(DeliveryLane.next_allowed_at.is_(None), DeliveryLane.next_allowed_at <= now),
         )
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        return None
-    return session.get(DeliveryLane, lane, populate_existing=True)
+        .returning(DeliveryLane),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).one_or_none()
 
 
 def renew_lane(session: Session, lane: str, owner: str, *, lease_seconds: float) -> bool:

@@ -184,11 +184,18 @@ class NotificationWorker:
         self._max_notes: dict[str, int] = {}
 
     # -- the loop ---------------------------------------------------------------------------
-    def routes(self) -> dict[str, list[str]]:
+    def routes(self, session: Any | None = None) -> dict[str, list[str]]:
         """channel -> the outbox lanes posted to it (both lanes may share one channel).
 
         A team's lanes (`portal@NORD`) go to its own channel, or to the global one when the
         team has none (any more)."""
+        return self._routes(session)[0]
+
+    def _routes(self, session: Any | None = None) -> tuple[dict[str, list[str]], list[str]]:
+        """The routes, and every lane (routed or not), from one read of the teams."""
+        if session is None:
+            with self.ctx.db.session() as own:
+                return self._routes(own)
         settings = self.ctx.settings
         found: dict[str, list[str]] = {}
         for lane, channel in (
@@ -197,10 +204,7 @@ class NotificationWorker:
         ):
             if channel:
                 found.setdefault(channel, []).append(lane)
-        with self.ctx.db.session() as session:
-            teams = session.execute(
-                select(Team.code, Team.channel_portal, Team.channel_managers)
-            ).all()
+        teams = session.execute(select(Team.code, Team.channel_portal, Team.channel_managers)).all()
         for code, portal, managers in teams:
             for lane, own, fallback in (
                 (Lane.PORTAL, portal, settings.channel_portal),
@@ -209,35 +213,35 @@ class NotificationWorker:
                 channel = own or fallback
                 if channel:
                     found.setdefault(channel, []).append(team_lane(lane, code))
-        return found
-
-    def _all_lanes(self) -> list[str]:
-        with self.ctx.db.session() as session:
-            codes = list(session.scalars(select(Team.code)))
-        return [
+        lanes = [
             team_lane(lane, code)
             for lane in (Lane.PORTAL, Lane.RELANCES)
-            for code in (None, *codes)
+            for code in (None, *(team[0] for team in teams))
         ]
+        return found, lanes
 
     def stop(self) -> None:
         self._stopped.set()
 
     def run_once(self) -> bool:
         """Post at most one message per channel; True when there may be more to do now."""
-        routes = self.routes()
-        unrouted = [
-            lane
-            for lane in self._all_lanes()
-            if lane not in {x for lanes in routes.values() for x in lanes}
-        ]
-        busy = False
-        if unrouted:
-            with self.ctx.db.session() as session:
-                busy = outbox.mark_done_without_delivery(session, self.kind, unrouted) > 0
+        with self.ctx.db.session() as session:
+            # An idle poll is this one query: the lanes with a due item, if any.
+            due = outbox.due_lanes(session, self.kind)
+            if not due:
+                return False
+            routes, lanes = self._routes(session)
+            routed_lanes = {x for lanes_of in routes.values() for x in lanes_of}
+            # Only lanes with something due: a write each pass would take SQLite's lock.
+            unrouted = [lane for lane in lanes if lane not in routed_lanes and lane in due]
+            busy = bool(unrouted) and (
+                outbox.mark_done_without_delivery(session, self.kind, unrouted) > 0
+            )
         waits: list[float] = []
-        for channel, lanes in routes.items():
-            worked, wait = self._serve(channel, lanes)
+        for channel, lanes_of in routes.items():
+            if due.isdisjoint(lanes_of):
+                continue
+            worked, wait = self._serve(channel, lanes_of)
             busy = busy or worked
             if wait is not None:
                 waits.append(wait)
@@ -251,9 +255,9 @@ class NotificationWorker:
     def _serve(self, channel: str, lanes: list[str]) -> tuple[bool, float | None]:
         """Send the next message of `channel`; (did work, seconds until it may send again)."""
         key = lane_key(channel)
+        # One transaction takes the lane and the items (run_once saw some due in its lanes):
+        # should it fail, neither lease was published.
         with self.ctx.db.session() as session:
-            if not outbox.pending_in_lanes(session, self.kind, lanes, limit=1):
-                return False, None
             # Read before writing: while the lane is paced, take no write lock (on SQLite it
             # would hold up the requests that store new messages).
             wait = outbox.lane_wait_seconds(session, key)
@@ -265,15 +269,10 @@ class NotificationWorker:
                 # wait for here, the idle poll comes back later.
                 wait = outbox.lane_wait_seconds(session, key)
                 return False, wait if wait else None
-        try:
-            with self.ctx.db.session() as session:
-                items = self._claim_group(session, lanes)
-        except BaseException:
-            self._release_lane(key)
-            raise
-        if not items:
-            self._release_lane(key)
-            return False, None
+            items = self._claim_group(session, lanes)
+            if not items:
+                outbox.release_lane(session, key, self.owner)
+                return False, None
         ids = [claim.item for claim in items]
         # The lane and the items stay leased while Slack is slow to answer: a process killed
         # here leaves short leases that expire in seconds.
@@ -555,14 +554,14 @@ class NotificationWorker:
         return Outcome(failed=ids, error=failure.error, wait=self.permanent_pause)
 
     def _record(self, key: str, outcome: Outcome, items: list[Claim]) -> None:
+        # The group went out together: one statement per outcome, whatever its size.
         with self.ctx.db.session() as session:
-            for item_id in outcome.done:
-                outbox.mark_done(session, item_id)
+            outbox.mark_all_done(session, outcome.done)
             outbox.release(session, outcome.release)
-            for item_id in outcome.retry:
-                outbox.retry_later(session, item_id, outcome.error or "error", outcome.wait or 0)
-            for item_id in outcome.failed:
-                outbox.mark_failed(session, item_id, outcome.error or "error")
+            outbox.retry_all_later(
+                session, outcome.retry, outcome.error or "error", outcome.wait or 0
+            )
+            outbox.mark_all_failed(session, outcome.failed, outcome.error or "error")
             transient = bool(outcome.retry)
             outbox.release_lane(
                 session,

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Protocol, TypeVar
 
@@ -248,10 +248,13 @@ class Dispatcher:
             self._threads.append(thread)
         return self
 
-    def wake(self) -> None:
-        """Tell every worker that new work may be there."""
-        for event in self._wake.values():
-            event.set()
+    def wake(self, kinds: Iterable[str] | None = None) -> None:
+        """Tell the workers of these outbox `kinds` (every worker when None) that new work may
+        be there; the others stay asleep rather than poll for nothing."""
+        wanted = None if kinds is None else set(kinds)
+        for worker in self.workers:
+            if wanted is None or getattr(worker, "kind", None) in wanted:
+                self._wake[worker.name].set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -32,6 +32,7 @@ from ditbot.mail.inbound.kinds import auto_reply_reason, bounce_of
 from ditbot.mail.inbound.match import Match, answered_mail, find_dit
 from ditbot.mail.inbound.parse import Attachment, NotAMail, ParsedMail, parse
 from ditbot.mail.inbound.store import MailStore
+from storage import outbox
 from storage.db import database_unavailable
 from storage.vocabulary import InboundStatus
 
@@ -133,7 +134,7 @@ def _receive(ctx: Context, store: MailStore, raw: bytes, now: datetime | None) -
             if earlier is None:
                 raise
             return _duplicate(earlier.inbound_id, earlier.exchange_id)
-    ctx.wake_delivery()
+    ctx.wake_delivery(outbox.enqueued_kinds(session))
     log.info(
         "mail %s from %s: %s%s",
         mail.message_id or mail.key[:20],
