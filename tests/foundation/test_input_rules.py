@@ -387,11 +387,10 @@ def test_the_import_refuses_what_the_api_refuses_naming_row_and_field(
 # --- SQLite: a database file moved away while running ---------------------------------------
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a file: SQLite's case only
 def test_a_sqlite_file_moved_away_is_an_outage_never_a_new_empty_database(
     sqlite_template: Path, tmp_path: Path, settings: Any
 ) -> None:
-    if not settings.database_url.startswith("sqlite"):
-        pytest.skip("a SQLite file: PostgreSQL's run of this module has no file to move")
     path = tmp_path / "live.db"
     path.write_bytes(sqlite_template.read_bytes())
     database = Database(f"sqlite:///{path}")
