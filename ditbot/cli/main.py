@@ -65,6 +65,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from ditbot.cli.import_file import import_file
     from ditbot.domain.validation import JSON_DEPTH_MAX
+    from storage.spill import SpillFailed
 
     path = Path(args.file)
     try:
@@ -72,6 +73,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             stream.read(1)  # a missing or unreadable file is said before the database is opened
         ctx = command_context(args)
         summary = import_file(ctx.db, path)
+    except SpillFailed as error:  # before the file's errors: this is not the file
+        print(
+            f"error: the import could not keep its temporary file in {error.folder} "
+            f"({error.reason}). Free some room there or set TMPDIR to a folder with room, "
+            "then import the same file again (it writes only what is missing).",
+            file=sys.stderr,
+        )
+        return 1
     except FileNotFoundError:
         print(f"error: {path} does not exist.", file=sys.stderr)
         return 1

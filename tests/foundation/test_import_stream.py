@@ -19,6 +19,7 @@ from ditbot.domain import reference
 from ditbot.domain.errors import ValidationFailed
 from ditbot.domain.records import DitRecord
 from ditbot.domain.reference import DIT_ROWS, plain_dit, read_dit_rows
+from storage import spill
 from storage.models import Dit
 from tests.factories import REFERENCE
 from tests.foundation.helpers import row_counts
@@ -147,6 +148,43 @@ def test_a_number_repeated_chunks_later_is_refused_naming_both_rows_and_leaves_n
     assert list(scratch.iterdir()) == []
     code, _out, err = run_import(write(cli_env, big_file(4500)), capsys)
     assert (code, err) == (0, "")
+    assert list(scratch.iterdir()) == []
+
+
+def test_no_room_for_the_temporary_file_is_said_as_such_and_nothing_is_written(
+    cli_env: Any,
+    db: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The import's temporary file (storage/spill.py) is not the import file: a TMPDIR that
+    does not exist, or a disk that fills while the rows are checked, is said as that."""
+    path = write(cli_env, big_file(4500))
+    before = row_counts(db)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    code, _out, err = run_import(path, capsys)
+    assert code == 1
+    assert f"could not keep its temporary file in {tmp_path / 'gone'}" in err
+    assert "set TMPDIR" in err and "does not exist" not in err
+    assert row_counts(db) == before
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    keep = spill.Spill.keep
+    calls: list[int] = []
+
+    def full(self: spill.Spill, piece: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the disk fills with the second chunk
+            self._db.execute("PRAGMA max_page_count = 1")
+        keep(self, piece)
+
+    monkeypatch.setattr(spill.Spill, "keep", full)
+    code, _out, err = run_import(path, capsys)
+    assert code == 1 and "could not keep its temporary file" in err and "full" in err
+    assert row_counts(db) == before
     assert list(scratch.iterdir()) == []
 
 
