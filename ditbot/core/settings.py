@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from ditbot.core import working_time
 from ditbot.core.credentials import GENERATE, MIN_SECRET_LENGTH, published
+from ditbot.core.i18n import Text, _
 from ditbot.core.working_time import CalendarError
 
 _DOTENV = Path(".env")
@@ -36,14 +37,20 @@ SLACK_HOOKS = "https://hooks.slack.com/"
 
 
 class SettingsError(Exception):
-    """One or more settings are missing or invalid; `problems` names each of them."""
+    """One or more settings are missing or invalid; `problems` names each of them (English),
+    `said(locale)` says them in a language."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, problems: list[Text]) -> None:
+        self.texts = problems
+        self.problems = [str(problem) for problem in problems]
+        super().__init__("\n".join(self.problems))
+
+    def said(self, locale: str) -> list[str]:
+        """Each problem in `locale`."""
+        return [problem.say(locale) for problem in self.texts]
 
 
-def _invalid(reason: str, *, secret: bool = False, shown: object = None) -> PydanticCustomError:
+def _invalid(reason: Text, *, secret: bool = False, shown: object = None) -> PydanticCustomError:
     """A problem told as `NAME='value' reason.` (`shown` replaces the value), or `NAME reason.`."""
     context: dict[str, object] = {"reason": reason}
     if shown is not None:
@@ -54,13 +61,16 @@ def _invalid(reason: str, *, secret: bool = False, shown: object = None) -> Pyda
 def _prefixed(prefix: str, what: str) -> AfterValidator:
     def check(value: str | None) -> str | None:
         if value and not value.startswith(prefix):
-            raise _invalid(f"must start with '{prefix}' ({what})", secret=True)
+            raise _invalid(
+                Text(_("must start with '{prefix}' ({what})"), prefix=prefix, what=Text(what)),
+                secret=True,
+            )
         return value
 
     return AfterValidator(check)
 
 
-def _secret(how: str, *, key: str | None = None) -> AfterValidator:
+def _secret(how: Text, *, key: str | None = None) -> AfterValidator:
     """A secret that is not an example published with ditbot; a `key` (an API token, an HMAC
     key) also has at least MIN_SECRET_LENGTH characters. `how` says how to get a good one."""
 
@@ -70,12 +80,25 @@ def _secret(how: str, *, key: str | None = None) -> AfterValidator:
         where = published(value)
         if where is not None:
             raise _invalid(
-                f"is the example value of {where}, which anyone can read: {how}", secret=True
+                Text(
+                    _("is the example value of {where}, which anyone can read: {how}"),
+                    where=where,
+                    how=how,
+                ),
+                secret=True,
             )
         if key is not None and len(value) < MIN_SECRET_LENGTH:
             raise _invalid(
-                f"is too short: {len(value)} characters, where {key} needs at least "
-                f"{MIN_SECRET_LENGTH}: {how}",
+                Text(
+                    _(
+                        "is too short: {length} characters, where {key} needs at least "
+                        "{least}: {how}"
+                    ),
+                    length=len(value),
+                    key=Text(key),
+                    least=MIN_SECRET_LENGTH,
+                    how=how,
+                ),
                 secret=True,
             )
         return value
@@ -83,7 +106,7 @@ def _secret(how: str, *, key: str | None = None) -> AfterValidator:
     return AfterValidator(check)
 
 
-_GENERATE_ONE = f"generate one with `{GENERATE}`"
+_GENERATE_ONE = Text(_("generate one with `{command}`"), command=GENERATE)
 
 
 def _whole(low: int, high: int) -> BeforeValidator:
@@ -94,9 +117,11 @@ def _whole(low: int, high: int) -> BeforeValidator:
             try:
                 value = int(value)
             except ValueError:
-                raise _invalid("is not a whole number") from None
+                raise _invalid(Text(_("is not a whole number"))) from None
         if isinstance(value, int) and not low <= value <= high:
-            raise _invalid(f"must be between {low} and {high}", shown=value)
+            raise _invalid(
+                Text(_("must be between {low} and {high}"), low=low, high=high), shown=value
+            )
         return value
 
     return BeforeValidator(parse)
@@ -109,19 +134,28 @@ def _lower(value: object) -> object:
 def _http_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise _invalid("is not an http(s) URL")
+        raise _invalid(Text(_("is not an http(s) URL")))
     return value
 
 
 def _database_url(value: str) -> str:
     if not re.match(r"^[a-z0-9+]+://", value):
         raise _invalid(
-            "is not a database URL, e.g. sqlite:///ditbot.db or postgresql+psycopg://user@host/db"
+            Text(
+                _(
+                    "is not a database URL, e.g. sqlite:///ditbot.db or postgresql+psycopg://user@host/db"
+                )
+            )
         )
     url = normalize_database_url(value)
     if url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
         raise _invalid(
-            "needs the PostgreSQL driver, which is not installed: pip install 'ditbot[postgres]'"
+            Text(
+                _(
+                    "needs the PostgreSQL driver, which is not installed: "
+                    "pip install 'ditbot[postgres]'"
+                )
+            )
         )
     return url
 
@@ -129,32 +163,41 @@ def _database_url(value: str) -> str:
 def _channel_id(value: str | None) -> str | None:
     if value and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", value):
         raise _invalid(
-            "must be a channel id such as C0123ABCD "
-            "(channel details > About, at the bottom), not a channel name"
+            Text(
+                _(
+                    "must be a channel id such as C0123ABCD "
+                    "(channel details > About, at the bottom), not a channel name"
+                )
+            )
         )
     return value
 
 
 def _address(value: str | None) -> str | None:
     if value and "@" not in parseaddr(value)[1]:
-        raise _invalid("is not an address, e.g. 'DIT <sav@example.com>'")
+        raise _invalid(Text(_("is not an address, e.g. 'DIT <sav@example.com>'")))
     return value
 
 
 def _host_name(value: str | None) -> str | None:
     if value and not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", value):
-        raise _invalid("is not a host name, e.g. mail.example.com")
+        raise _invalid(Text(_("is not a host name, e.g. mail.example.com")))
     return value
 
 
 def _reply_template(value: str | None) -> str | None:
     if not value:
         return value
-    local, _, domain = value.partition("@")
+    local, _at, domain = value.partition("@")
     if value.count("{token}") != 1 or "{token}" not in local or "." not in domain:
-        raise _invalid("must be an address with {token} before the @, e.g. sav+{token}@example.com")
+        raise _invalid(
+            Text(
+                _("must be an address with {token} before the @, e.g. sav+{token}@example.com"),
+                token="{token}",
+            )
+        )
     if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`|~-]*", local.replace("{token}", "")):
-        raise _invalid("has characters an address cannot hold before the @")
+        raise _invalid(Text(_("has characters an address cannot hold before the @")))
     return value
 
 
@@ -163,7 +206,7 @@ def _calendar_check(parse: Any) -> Any:
         try:
             parse(value)
         except CalendarError as error:
-            raise _invalid(str(error)) from None
+            raise _invalid(Text(str(error))) from None  # working_time marks its reasons
         return value
 
     return check
@@ -188,10 +231,10 @@ def parse_digest_at(text: str) -> tuple[int, time] | None:
     match = re.fullmatch(r"\s*([a-zA-Z]{3})\s+(\d{1,2}):(\d{2})\s*", text)
     day = match.group(1).lower() if match else ""
     if not match or day not in working_time.DAY_NAMES:
-        raise CalendarError("must be a day and a time such as mon 08:30 (empty: no digest)")
+        raise CalendarError(_("must be a day and a time such as mon 08:30 (empty: no digest)"))
     hour, minute = int(match.group(2)), int(match.group(3))
     if hour > 23 or minute > 59:
-        raise CalendarError("must be a day and a time such as mon 08:30 (empty: no digest)")
+        raise CalendarError(_("must be a day and a time such as mon 08:30 (empty: no digest)"))
     return working_time.DAY_NAMES.index(day), time(hour, minute)
 
 
@@ -211,9 +254,9 @@ def _hours() -> BeforeValidator:
             try:
                 value = float(value.replace(",", "."))
             except ValueError:
-                raise _invalid("is not a number of hours, e.g. 4 or 1.5") from None
+                raise _invalid(Text(_("is not a number of hours, e.g. 4 or 1.5"))) from None
         if isinstance(value, int | float) and not 0 < value <= 24 * 366:
-            raise _invalid("must be more than 0 and at most 8784 hours", shown=value)
+            raise _invalid(Text(_("must be more than 0 and at most 8784 hours")), shown=value)
         return value
 
     return BeforeValidator(parse)
@@ -226,7 +269,7 @@ def _yes_no(value: object) -> object:
             return True
         if lowered in ("0", "no", "false", "off", "non"):
             return False
-        raise _invalid("must be yes or no")
+        raise _invalid(Text(_("must be yes or no")))
     return value
 
 
@@ -261,109 +304,123 @@ class Settings(BaseSettings):
 
     slack_bot_token: Annotated[
         str | None,
-        _prefixed("xoxb-", "the Bot User OAuth Token"),
-        _secret("copy the Bot User OAuth Token under OAuth & Permissions of your Slack app"),
+        _prefixed("xoxb-", _("the Bot User OAuth Token")),
+        _secret(
+            Text(_("copy the Bot User OAuth Token under OAuth & Permissions of your Slack app"))
+        ),
     ] = Field(
         None,
         validation_alias="SLACK_BOT_TOKEN",
-        description=(
+        description=_(
             "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions of your Slack app"
         ),
     )
     slack_signing_secret: Annotated[
         str | None,
         _secret(
-            "copy the Signing Secret under Basic Information of your Slack app "
-            "(32 hexadecimal characters)",
-            key="a signing secret",
+            Text(
+                _(
+                    "copy the Signing Secret under Basic Information of your Slack app "
+                    "(32 hexadecimal characters)"
+                )
+            ),
+            key=_("a signing secret"),
         ),
     ] = Field(
         None,
         validation_alias="SLACK_SIGNING_SECRET",
-        description="the Signing Secret under Basic Information of your Slack app",
+        description=_("the Signing Secret under Basic Information of your Slack app"),
     )
     slack_app_token: Annotated[
         str | None,
-        _prefixed("xapp-", "an App-Level Token"),
-        _secret("create an App-Level Token with connections:write under Basic Information"),
+        _prefixed("xapp-", _("an App-Level Token")),
+        _secret(
+            Text(_("create an App-Level Token with connections:write under Basic Information"))
+        ),
     ] = Field(
         None,
         validation_alias="SLACK_APP_TOKEN",
-        description="an App-Level Token (xapp-...) with connections:write, under Basic Information",
+        description=_(
+            "an App-Level Token (xapp-...) with connections:write, under Basic Information"
+        ),
     )
     slack_api_url: Annotated[_HttpUrl, AfterValidator(_with_slash)] = Field(
         "https://slack.com/api/",
         validation_alias="SLACK_API_URL",
-        description="the base URL of the Slack Web API (tests point it at a local fake)",
+        description=_("the base URL of the Slack Web API (tests point it at a local fake)"),
     )
     database_url: Annotated[str, AfterValidator(_database_url)] = Field(
         "sqlite:///ditbot.db",
         validation_alias="DATABASE_URL",
-        description="any SQLAlchemy URL, e.g. sqlite:///ditbot.db or postgresql://user@host/db",
+        description=_("any SQLAlchemy URL, e.g. sqlite:///ditbot.db or postgresql://user@host/db"),
     )
     host: str = Field(
         "127.0.0.1",
         validation_alias="DITBOT_HOST",
-        description="the address the HTTP server listens on",
+        description=_("the address the HTTP server listens on"),
     )
     port: Annotated[int, _whole(0, 65535)] = Field(
-        3000, validation_alias="DITBOT_PORT", description="the port the HTTP server listens on"
+        3000, validation_alias="DITBOT_PORT", description=_("the port the HTTP server listens on")
     )
     public_url: Annotated[_HttpUrl, AfterValidator(_without_slash)] = Field(
         "http://localhost:3000",
         validation_alias="DITBOT_PUBLIC_URL",
-        description="the address clients reach ditbot at: the base of the portal links in mails",
+        description=_("the address clients reach ditbot at: the base of the portal links in mails"),
     )
-    api_token: Annotated[str | None, _secret(_GENERATE_ONE, key="an API token")] = Field(
+    api_token: Annotated[str | None, _secret(_GENERATE_ONE, key=_("an API token"))] = Field(
         None,
         validation_alias="DITBOT_API_TOKEN",
-        description=(
+        description=_(
             "the bearer token of the REST API (`/api/v1/*`), off while this is unset; "
-            + _GENERATE_ONE
+            "generate one with `{command}`"
         ),
     )
-    portal_secret: Annotated[str | None, _secret(_GENERATE_ONE, key="an HMAC key")] = Field(
+    portal_secret: Annotated[str | None, _secret(_GENERATE_ONE, key=_("an HMAC key"))] = Field(
         None,
         validation_alias="DITBOT_PORTAL_SECRET",
-        description="a random key that signs portal links and webhooks; " + _GENERATE_ONE,
+        description=_(
+            "a random key that signs portal links and webhooks; generate one with `{command}`"
+        ),
     )
     channel_portal: _ChannelId = Field(
         None,
         validation_alias="DITBOT_CHANNEL_PORTAL",
-        description="the id of the channel for portal messages (channel details > About)",
+        description=_("the id of the channel for portal messages (channel details > About)"),
     )
     channel_relances: _ChannelId = Field(
         None,
         validation_alias="DITBOT_CHANNEL_RELANCES",
-        description="the id of the managers' channel for relances (channel details > About)",
+        description=_("the id of the managers' channel for relances (channel details > About)"),
     )
     locale: Annotated[Literal["fr", "en"], BeforeValidator(_lower)] = Field(
         "fr",
         validation_alias="DITBOT_LOCALE",
-        description="the default language, fr or en (a user's Slack locale wins)",
+        description=_("the default language, fr or en (a user's Slack locale wins)"),
     )
     mail_from: Annotated[str | None, AfterValidator(_address)] = Field(
         None,
         validation_alias="DITBOT_MAIL_FROM",
-        description="the sender address of your mails, e.g. `DIT <sav@example.com>`",
+        description=_("the sender address of your mails, e.g. `DIT <sav@example.com>`"),
     )
-    smtp_host: str = Field("localhost", validation_alias="SMTP_HOST", description="the SMTP server")
+    smtp_host: str = Field(
+        "localhost", validation_alias="SMTP_HOST", description=_("the SMTP server")
+    )
     smtp_port: Annotated[int, _whole(1, 65535)] = Field(
-        25, validation_alias="SMTP_PORT", description="the port of the SMTP server"
+        25, validation_alias="SMTP_PORT", description=_("the port of the SMTP server")
     )
     smtp_username: str | None = Field(
-        None, validation_alias="SMTP_USERNAME", description="the SMTP login, if any"
+        None, validation_alias="SMTP_USERNAME", description=_("the SMTP login, if any")
     )
-    smtp_password: Annotated[str | None, _secret("set the password of SMTP_USERNAME")] = Field(
-        None, validation_alias="SMTP_PASSWORD", description="the SMTP password, if any"
+    smtp_password: Annotated[str | None, _secret(Text(_("set the password of SMTP_USERNAME")))] = (
+        Field(None, validation_alias="SMTP_PASSWORD", description=_("the SMTP password, if any"))
     )
     smtp_security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_lower)] = Field(
-        "none", validation_alias="SMTP_SECURITY", description="none, starttls or tls"
+        "none", validation_alias="SMTP_SECURITY", description=_("none, starttls or tls")
     )
     smtp_ehlo_name: Annotated[str | None, AfterValidator(_host_name)] = Field(
         None,
         validation_alias="SMTP_EHLO_NAME",
-        description=(
+        description=_(
             "the name ditbot gives in SMTP EHLO, e.g. mail.example.com (default: this "
             "machine's name); some servers refuse a name that is not a public host name"
         ),
@@ -371,7 +428,7 @@ class Settings(BaseSettings):
     mail_reply_to: Annotated[str | None, AfterValidator(_reply_template)] = Field(
         None,
         validation_alias="DITBOT_MAIL_REPLY_TO",
-        description=(
+        description=_(
             "the reply address of the mails, with {token} where ditbot puts the signed DIT "
             "token, e.g. `sav+{token}@example.com` (plus-addressing) or "
             "`dit-{token}@reply.example.com` (a catch-all); the mailbox ditbot reads"
@@ -380,34 +437,34 @@ class Settings(BaseSettings):
     mail_store_dir: str = Field(
         "mail-store",
         validation_alias="DITBOT_MAIL_STORE",
-        description="the folder where received attachments and set-aside messages are kept",
+        description=_("the folder where received attachments and set-aside messages are kept"),
     )
     imap_host: str | None = Field(
         None,
         validation_alias="IMAP_HOST",
-        description="the IMAP server whose mailbox ditbot serve reads (unset: no collector)",
+        description=_("the IMAP server whose mailbox ditbot serve reads (unset: no collector)"),
     )
     imap_port: Annotated[int | None, _whole(1, 65535)] = Field(
         None,
         validation_alias="IMAP_PORT",
-        description="the IMAP port (default 993 with IMAP_SECURITY=tls, else 143)",
+        description=_("the IMAP port (default 993 with IMAP_SECURITY=tls, else 143)"),
     )
     imap_security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_lower)] = Field(
-        "tls", validation_alias="IMAP_SECURITY", description="tls (IMAPS), starttls or none"
+        "tls", validation_alias="IMAP_SECURITY", description=_("tls (IMAPS), starttls or none")
     )
     imap_username: str | None = Field(
-        None, validation_alias="IMAP_USERNAME", description="the IMAP login"
+        None, validation_alias="IMAP_USERNAME", description=_("the IMAP login")
     )
     imap_password: str | None = Field(
-        None, validation_alias="IMAP_PASSWORD", description="the IMAP password"
+        None, validation_alias="IMAP_PASSWORD", description=_("the IMAP password")
     )
     imap_folder: str = Field(
-        "INBOX", validation_alias="IMAP_FOLDER", description="the folder ditbot reads"
+        "INBOX", validation_alias="IMAP_FOLDER", description=_("the folder ditbot reads")
     )
     imap_move_to: str | None = Field(
         None,
         validation_alias="IMAP_MOVE_TO",
-        description=(
+        description=_(
             "a folder where handled messages are moved (unset: they stay, flagged \\Seen, "
             "and only unseen messages are read)"
         ),
@@ -415,50 +472,52 @@ class Settings(BaseSettings):
     imap_poll_seconds: Annotated[int, _whole(5, 86400)] = Field(
         60,
         validation_alias="IMAP_POLL_SECONDS",
-        description="how often the mailbox is read when the server has no IDLE (and at most "
-        "how long an IDLE waits)",
+        description=_(
+            "how often the mailbox is read when the server has no IDLE (and at most "
+            "how long an IDLE waits)"
+        ),
     )
     mail_templates_dir: str | None = Field(
         None,
         validation_alias="DITBOT_MAIL_TEMPLATES",
-        description="a folder whose templates override those of ditbot/mail/templates/",
+        description=_("a folder whose templates override those of ditbot/mail/templates/"),
     )
     portal_window_days: Annotated[int, _whole(0, 3650)] = Field(
         7,
         validation_alias="DITBOT_PORTAL_WINDOW_DAYS",
-        description="the days a finished or closed DIT still accepts portal messages",
+        description=_("the days a finished or closed DIT still accepts portal messages"),
     )
     portal_link_days: Annotated[int, _whole(1, 3650)] = Field(
         30,
         validation_alias="DITBOT_PORTAL_LINK_DAYS",
-        description="the lifetime of a portal link, in days",
+        description=_("the lifetime of a portal link, in days"),
     )
     relance_after_hours: Annotated[float, _whole(1, 24 * 365)] = Field(
         24.0,
         validation_alias="DITBOT_RELANCE_AFTER_HOURS",
-        description="the hours after which a client message on an unanswered one is a relance",
+        description=_("the hours after which a client message on an unanswered one is a relance"),
     )
 
     # -- response timers, reminders, escalation, digest (issue 12) -----------------------
     timezone: Annotated[str, AfterValidator(_zone)] = Field(
         "Europe/Paris",
         validation_alias="DITBOT_TIMEZONE",
-        description="the company's time zone, e.g. Europe/Paris (working hours are read in it)",
+        description=_("the company's time zone, e.g. Europe/Paris (working hours are read in it)"),
     )
     working_days: Annotated[str, AfterValidator(_working_days)] = Field(
         "mon-fri",
         validation_alias="DITBOT_WORKING_DAYS",
-        description="the working days, e.g. mon-fri or mon,tue,wed,thu,fri,sat",
+        description=_("the working days, e.g. mon-fri or mon,tue,wed,thu,fri,sat"),
     )
     working_hours: Annotated[str, AfterValidator(_working_hours)] = Field(
         "08:00-18:00",
         validation_alias="DITBOT_WORKING_HOURS",
-        description="the opening hours of a working day, e.g. 08:00-18:00 (24:00 for midnight)",
+        description=_("the opening hours of a working day, e.g. 08:00-18:00 (24:00 for midnight)"),
     )
     holidays: Annotated[str, AfterValidator(_holiday_country)] = Field(
         "FR",
         validation_alias="DITBOT_HOLIDAYS",
-        description=(
+        description=_(
             "whose public holidays are days off: a country code (FR), with a subdivision "
             "(DE-BY), or none"
         ),
@@ -466,37 +525,37 @@ class Settings(BaseSettings):
     target_first_response_hours: Annotated[float, _hours()] = Field(
         4.0,
         validation_alias="DITBOT_TARGET_FIRST_RESPONSE_HOURS",
-        description="business hours within which a client's first message gets an answer",
+        description=_("business hours within which a client's first message gets an answer"),
     )
     target_next_response_hours: Annotated[float, _hours()] = Field(
         8.0,
         validation_alias="DITBOT_TARGET_NEXT_RESPONSE_HOURS",
-        description="business hours within which a client's later messages get an answer",
+        description=_("business hours within which a client's later messages get an answer"),
     )
     reminder_percent: Annotated[int, _whole(1, 1000)] = Field(
         75,
         validation_alias="DITBOT_REMINDER_PERCENT",
-        description="the share of the target after which the technician gets a reminder (DM)",
+        description=_("the share of the target after which the technician gets a reminder (DM)"),
     )
     escalation_percent: Annotated[int, _whole(1, 1000)] = Field(
         100,
         validation_alias="DITBOT_ESCALATION_PERCENT",
-        description="the share of the target after which the managers' channel is told",
+        description=_("the share of the target after which the managers' channel is told"),
     )
     reminders_off_hours: Annotated[bool, BeforeValidator(_yes_no)] = Field(
         False,
         validation_alias="DITBOT_REMINDERS_OFF_HOURS",
-        description="yes to send reminders and escalations outside working hours too",
+        description=_("yes to send reminders and escalations outside working hours too"),
     )
     reminder_scan_seconds: Annotated[int, _whole(1, 3600)] = Field(
         30,
         validation_alias="DITBOT_REMINDER_SCAN_SECONDS",
-        description="how often ditbot serve looks for waits past their reminder or escalation",
+        description=_("how often ditbot serve looks for waits past their reminder or escalation"),
     )
     digest_at: Annotated[str, AfterValidator(_digest_at)] = Field(
         "",
         validation_alias="DITBOT_DIGEST_AT",
-        description=(
+        description=_(
             "when ditbot serve posts the weekly digest, e.g. mon 08:30 (DITBOT_TIMEZONE); "
             "empty: never"
         ),
@@ -531,9 +590,7 @@ class Settings(BaseSettings):
             environment.env_vars = dict(environ)
         file = _LiteralDotEnv(cls, env_file=_DOTENV if dotenv is None else dotenv)
         given = _given({**file(), **environment()})  # the environment wins over .env
-        problems = [
-            f"{name} is not set: {HOW_TO_GET[name]}." for name in required if name not in given
-        ]
+        problems = [_not_set(name) for name in required if name not in given]
         try:
             settings = cls.model_validate(given)
         except ValidationError as error:
@@ -551,11 +608,7 @@ class Settings(BaseSettings):
 
     def require(self, *names: str) -> None:
         """Raise SettingsError naming each variable of `names` that is unset, and how to get it."""
-        missing = [
-            f"{name} is not set: {HOW_TO_GET[name]}."
-            for name in names
-            if not getattr(self, _FIELD_OF[name])
-        ]
+        missing = [_not_set(name) for name in names if not getattr(self, _FIELD_OF[name])]
         if missing:
             raise SettingsError(missing)
 
@@ -575,21 +628,39 @@ def _variable(field: FieldInfo) -> str:
 
 
 _FIELD_OF = {_variable(field): name for name, field in Settings.model_fields.items()}
-HOW_TO_GET = {_variable(field): field.description or "" for field in Settings.model_fields.values()}
+HOW_TO_GET = {
+    _variable(field): Text(field.description or "", command=GENERATE, token="{token}")
+    for field in Settings.model_fields.values()
+}
 
 
-def _problem(error: ErrorDetails) -> str:
+def _not_set(name: str) -> Text:
+    return Text(_("{name} is not set: {how}."), name=name, how=HOW_TO_GET[name])
+
+
+def _problem(error: ErrorDetails) -> Text:
     """One line for one validation error: the variable, its value unless secret, what is wrong."""
     name = str(error["loc"][0])
+    context = error.get("ctx", {})
+    reason = context.get("reason")
+    if not isinstance(reason, Text):
+        reason = Text("{said}", said=error["msg"])  # pydantic's own words, in English
     if error["type"] == "invalid_secret":
-        return f"{name} {error['msg']}."
+        return Text(_("{name} {reason}."), name=name, reason=reason)
     if error["type"] == "literal_error":
-        reason = f"must be {error.get('ctx', {})['expected']}"
+        reason = Text(_("must be {expected}"), expected=_choices(str(context["expected"])))
     elif error["type"].startswith(("int_", "float_")):
-        reason = "is not a whole number"
-    else:
-        reason = error["msg"]
-    return f"{name}={error.get('ctx', {}).get('shown', error['input'])!r} {reason}."
+        reason = Text(_("is not a whole number"))
+    value = repr(context.get("shown", error["input"]))
+    return Text(_("{name}={value} {reason}."), name=name, value=value, reason=reason)
+
+
+def _choices(expected: str) -> Text | str:
+    """pydantic's `'a', 'b' or 'c'` with its `or` in the reader's language."""
+    values = re.findall(r"'[^']*'", expected)
+    if len(values) < 2:
+        return expected
+    return Text(_("{some} or {last}"), some=", ".join(values[:-1]), last=values[-1])
 
 
 def normalize_database_url(url: str) -> str:

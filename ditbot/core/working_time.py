@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_library
 
+from ditbot.core.i18n import _
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -25,15 +27,15 @@ def parse_days(text: str) -> frozenset[int]:
     for part in (p.strip().lower() for p in text.split(",")):
         if not part:
             continue
-        first, _, last = part.partition("-")
+        first, _dash, last = part.partition("-")
         if first not in DAY_NAMES or (last and last not in DAY_NAMES):
-            raise CalendarError("must be days such as mon-fri or mon,tue,wed,thu,fri")
+            raise CalendarError(_("must be days such as mon-fri or mon,tue,wed,thu,fri"))
         low, high = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
         if high < low:
-            raise CalendarError("a range of days goes from the first to the last, e.g. mon-fri")
+            raise CalendarError(_("a range of days goes from the first to the last, e.g. mon-fri"))
         days.update(range(low, high + 1))
     if not days:
-        raise CalendarError("must name at least one working day, e.g. mon-fri")
+        raise CalendarError(_("must name at least one working day, e.g. mon-fri"))
     return frozenset(days)
 
 
@@ -41,14 +43,16 @@ def parse_hours(text: str) -> tuple[time, time | None]:
     """Opening hours as `08:00-18:00`; `24:00` as the end means midnight (returned as None)."""
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
     if not match:
-        raise CalendarError("must be opening hours such as 08:00-18:00")
+        raise CalendarError(_("must be opening hours such as 08:00-18:00"))
     h1, m1, h2, m2 = (int(x) for x in match.groups())
     if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
-        raise CalendarError("must be opening hours such as 08:00-18:00")
+        raise CalendarError(_("must be opening hours such as 08:00-18:00"))
     start = time(h1, m1)
     end = None if h2 == 24 else time(h2, m2)
     if end is not None and end <= start:
-        raise CalendarError("the closing time must come after the opening time, e.g. 08:00-18:00")
+        raise CalendarError(
+            _("the closing time must come after the opening time, e.g. 08:00-18:00")
+        )
     return start, end
 
 
@@ -58,10 +62,12 @@ def parse_holidays(text: str) -> tuple[str, str | None] | None:
     value = text.strip()
     if value.lower() in ("", "none", "no", "off"):
         return None
-    country, _, subdivision = value.partition("-")
+    country, _dash, subdivision = value.partition("-")
     country = country.upper()
     if country not in holiday_library.list_supported_countries():
-        raise CalendarError("must be a country code the holidays library knows, e.g. FR, or none")
+        raise CalendarError(
+            _("must be a country code the holidays library knows, e.g. FR, or none")
+        )
     if subdivision:
         known = holiday_library.list_supported_countries()[country]
         if subdivision.upper() not in {s.upper() for s in known}:
@@ -74,4 +80,4 @@ def parse_zone(text: str) -> ZoneInfo:
     try:
         return ZoneInfo(text.strip())
     except (ValueError, KeyError, OSError):
-        raise CalendarError("must be a time zone such as Europe/Paris") from None
+        raise CalendarError(_("must be a time zone such as Europe/Paris")) from None

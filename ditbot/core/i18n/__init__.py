@@ -23,6 +23,7 @@ __all__ = [
     "LOCALES",
     "N_",
     "Plural",
+    "Text",
     "Translator",
     "_",
     "gettext",
@@ -115,6 +116,41 @@ def _plural(locale: str, singular: str, plural: str, n: int | str, params: dict[
     `n` may come as text (a pydantic limit passed on as a parameter): it is read as an int.
     """
     return _fill(translations(locale).ngettext(str(singular), plural, int(n)), params)
+
+
+class Text:
+    """A message and its parameters, said later in a language: `Text(_("{n} waiting"), n=3)`.
+
+    A parameter that is itself a Text is said in the same language. `str()` is the English.
+    """
+
+    __slots__ = ("message", "params")
+
+    def __init__(self, message: str, **params: Any) -> None:
+        self.message = message
+        self.params = params
+
+    def say(self, locale: str) -> str:
+        """The message in `locale`, its placeholders filled (nested Texts said in `locale`)."""
+        params = {
+            name: value.say(locale) if isinstance(value, Text) else value
+            for name, value in self.params.items()
+        }
+        return gettext(locale, self.message, **params)
+
+    def __str__(self) -> str:
+        return self.say(SOURCE_LOCALE)
+
+    def __repr__(self) -> str:
+        return f"Text({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Text):
+            return NotImplemented
+        return (self.message, self.params) == (other.message, other.params)
+
+    def __hash__(self) -> int:
+        return hash(self.message)
 
 
 class Translator:
