@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
 
 from ditbot.core.context import Context
+from ditbot.core.i18n import LOCALES, Text
 
 
 def command_context(args: argparse.Namespace) -> Context:
@@ -13,3 +20,24 @@ def command_context(args: argparse.Namespace) -> Context:
     args.opened = [*getattr(args, "opened", []), ctx]
     ctx.db.upgrade()
     return ctx
+
+
+def environment_locale(environ: Mapping[str, str] | None = None) -> str:
+    """DITBOT_LOCALE from the environment or `.env`, for when the settings cannot be read: fr
+    when it is unset or not a language of ditbot (the settings error then says so)."""
+    value = (os.environ if environ is None else environ).get("DITBOT_LOCALE")
+    if value is None and Path(".env").is_file():
+        value = dotenv_values(".env", encoding="utf-8-sig", interpolate=False).get("DITBOT_LOCALE")
+    short = (value or "").strip().lower()
+    return short if short in LOCALES else "fr"
+
+
+def locale_of(args: argparse.Namespace) -> str:
+    """The language of the command's words: DITBOT_LOCALE (settings, else environment)."""
+    settings = getattr(args, "settings", None)
+    return str(settings.locale) if settings is not None else environment_locale()
+
+
+def say(args: argparse.Namespace, message: str, **params: Any) -> str:
+    """`message` in the command's language, its placeholders filled (Texts said too)."""
+    return Text(message, **params).say(locale_of(args))

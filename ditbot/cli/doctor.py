@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from ditbot.core.i18n import N_, Text, _, gettext
 from ditbot.core.settings import HOW_TO_GET, Settings
 from storage.vocabulary import OutboxStatus
 
@@ -26,41 +27,49 @@ MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 @dataclass(frozen=True)
 class Finding:
-    """One line of the report."""
+    """One line of the report, said in the command's language (`text` is the English)."""
 
     level: Level
     area: str
-    text: str
+    said: Text
+
+    @property
+    def text(self) -> str:
+        return str(self.said)
 
 
 def check_settings(settings: Settings) -> Iterator[Finding]:
     def missing(name: str, why: str) -> Finding:
-        return Finding("fail", "settings", f"{name} is not set ({why}): {HOW_TO_GET[name]}.")
+        text = Text(
+            _("{name} is not set ({why}): {how}."), name=name, why=Text(why), how=HOW_TO_GET[name]
+        )
+        return Finding("fail", "settings", text)
 
     if not settings.slack_bot_token:
-        yield missing("SLACK_BOT_TOKEN", "ditbot cannot talk to Slack")
+        yield missing("SLACK_BOT_TOKEN", _("ditbot cannot talk to Slack"))
     if not settings.slack_signing_secret and not settings.slack_app_token:
-        yield missing("SLACK_SIGNING_SECRET", "needed by `ditbot serve` in HTTP mode")
+        yield missing("SLACK_SIGNING_SECRET", _("needed by `ditbot serve` in HTTP mode"))
     if not settings.portal_secret:
-        yield missing("DITBOT_PORTAL_SECRET", "portal links and webhook need it")
+        yield missing("DITBOT_PORTAL_SECRET", _("portal links and webhook need it"))
     if not settings.mail_from:
-        yield missing("DITBOT_MAIL_FROM", "no mail can be sent without it")
+        yield missing("DITBOT_MAIL_FROM", _("no mail can be sent without it"))
     if not settings.api_token:
-        yield Finding("warn", "settings", "DITBOT_API_TOKEN is not set: the REST API is off.")
-    for name, value, what in (
-        ("DITBOT_CHANNEL_PORTAL", settings.channel_portal, "portal messages"),
-        ("DITBOT_CHANNEL_RELANCES", settings.channel_relances, "relances"),
-    ):
-        if not value:
-            yield Finding("warn", "settings", f"{name} is not set: {what} are not posted to Slack.")
-    if "localhost" in settings.public_url or "127.0.0.1" in settings.public_url:
         yield Finding(
-            "warn",
-            "settings",
-            f"DITBOT_PUBLIC_URL is {settings.public_url}: portal links in mails will only work "
-            "on this machine. Set it to the address clients can reach.",
+            "warn", "settings", Text(_("DITBOT_API_TOKEN is not set: the REST API is off."))
         )
-    yield Finding("ok", "settings", "Settings read (environment and .env).")
+    if not settings.channel_portal:
+        text = _("DITBOT_CHANNEL_PORTAL is not set: portal messages are not posted to Slack.")
+        yield Finding("warn", "settings", Text(text))
+    if not settings.channel_relances:
+        text = _("DITBOT_CHANNEL_RELANCES is not set: relances are not posted to Slack.")
+        yield Finding("warn", "settings", Text(text))
+    if "localhost" in settings.public_url or "127.0.0.1" in settings.public_url:
+        text = _(
+            "DITBOT_PUBLIC_URL is {url}: portal links in mails will only work on this machine. "
+            "Set it to the address clients can reach."
+        )
+        yield Finding("warn", "settings", Text(text, url=settings.public_url))
+    yield Finding("ok", "settings", Text(_("Settings read (environment and .env).")))
 
 
 def check_database(settings: Settings) -> Iterator[Finding]:
@@ -76,25 +85,23 @@ def check_database(settings: Settings) -> Iterator[Finding]:
             with database.engine.connect() as connection:
                 current = set(MigrationContext.configure(connection).get_current_heads())
         except SQLAlchemyError as error:
-            yield Finding(
-                "fail",
-                "database",
-                f"The database at {_safe_url(settings.database_url)} does not answer "
-                f"({_first_line(error)}). Check DATABASE_URL and that the server runs.",
+            text = _(
+                "The database at {url} does not answer ({reason}). Check DATABASE_URL and "
+                "that the server runs."
             )
+            url, reason = _safe_url(settings.database_url), _first_line(error)
+            yield Finding("fail", "database", Text(text, url=url, reason=reason))
             return
         expected = set(ScriptDirectory.from_config(alembic_config(database.url)).get_heads())
         if current != expected:
-            yield Finding(
-                "fail",
-                "database",
+            text = _(
                 "The database is not up to date (migrations missing): run `ditbot db upgrade` "
-                "(`ditbot serve` also does it when it starts).",
+                "(`ditbot serve` also does it when it starts)."
             )
+            yield Finding("fail", "database", Text(text))
             return
-        yield Finding(
-            "ok", "database", f"Database reachable and migrated ({database.engine.dialect.name})."
-        )
+        text = _("Database reachable and migrated ({dialect}).")
+        yield Finding("ok", "database", Text(text, dialect=database.engine.dialect.name))
         yield from check_deliveries(database)
     finally:
         database.dispose()
@@ -106,12 +113,11 @@ def check_mailbox(
     """The IMAP mailbox `ditbot serve` reads: login, folder, how many messages wait."""
     if not settings.imap_host:
         if settings.mail_reply_to:
-            yield Finding(
-                "warn",
-                "mail",
+            text = _(
                 "DITBOT_MAIL_REPLY_TO is set but IMAP_HOST is not: replies come back only if "
-                "your mail server pipes them to `ditbot mail receive`.",
+                "your mail server pipes them to `ditbot mail receive`."
             )
+            yield Finding("warn", "mail", Text(text))
         return
     from ditbot.mail.collector import NETWORK_ERRORS, Mailbox, MailboxProblem, count_waiting
 
@@ -119,29 +125,29 @@ def check_mailbox(
     try:
         waiting = count_waiting(mailbox, ssl_context=ssl_context, timeout=timeout)
     except MailboxProblem as problem:
-        yield Finding("fail", "mail", f"Mailbox {mailbox.where}: {problem}.")
+        said = Text(_("Mailbox {where}: {problem}."), where=mailbox.where, problem=str(problem))
+        yield Finding("fail", "mail", said)
         return
     except NETWORK_ERRORS as error:
-        yield Finding(
-            "fail",
-            "mail",
-            f"Mailbox {mailbox.where} does not answer ({_first_line(error)}): check IMAP_HOST, "
-            "IMAP_PORT and IMAP_SECURITY.",
+        text = _(
+            "Mailbox {where} does not answer ({reason}): check IMAP_HOST, IMAP_PORT and "
+            "IMAP_SECURITY."
         )
+        yield Finding("fail", "mail", Text(text, where=mailbox.where, reason=_first_line(error)))
         return
-    handled = f"moved to {mailbox.move_to}" if mailbox.move_to else "flagged as seen"
-    yield Finding(
-        "ok",
-        "mail",
-        f"Mailbox {mailbox.where} read: {waiting} {'message' if waiting == 1 else 'messages'} "
-        f"waiting; handled ones are {handled}.",
+    handled = (
+        Text(_("moved to {folder}"), folder=mailbox.move_to)
+        if mailbox.move_to
+        else Text(_("flagged as seen"))
     )
+    read = N_(
+        "Mailbox {where} read: {count} message waiting; handled ones are {handled}.",
+        "Mailbox {where} read: {count} messages waiting; handled ones are {handled}.",
+    )
+    yield Finding("ok", "mail", Text(read, where=mailbox.where, count=waiting, handled=handled))
     if settings.imap_security == "none":
-        yield Finding(
-            "warn",
-            "mail",
-            "IMAP_SECURITY=none: the mailbox password and the mails travel in clear.",
-        )
+        text = _("IMAP_SECURITY=none: the mailbox password and the mails travel in clear.")
+        yield Finding("warn", "mail", Text(text))
 
 
 def check_smtp(settings: Settings, timeout: float = TIMEOUT) -> Iterator[Finding]:
@@ -171,25 +177,26 @@ def check_smtp(settings: Settings, timeout: float = TIMEOUT) -> Iterator[Finding
                 server.login(settings.smtp_username, settings.smtp_password or "")
             code, _message = server.noop()
             if code != 250:
-                yield Finding(
-                    "fail", "smtp", f"The SMTP server at {where} answered NOOP with {code}."
-                )
+                text = _("The SMTP server at {where} answered NOOP with {code}.")
+                yield Finding("fail", "smtp", Text(text, where=where, code=code))
                 return
     except smtplib.SMTPAuthenticationError:
-        yield Finding(
-            "fail", "smtp", f"The SMTP server at {where} refused SMTP_USERNAME/SMTP_PASSWORD."
-        )
+        text = _("The SMTP server at {where} refused SMTP_USERNAME/SMTP_PASSWORD.")
+        yield Finding("fail", "smtp", Text(text, where=where))
         return
     except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
-        yield Finding(
-            "fail",
-            "smtp",
-            f"Cannot talk to the SMTP server at {where} ({_first_line(error)}). Check SMTP_HOST, "
-            "SMTP_PORT and SMTP_SECURITY.",
+        text = _(
+            "Cannot talk to the SMTP server at {where} ({reason}). Check SMTP_HOST, SMTP_PORT "
+            "and SMTP_SECURITY."
         )
+        yield Finding("fail", "smtp", Text(text, where=where, reason=_first_line(error)))
         return
-    login = " and logged in" if settings.smtp_username else ""
-    yield Finding("ok", "smtp", f"SMTP server at {where} answers{login}.")
+    text = (
+        _("SMTP server at {where} answers and logged in.")
+        if settings.smtp_username
+        else _("SMTP server at {where} answers.")
+    )
+    yield Finding("ok", "smtp", Text(text, where=where))
 
 
 def slack_client(settings: Settings) -> Any:
@@ -209,8 +216,8 @@ TOKEN_REFUSED = {
     "token_expired",
     "token_revoked",
 }
-STILL_STARTS = (
-    "`ditbot serve` still starts (portal, REST API, mail) and connects to Slack when it answers"
+STILL_STARTS = Text(
+    _("`ditbot serve` still starts (portal, REST API, mail) and connects to Slack when it answers")
 )
 
 
@@ -225,24 +232,20 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
     except SlackApiError as error:
         code = error.response.get("error", "error")
         if code in TOKEN_REFUSED:
-            yield Finding(
-                "fail",
-                "slack",
-                f"Slack refused the bot token ({code}): copy the Bot User OAuth Token again "
+            text = _(
+                "Slack refused the bot token ({code}): copy the Bot User OAuth Token again "
                 "(OAuth & Permissions) into SLACK_BOT_TOKEN; reinstall the app if it was "
-                "revoked.",
+                "revoked."
             )
+            yield Finding("fail", "slack", Text(text, code=code))
         else:
             yield _slack_down(settings, f"{code}, HTTP {error.response.status_code}")
         return
     except OSError as error:
         yield _slack_down(settings, _first_line(getattr(error, "reason", None) or error))
         return
-    yield Finding(
-        "ok",
-        "slack",
-        f"Slack token works: bot {identity.get('user')} in workspace {identity.get('team')}.",
-    )
+    text = _("Slack token works: bot {bot} in workspace {team}.")
+    yield Finding("ok", "slack", Text(text, bot=identity.get("user"), team=identity.get("team")))
     if settings.slack_app_token:
         yield check_socket_mode(client, settings)
     for name, channel in (
@@ -254,11 +257,12 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
 
 
 def _slack_down(settings: Settings, reason: str) -> Finding:
+    text = _(
+        "Slack does not answer at {url} ({reason}): {still}; check this machine's way out to "
+        "Slack (proxy, firewall, DNS)."
+    )
     return Finding(
-        "fail",
-        "slack",
-        f"Slack does not answer at {settings.slack_api_url} ({reason}): {STILL_STARTS}; "
-        "check this machine's way out to Slack (proxy, firewall, DNS).",
+        "fail", "slack", Text(text, url=settings.slack_api_url, reason=reason, still=STILL_STARTS)
     )
 
 
@@ -271,21 +275,17 @@ def check_socket_mode(client: Any, settings: Settings) -> Finding:
     except SlackApiError as error:
         code = error.response.get("error", "error")
         if code in TOKEN_REFUSED:
-            return Finding(
-                "fail",
-                "slack",
-                f"Slack refused SLACK_APP_TOKEN ({code}): create an App-Level Token with "
-                "connections:write (Basic Information) and enable Socket Mode.",
+            text = _(
+                "Slack refused SLACK_APP_TOKEN ({code}): create an App-Level Token with "
+                "connections:write (Basic Information) and enable Socket Mode."
             )
-        return Finding(
-            "fail",
-            "slack",
-            f"Slack does not open Socket Mode connections ({code}, HTTP "
-            f"{error.response.status_code}): {STILL_STARTS}.",
-        )
+            return Finding("fail", "slack", Text(text, code=code))
+        text = _("Slack does not open Socket Mode connections ({code}, HTTP {status}): {still}.")
+        status = error.response.status_code
+        return Finding("fail", "slack", Text(text, code=code, status=status, still=STILL_STARTS))
     except OSError as error:
         return _slack_down(settings, _first_line(getattr(error, "reason", None) or error))
-    return Finding("ok", "slack", "SLACK_APP_TOKEN opens Socket Mode connections.")
+    return Finding("ok", "slack", Text(_("SLACK_APP_TOKEN opens Socket Mode connections.")))
 
 
 def check_channel(client: Any, name: str, channel: str) -> Finding:
@@ -296,24 +296,30 @@ def check_channel(client: Any, name: str, channel: str) -> Finding:
     except SlackApiError as error:
         code = error.response.get("error", "error")
         advice = {
-            "channel_not_found": "no such channel, or a private channel the bot was not "
-            "invited to: check the id (channel details > About) and invite the bot",
-            "missing_scope": "the app lacks the channels:read (or groups:read) scope",
-        }.get(code, "Slack refused to describe it")
-        return Finding("fail", "slack", f"{name}={channel}: {code} ({advice}).")
+            "channel_not_found": _(
+                "no such channel, or a private channel the bot was not "
+                "invited to: check the id (channel details > About) and invite the bot"
+            ),
+            "missing_scope": _("the app lacks the channels:read (or groups:read) scope"),
+        }.get(code, _("Slack refused to describe it"))
+        text = _("{name}={channel}: {code} ({advice}).")
+        said = Text(text, name=name, channel=channel, code=code, advice=Text(advice))
+        return Finding("fail", "slack", said)
     except OSError as error:
-        return Finding("fail", "slack", f"{name}={channel}: Slack does not answer ({error}).")
-    label = f"#{info.get('name', channel)}"
+        text = _("{name}={channel}: Slack does not answer ({reason}).")
+        return Finding("fail", "slack", Text(text, name=name, channel=channel, reason=str(error)))
+    where = {"name": name, "channel": channel, "label": f"#{info.get('name', channel)}"}
     if info.get("is_archived"):
-        return Finding("fail", "slack", f"{name}={channel} ({label}) is archived: pick another.")
+        text = _("{name}={channel} ({label}) is archived: pick another.")
+        return Finding("fail", "slack", Text(text, **where))
     if not info.get("is_member"):
-        return Finding(
-            "fail",
-            "slack",
-            f"{name}={channel} ({label}): the bot is not a member; type `/invite @ditbot` in "
-            f"{label}.",
+        text = _(
+            "{name}={channel} ({label}): the bot is not a member; type `/invite @ditbot` in "
+            "{label}."
         )
-    return Finding("ok", "slack", f"{name}={channel} ({label}) exists and the bot is a member.")
+        return Finding("fail", "slack", Text(text, **where))
+    text = _("{name}={channel} ({label}) exists and the bot is a member.")
+    return Finding("ok", "slack", Text(text, **where))
 
 
 def check_deliveries(database: Any) -> Iterator[Finding]:
@@ -326,8 +332,14 @@ def check_deliveries(database: Any) -> Iterator[Finding]:
     with database.session() as session:
         for lane in lane_errors(session):
             clean = False
-            when = _when(lane.last_error_at)
-            yield Finding("fail", "delivery", f"Lane {lane.lane} failed{when}: {lane.last_error}")
+            text = _when(
+                lane.last_error_at,
+                _("Lane {lane} failed: {error}"),
+                _("Lane {lane} failed at {when} UTC: {error}"),
+            )
+            when = _stamp(lane.last_error_at)
+            said = Text(text, lane=lane.lane, when=when, error=lane.last_error)
+            yield Finding("fail", "delivery", said)
         for item in recent_failures(session, limit=20):
             what = f"{item.kind} #{item.id}" + (f" ({item.lane})" if item.lane else "")
             error = _first_line(item.last_error or "")
@@ -335,18 +347,20 @@ def check_deliveries(database: Any) -> Iterator[Finding]:
                 item.done_at is None or item.done_at >= since
             ):
                 clean = False
-                yield Finding(
-                    "fail", "delivery", f"{what} was given up{_when(item.done_at)}: {error}"
+                text = _when(
+                    item.done_at,
+                    _("{what} was given up: {error}"),
+                    _("{what} was given up at {when} UTC: {error}"),
                 )
+                said = Text(text, what=what, when=_stamp(item.done_at), error=error)
+                yield Finding("fail", "delivery", said)
             elif item.status == OutboxStatus.PENDING:
                 clean = False
-                yield Finding(
-                    "warn",
-                    "delivery",
-                    f"{what} is being retried (attempt {item.attempts}): {error}",
-                )
+                text = _("{what} is being retried (attempt {attempt}): {error}")
+                said = Text(text, what=what, attempt=item.attempts, error=error)
+                yield Finding("warn", "delivery", said)
     if clean:
-        yield Finding("ok", "delivery", "No recent delivery error.")
+        yield Finding("ok", "delivery", Text(_("No recent delivery error.")))
 
 
 def run_checks(
@@ -362,20 +376,26 @@ def run_checks(
     return [finding for check in checks for finding in check()]
 
 
-def report(findings: list[Finding]) -> tuple[str, int]:
-    """The text to print and the exit code (1 when anything failed)."""
-    lines = [f"{MARKS[f.level]}  {f.area:<9} {f.text}" for f in findings]
+def report(findings: list[Finding], locale: str = "en") -> tuple[str, int]:
+    """The text to print in `locale` and the exit code (1 when anything failed).
+
+    The marks (ok, warn, FAIL) and the areas stay as they are: a script may grep them.
+    """
+    lines = [f"{MARKS[f.level]}  {f.area:<9} {f.said.say(locale)}" for f in findings]
     failures = sum(1 for f in findings if f.level == "fail")
     if failures:
-        problems = "problem" if failures == 1 else "problems"
-        lines.append(f"{failures} {problems} found: fix the FAIL lines above.")
+        found = N_(
+            "{count} problem found: fix the FAIL line above.",
+            "{count} problems found: fix the FAIL lines above.",
+        )
+        lines.append(gettext(locale, found, count=failures))
     else:
-        lines.append("Everything ditbot needs is in place.")
+        lines.append(gettext(locale, _("Everything ditbot needs is in place.")))
     return "\n".join(lines), 1 if failures else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    text, code = report(run_checks(args.settings))
+    text, code = report(run_checks(args.settings), args.settings.locale)
     print(text)
     return code
 
@@ -393,8 +413,13 @@ def _first_line(error: object) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def _when(value: Any) -> str:
-    return f" at {value:%Y-%m-%d %H:%M} UTC" if value is not None else ""
+def _when(value: Any, without: str, with_time: str) -> str:
+    """`with_time` (its {when} filled by `_stamp`) when the datetime `value` is known."""
+    return with_time if value is not None else without
+
+
+def _stamp(value: Any) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else ""
 
 
 def _safe_url(url: str) -> str:

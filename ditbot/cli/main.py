@@ -11,12 +11,22 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from ditbot.cli.common import command_context
+from ditbot.cli.common import command_context, locale_of, say
+from ditbot.core.i18n import N_, Plural, Text, _, gettext
 from ditbot.core.settings import Settings, SettingsError
 from ditbot.domain.errors import DomainError, ValidationFailed
 
 EXIT_SETTINGS = 2
 EX_TEMPFAIL = 75  # sysexits.h: what `ditbot mail receive` answers an MTA for "try later"
+# What the import summary calls each kind of record (the keys of domain.reference.Summary).
+KINDS: dict[str, Plural] = {
+    "collaborators": N_("{count} collaborator", "{count} collaborators"),
+    "teams": N_("{count} team", "{count} teams"),
+    "exchange_types": N_("{count} exchange type", "{count} exchange types"),
+    "clients": N_("{count} client", "{count} clients"),
+    "contacts": N_("{count} contact", "{count} contacts"),
+    "dits": N_("{count} DIT", "{count} DITs"),
+}
 
 
 def serve_requires(socket_mode: bool) -> list[str]:
@@ -41,10 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.require(*serve_requires(args.socket_mode))
         serve(settings, socket_mode=args.socket_mode)
     except CannotListen as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(say(args, _("error: {reason}"), reason=error), file=sys.stderr)
         return 1
     except NotLoopback as error:
-        print(f"ditbot cannot start: {error}", file=sys.stderr)
+        print(say(args, _("ditbot cannot start: {reason}"), reason=error), file=sys.stderr)
         return EXIT_SETTINGS
     return 0
 
@@ -58,7 +68,7 @@ def playground_wanted(args: argparse.Namespace) -> bool:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     command_context(args)
-    print("Database is up to date.")
+    print(say(args, _("Database is up to date.")))
     return 0
 
 
@@ -75,54 +85,87 @@ def cmd_import(args: argparse.Namespace) -> int:
         summary = import_file(ctx.db, path)
     except SpillFailed as error:  # before the file's errors: this is not the file
         print(
-            f"error: the import could not keep its temporary file in {error.folder} "
-            f"({error.reason}). Free some room there or set TMPDIR to a folder with room, "
-            "then import the same file again (it writes only what is missing).",
+            say(
+                args,
+                _(
+                    "error: the import could not keep its temporary file in {folder} "
+                    "({reason}). Free some room there or set TMPDIR to a folder with room, "
+                    "then import the same file again (it writes only what is missing)."
+                ),
+                folder=error.folder,
+                reason=error.reason,
+            ),
             file=sys.stderr,
         )
         return 1
     except FileNotFoundError:
-        print(f"error: {path} does not exist.", file=sys.stderr)
+        print(say(args, _("error: {path} does not exist."), path=path), file=sys.stderr)
         return 1
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return _not_json(path, error)
+        return _not_json(args, path, error)
     except OSError as error:  # a folder, no permission...
-        print(f"error: cannot read {path}: {error.strerror or error}.", file=sys.stderr)
+        reason = error.strerror or error  # the system's words, in the system's language
+        print(
+            say(args, _("error: cannot read {path}: {reason}."), path=path, reason=reason),
+            file=sys.stderr,
+        )
         return 1
     except RecursionError:  # the same limit as every body (ditbot/domain/validation.py)
         print(
-            f"error: {path} is nested more than {JSON_DEPTH_MAX} levels deep. Nothing was "
-            "imported.",
+            say(
+                args,
+                _("error: {path} is nested more than {depth} levels deep. Nothing was imported."),
+                path=path,
+                depth=JSON_DEPTH_MAX,
+            ),
             file=sys.stderr,
         )
         return 1
     except ValidationFailed as error:
-        print(f"error: {path} was not imported, nothing was written:", file=sys.stderr)
-        for message in error.messages(args.settings.locale).values():
+        print(
+            say(args, _("error: {path} was not imported, nothing was written:"), path=path),
+            file=sys.stderr,
+        )
+        for message in error.messages(locale_of(args)).values():
             print(f"  - {message}", file=sys.stderr)
         return 1
-    print(_summary_line(path.name, summary.created, summary.updated))
+    print(summary_line(path.name, summary.created, summary.updated, locale_of(args)))
     return 0
 
 
-def _not_json(path: Path, error: UnicodeDecodeError | json.JSONDecodeError) -> int:
-    where = (
-        f" (line {error.lineno}, column {error.colno})"
-        if isinstance(error, json.JSONDecodeError)
-        else ""
-    )
-    print(
-        f"error: {path} is not valid JSON{where}: {error}. Nothing was imported.",
-        file=sys.stderr,
-    )
+def _not_json(
+    args: argparse.Namespace, path: Path, error: UnicodeDecodeError | json.JSONDecodeError
+) -> int:
+    reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)  # Python's
+    if isinstance(error, json.JSONDecodeError):
+        text = _(
+            "error: {path} is not valid JSON (line {line}, column {column}): {reason}. "
+            "Nothing was imported."
+        )
+        said = say(args, text, path=path, line=error.lineno, column=error.colno, reason=reason)
+    else:
+        text = _("error: {path} is not valid JSON: {reason}. Nothing was imported.")
+        said = say(args, text, path=path, reason=reason)
+    print(said, file=sys.stderr)
     return 1
 
 
-def _summary_line(name: str, created: dict[str, int], updated: dict[str, int]) -> str:
-    def part(counts: dict[str, int]) -> str:
-        return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
+def summary_line(
+    name: str, created: dict[str, int], updated: dict[str, int], locale: str = "en"
+) -> str:
+    """What `ditbot import` says it did, in `locale`: each kind counted, with its plural."""
 
-    return f"Imported {name}: created {part(created)}; updated {part(updated)}."
+    def part(counts: dict[str, int]) -> str:
+        said = [gettext(locale, KINDS[kind], count=n) for kind, n in counts.items()]
+        return ", ".join(said) or gettext(locale, _("nothing"))
+
+    return gettext(
+        locale,
+        _("Imported {name}: created {created}; updated {updated}."),
+        name=name,
+        created=part(created),
+        updated=part(updated),
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -131,21 +174,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ctx = command_context(args)
     with ctx.db.session() as session:
         load_demo(session, slack_user_id=args.slack_user)
-    hint = "" if args.slack_user else " Link yourself with: ditbot demo --slack-user <Slack id>."
-    print("Demo data loaded: 3 clients, 4 collaborateurs, 12 DITs (try /dit DIT-2026-0001)." + hint)
+    loaded = say(
+        args, _("Demo data loaded: 3 clients, 4 collaborators, 12 DITs (try /dit DIT-2026-0001).")
+    )
+    hint = say(args, _("Link yourself with: ditbot demo --slack-user <Slack id>."))
+    print(loaded if args.slack_user else f"{loaded} {hint}")
     return 0
 
 
-def _database_error(error: OperationalError, settings: Settings | None) -> str:
+def _database_error(error: OperationalError, settings: Settings | None) -> Text:
     """One line that says what failed and what to check (the driver's reason flattened)."""
     reason = " ".join(str(error.orig or error).split())
     url = settings.database_url if settings is not None else ""
-    check = (
-        "Check DATABASE_URL: the folder of the SQLite file must exist and be writable."
+    check = Text(
+        _("Check DATABASE_URL: the folder of the SQLite file must exist and be writable.")
         if url.startswith("sqlite")
-        else "Check DATABASE_URL and that the database server is running."
+        else _("Check DATABASE_URL and that the database server is running.")
     )
-    return f"error: the database does not answer ({reason}). {check}"
+    return Text(
+        _("error: the database does not answer ({reason}). {check}"), reason=reason, check=check
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,17 +252,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.settings = Settings.from_env(required=required)
         return int(args.run(args))
     except SettingsError as error:
-        print("ditbot cannot start, fix these settings (environment or .env):", file=sys.stderr)
-        for problem in error.problems:
+        # Without settings (they are what cannot be read), DITBOT_LOCALE is read on its own.
+        print(
+            say(args, _("ditbot cannot start, fix these settings (environment or .env):")),
+            file=sys.stderr,
+        )
+        for problem in error.said(locale_of(args)):
             print(f"  - {problem}", file=sys.stderr)
         # An MTA piping a mail keeps it and retries on 75; on 2 it would bounce it.
         return EX_TEMPFAIL if args.command == "mail" else EXIT_SETTINGS
     except DomainError as error:
-        locale = args.settings.locale if hasattr(args, "settings") else "en"
-        print(f"error: {error.message(locale)}", file=sys.stderr)
+        print(
+            say(args, _("error: {reason}"), reason=error.message(locale_of(args))), file=sys.stderr
+        )
         return 1
     except OperationalError as error:
-        print(_database_error(error, getattr(args, "settings", None)), file=sys.stderr)
+        said = _database_error(error, getattr(args, "settings", None)).say(locale_of(args))
+        print(said, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

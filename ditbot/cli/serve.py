@@ -151,7 +151,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> None:
     from ditbot.mail.smtp import cleartext_login
 
     if (plain := cleartext_login(settings)) is not None:
-        log.warning(plain)
+        log.warning(str(plain))  # the log stays English
     runtime = build(settings, socket_mode=socket_mode)
     server = http_server(runtime.web, settings)
     runtime.dispatcher.start()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
+from ditbot.core.i18n import Text, _
 from ditbot.core.settings import Settings
 
 DEFAULT_TIMEOUT = 30.0
@@ -20,7 +21,7 @@ DEFAULT_TIMEOUT = 30.0
 CONFIGURATION_CODES = {530, 534, 535, 538}
 
 
-def cleartext_login(settings: Settings) -> str | None:
+def cleartext_login(settings: Settings) -> Text | None:
     """The warning to give when SMTP AUTH would run without TLS, or None.
 
     smtplib logs in over a plain connection as readily as over TLS: with SMTP_SECURITY=none
@@ -28,11 +29,12 @@ def cleartext_login(settings: Settings) -> str | None:
     """
     if not settings.smtp_username or settings.smtp_security != "none":
         return None
-    return (
-        f"SMTP_USERNAME is set with SMTP_SECURITY=none: ditbot logs in to "
-        f"{settings.smtp_host}:{settings.smtp_port} without TLS, so the SMTP password crosses "
-        "the network in clear. Set SMTP_SECURITY=starttls (usually port 587) or tls (port 465)."
+    text = _(
+        "SMTP_USERNAME is set with SMTP_SECURITY=none: ditbot logs in to {where} without TLS, "
+        "so the SMTP password crosses the network in clear. Set SMTP_SECURITY=starttls "
+        "(usually port 587) or tls (port 465)."
     )
+    return Text(text, where=f"{settings.smtp_host}:{settings.smtp_port}")
 
 
 class DeliveryFailed(Exception):

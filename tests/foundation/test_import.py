@@ -245,7 +245,7 @@ def test_import_then_reimport_through_the_cli(
     code, out, _err = run_import(path, capsys)
     assert code == 0
     assert out.strip() == (
-        "Imported reference.json: created 4 collaborators, 2 clients, 4 contacts, 5 dits; "
+        "Imported reference.json: created 4 collaborators, 2 clients, 4 contacts, 5 DITs; "
         "updated nothing."
     )
     stamps = updated_ats(db)
@@ -267,8 +267,44 @@ def test_import_console_script(db_url: str, db: Database, tmp_path: Path) -> Non
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "created 4 collaborators, 2 clients, 4 contacts, 5 dits" in result.stdout
+    assert result.stdout == (  # DITBOT_LOCALE unset: French, the default
+        "reference.json importé — créés\u202f: 4 collaborateurs, 2 clients, 4 contacts, 5 DIT"
+        "\u202f; mis à jour\u202f: aucun.\n"
+    )
     assert row_counts(db)["dits"] == 5
+
+
+@pytest.mark.parametrize(
+    ("locale", "one", "two"),
+    [
+        (
+            "en",
+            "Imported one.json: created 4 collaborators, 2 clients, 4 contacts, 1 DIT; "
+            "updated nothing.",
+            "Imported two.json: created 2 DITs; updated nothing.",
+        ),
+        (
+            "fr",
+            "one.json importé — créés\u202f: 4 collaborateurs, 2 clients, 4 contacts, 1 DIT"
+            "\u202f; mis à jour\u202f: aucun.",
+            "two.json importé — créés\u202f: 2 DIT\u202f; mis à jour\u202f: aucun.",
+        ),
+    ],
+)
+def test_the_import_summary_counts_in_each_language(
+    locale: str,
+    one: str,
+    two: str,
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DITBOT_LOCALE", locale)
+    first = {**REFERENCE, "dits": REFERENCE["dits"][:1]}
+    code, out, err = run_import(write(cli_env, first, "one.json"), capsys)
+    assert (code, out) == (0, one + "\n"), err
+    code, out, err = run_import(write(cli_env, {"dits": REFERENCE["dits"][:3]}, "two.json"), capsys)
+    assert (code, out) == (0, two + "\n"), err
 
 
 def test_a_field_name_that_cannot_be_printed_is_named_escaped_not_a_traceback(
@@ -340,8 +376,9 @@ def test_db_upgrade_creates_the_schema(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    monkeypatch.delenv("DITBOT_LOCALE", raising=False)
     assert cli.main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "Database is up to date."
+    assert capsys.readouterr().out == "La base de données est à jour.\n"
     database = Database(f"sqlite:///{tmp_path / 'new.db'}")
     try:
         assert database.is_current()
@@ -357,6 +394,7 @@ def test_db_upgrade_on_an_unreachable_database_says_so(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    monkeypatch.setenv("DITBOT_LOCALE", "en")
     assert cli.main(["db", "upgrade"]) == 1
     err = capsys.readouterr().err
     assert "the database does not answer" in err and "DATABASE_URL" in err

@@ -106,7 +106,7 @@ def test_a_file_is_imported_whatever_the_order_of_its_members(
     path = write(cli_env, big_file(4500, dits_first=dits_first))  # three chunks of rows
     code, out, err = run_import(path, capsys)
     assert (code, err) == (0, "")
-    assert "4500 dits" in out and "2 clients" in out
+    assert "4500 DITs" in out and "2 clients" in out
     code, out, _err = run_import(path, capsys)
     assert out.strip() == "Imported data.json: created nothing; updated nothing."
 
@@ -236,7 +236,7 @@ def test_a_reimport_with_one_row_changed_writes_exactly_that_row(
     stamps = updated_ats(db)
     data["dits"][3999]["title"] = "Copieur remplacé"
     code, out, _err = run_import(write(cli_env, data), capsys)
-    assert code == 0 and "updated 1 dit" in out
+    assert code == 0 and "updated 1 DIT" in out
     changed = {key for key, stamp in updated_ats(db).items() if stamps[key] != stamp}
     assert changed == {"dits:BIG-03999"}
     with db.session() as session:

@@ -48,6 +48,7 @@ def test_doctor_warns_that_the_smtp_password_crosses_the_network_in_clear(
         monkeypatch.chdir(tmp_path)
         for name, value in smtp_env(env, fake, smtp.port).items():
             monkeypatch.setenv(name, value)
+        monkeypatch.setenv("DITBOT_LOCALE", "en")
         main(["doctor"])
     out = capsys.readouterr().out.splitlines()
     assert smtp.logins == ["sav"]  # smtplib did log in, over a plain connection

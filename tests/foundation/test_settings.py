@@ -178,27 +178,38 @@ def test_a_postgres_url_without_the_driver_says_which_extra_to_install(
 
 
 def test_serve_with_a_token_and_nothing_else_exits_2_naming_each_variable(tmp_path: Path) -> None:
+    """DITBOT_LOCALE unset: a French admin reads French (the default), commands left as typed."""
     # With no token at all, `serve` is the playground (tests/playground/test_serve.py).
     result = run_ditbot(["serve"], tmp_path, {"SLACK_BOT_TOKEN": "xoxb-a-real-looking-token"})
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith(
+        "ditbot ne peut pas démarrer, corrigez ces réglages (environnement ou .env)\u202f:\n"
+    )
     for name, how in (
-        ("SLACK_SIGNING_SECRET", "Signing Secret under Basic Information"),
-        ("DITBOT_PORTAL_SECRET", GENERATE),
+        ("SLACK_SIGNING_SECRET", "le Signing Secret sous Basic Information de votre application"),
+        ("DITBOT_PORTAL_SECRET", f"générez-en une avec `{GENERATE}`"),
     ):
         line = next(line for line in result.stderr.splitlines() if name in line)
+        assert line.startswith(f"  - {name} n’est pas défini\u202f: "), line
         assert how in line, line
     assert "SLACK_APP_TOKEN" not in result.stderr  # only needed with --socket-mode
     assert not (tmp_path / "ditbot.db").exists()  # nothing was started
 
 
 def test_serve_reads_dotenv_and_names_invalid_and_missing_together(tmp_path: Path) -> None:
+    """DITBOT_LOCALE=en in the .env gives English, though the settings cannot be read."""
     (tmp_path / ".env").write_text(
-        "SLACK_BOT_TOKEN=xoxb-1\nDITBOT_PORT=eighty\nSMTP_SECURITY=ssl\n", encoding="utf-8"
+        "SLACK_BOT_TOKEN=xoxb-1\nDITBOT_PORT=eighty\nSMTP_SECURITY=ssl\nDITBOT_LOCALE=en\n",
+        encoding="utf-8",
     )
     result = run_ditbot(["serve", "--socket-mode"], tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "ditbot cannot start, fix these settings (environment or .env):\n"
+    )
+    assert "  - SMTP_SECURITY='ssl' must be 'none', 'starttls' or 'tls'.\n" in result.stderr
     assert "DITBOT_PORT='eighty'" in result.stderr
     assert "SMTP_SECURITY='ssl'" in result.stderr
     assert "SLACK_APP_TOKEN is not set" in result.stderr
@@ -212,10 +223,26 @@ def test_other_commands_refuse_bad_settings_with_exit_2(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "not a url")
+    monkeypatch.setenv("DITBOT_LOCALE", "en")
     assert cli.main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert "DATABASE_URL='not a url' is not a database URL" in err
     assert "Traceback" not in err
+
+
+def test_an_invalid_locale_is_reported_and_the_problems_said_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "not a url")
+    monkeypatch.setenv("DITBOT_LOCALE", "de")
+    assert cli.main(["db", "upgrade"]) == 2
+    assert capsys.readouterr().err == (
+        "ditbot ne peut pas démarrer, corrigez ces réglages (environnement ou .env)\u202f:\n"
+        "  - DATABASE_URL='not a url' n’est pas une URL de base de données, par ex. "
+        "sqlite:///ditbot.db ou postgresql+psycopg://user@host/db.\n"
+        "  - DITBOT_LOCALE='de' doit être 'fr' ou 'en'.\n"
+    )
 
 
 def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
@@ -264,7 +291,8 @@ def test_serve_with_the_secrets_of_env_example_exits_2_naming_each(tmp_path: Pat
     with socket.socket() as closed:  # a Slack API that does not answer: nothing may call it
         closed.bind(("127.0.0.1", 0))
         slack = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
-    result = run_ditbot(["serve"], tmp_path, {"SLACK_API_URL": slack})
+    # The environment wins over the .env's DITBOT_LOCALE=fr: this test reads the English.
+    result = run_ditbot(["serve"], tmp_path, {"SLACK_API_URL": slack, "DITBOT_LOCALE": "en"})
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()

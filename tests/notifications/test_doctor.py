@@ -71,15 +71,17 @@ def doctor(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 def test_doctor_is_happy_when_everything_is_in_place(
     doctor_env: dict[str, str], db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """What a French admin reads (DITBOT_LOCALE=fr); the marks and areas stay as a script greps."""
     db.upgrade()
     code, out = doctor(capsys)
     assert code == 0, out
     assert "FAIL" not in out
-    assert "Database reachable and migrated" in out
-    assert "SMTP server at 127.0.0.1" in out
-    assert "Slack token works: bot ditbot in workspace Fake Team" in out
-    assert f"DITBOT_CHANNEL_PORTAL={PORTAL} (#dispatch) exists and the bot is a member" in out
-    assert "Everything ditbot needs is in place." in out
+    assert "ok    settings  Réglages lus (environnement et .env)." in out
+    assert "ok    database  Base de données joignable et à jour (" in out
+    assert "Le serveur SMTP 127.0.0.1:" in out
+    assert "Le jeton Slack marche\u202f: bot ditbot dans l’espace de travail Fake Team." in out
+    assert f"DITBOT_CHANNEL_PORTAL={PORTAL} (#dispatch) existe et le bot en est membre." in out
+    assert out.endswith("Tout ce dont ditbot a besoin est en place.\n")
 
 
 def test_doctor_names_each_problem_in_plain_words(
@@ -89,6 +91,7 @@ def test_doctor_names_each_problem_in_plain_words(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("DITBOT_LOCALE", "en")
     db.upgrade()
     fake.add_channel(RELANCES, name="relances", is_member=False)
     monkeypatch.setenv("DITBOT_CHANNEL_PORTAL", "CGONE")
@@ -131,8 +134,9 @@ def test_doctor_spots_a_bad_token_and_an_unmigrated_database(
     fake.fail_next("auth.test", status=200, body={"ok": False, "error": "invalid_auth"})
     code, out = doctor(capsys)
     assert code == 1
-    assert "run `ditbot db upgrade`" in out
-    assert "Slack refused the bot token (invalid_auth)" in out
+    assert "migrations manquantes)\u202f: lancez `ditbot db upgrade`" in out
+    assert "Slack a refusé le jeton du bot (invalid_auth)\u202f: recopiez" in out
+    assert out.endswith("2 problèmes trouvés\u202f: corrigez les lignes FAIL ci-dessus.\n")
     empty = Database(url)
     assert not empty.is_current()  # doctor checks; it does not migrate
     empty.dispose()

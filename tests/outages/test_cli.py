@@ -36,6 +36,7 @@ def test_serve_says_the_database_does_not_answer_in_one_line(
         "SLACK_BOT_TOKEN": "xoxb-test-token",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "DITBOT_PORTAL_SECRET": PORTAL_SECRET,
+        "DITBOT_LOCALE": "en",
     }
     done = subprocess.run(
         [sys.executable, "-m", "ditbot.cli.main", "serve"],

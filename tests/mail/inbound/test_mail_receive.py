@@ -97,4 +97,5 @@ def test_bad_settings_are_a_temporary_failure_for_the_mta(
 ) -> None:
     done = mail_receive({**env, "IMAP_PORT": "imap"}, raw("thunderbird_reply.eml"), tmp_path)
     assert done.returncode == 75
-    assert "IMAP_PORT='imap' is not a whole number." in done.stderr
+    # What the admin reads (DITBOT_LOCALE=fr); the exit code is what the MTA reads.
+    assert "IMAP_PORT='imap' n’est pas un nombre entier." in done.stderr
