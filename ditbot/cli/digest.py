@@ -18,7 +18,8 @@ from datetime import UTC
 from pathlib import Path
 
 from bot.workers.digest import Digest, build_digests, post, week_of
-from ditbot.cli.common import command_context
+from ditbot.cli.common import command_context, say
+from ditbot.core.i18n import _
 from storage.types import utcnow
 
 __all__ = ["build_digests", "cmd_digest", "post", "week_of", "write"]
@@ -54,7 +55,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         folder = Path(args.out or f"digest-{now.astimezone(UTC):%Y%m%d-%H%M%S}")
         for path in write(digests, folder):
             print(path)
-        print(f"dry run: nothing posted; the digest is in {folder}/")
+        print(say(args, _("dry run: nothing posted; the digest is in {folder}/"), folder=folder))
         return 0
     args.settings.require("SLACK_BOT_TOKEN")
     from slack_sdk.errors import SlackApiError
@@ -65,15 +66,14 @@ def cmd_digest(args: argparse.Namespace) -> int:
         told = post(ctx, digests, web_client(ctx))  # waits out a 429, retries a cut connection
     except (SlackApiError, OSError) as error:
         reason = error.response.get("error") if isinstance(error, SlackApiError) else error
-        print(f"the digest was not posted: Slack answered {reason}; run it again", flush=True)
+        text = _("the digest was not posted: Slack answered {reason}; run it again")
+        print(say(args, text, reason=reason), flush=True)
         return 1
     if not told:
-        print(
-            "no digest posted: set DITBOT_CHANNEL_RELANCES or a team's channel_managers",
-            flush=True,
-        )
+        text = _("no digest posted: set DITBOT_CHANNEL_RELANCES or a team's channel_managers")
+        print(say(args, text), flush=True)
         return 1
-    print("digest posted to " + ", ".join(told))
+    print(say(args, _("digest posted to {channels}"), channels=", ".join(told)))
     return 0
 
 

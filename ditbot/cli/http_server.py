@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Flask
 
+from ditbot.core.i18n import Text, _
 from ditbot.core.settings import Settings
 from ditbot.web.limits import LARGEST_BODY
 
@@ -33,7 +34,11 @@ MAX_HEADER_BYTES = 64 * 1024
 
 
 class CannotListen(Exception):
-    """The HTTP address is taken or not ours to use."""
+    """The HTTP address is taken or not ours to use; `said` says it in a language."""
+
+    def __init__(self, said: Text) -> None:
+        super().__init__(str(said))
+        self.said = said
 
 
 def http_server(
@@ -69,7 +74,9 @@ def http_server(
             asyncore_use_poll=True,
         )
     except OSError as error:
-        raise CannotListen(
-            f"cannot listen on {settings.host}:{settings.port} ({error.strerror or error}): "
-            "stop what uses that port, or set DITBOT_PORT / DITBOT_HOST."
-        ) from None
+        said = _(
+            "cannot listen on {where} ({reason}): stop what uses that port, or set "
+            "DITBOT_PORT / DITBOT_HOST."
+        )
+        address = f"{settings.host}:{settings.port}"
+        raise CannotListen(Text(said, where=address, reason=error.strerror or str(error))) from None

@@ -51,10 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.require(*serve_requires(args.socket_mode))
         serve(settings, socket_mode=args.socket_mode)
     except CannotListen as error:
-        print(say(args, _("error: {reason}"), reason=error), file=sys.stderr)
+        print(say(args, _("error: {reason}"), reason=error.said), file=sys.stderr)
         return 1
     except NotLoopback as error:
-        print(say(args, _("ditbot cannot start: {reason}"), reason=error), file=sys.stderr)
+        print(say(args, _("ditbot cannot start: {reason}"), reason=error.said), file=sys.stderr)
         return EXIT_SETTINGS
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from ditbot.core.i18n import Text, _
 from ditbot.core.settings import Settings
 
 SECRETS_SUFFIX = ".playground-secrets.json"
@@ -37,11 +38,13 @@ class NotLoopback(Exception):
     """The playground answers anyone who can reach it: it listens on loopback only."""
 
     def __init__(self, host: str) -> None:
-        super().__init__(
-            f"DITBOT_HOST={host!r} is not a loopback address: the playground (no Slack token) "
+        text = _(
+            "DITBOT_HOST={host} is not a loopback address: the playground (no Slack token) "
             "only listens on 127.0.0.1, ::1 or localhost. To serve on other addresses, set "
             "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and DITBOT_PORTAL_SECRET of a real Slack app."
         )
+        self.said = Text(text, host=repr(host))
+        super().__init__(str(self.said))
         self.host = host
 
 

@@ -265,7 +265,7 @@ def test_serve_on_a_taken_port_says_so_and_exits_1(tmp_path: Path) -> None:
             },
         )
     assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert f"erreur\u202f: impossible d’écouter sur 127.0.0.1:{port}" in result.stderr
     assert "DITBOT_PORT" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -52,8 +52,9 @@ def test_the_playground_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "DITBOT_HOST='0.0.0.0' is not a loopback address" in done.stderr
-    assert "set SLACK_BOT_TOKEN" in done.stderr
+    # DITBOT_LOCALE unset: French, the default
+    assert "DITBOT_HOST='0.0.0.0' n’est pas une adresse locale (loopback)" in done.stderr
+    assert "définissez SLACK_BOT_TOKEN" in done.stderr
     assert not (tmp_path / "ditbot.db").exists()  # nothing was started
 
 
