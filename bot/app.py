@@ -53,15 +53,16 @@ HANDLER_MODULES: tuple[Callable[[App], None], ...] = (
 )
 
 
-def web_client(ctx: Context) -> WebClient:
-    """The app's WebClient; bolt copies its base_url and retry handlers to every request."""
+def web_client(ctx: Context, rate_limit_retries: int = 2) -> WebClient:
+    """The app's WebClient; bolt copies its base_url and retry handlers to every request.
+    `rate_limit_retries`: how many 429s in a row a call waits out before it fails."""
     return WebClient(
         token=ctx.settings.slack_bot_token,
         base_url=ctx.settings.slack_api_url,
         timeout=10,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
         ],
     )
 

@@ -210,6 +210,12 @@ def build_digests(
     return digests
 
 
+# 429s in a row a digest posted at once (`ditbot digest`, the playground's button) waits out:
+# the managers' channel may take a notification or an escalation every second meanwhile, and
+# a weekly message can wait a few seconds for its turn.
+DIGEST_RATE_LIMIT_RETRIES = 10
+
+
 def post(ctx: Context, digests: list[Digest], client: Any) -> list[str]:
     """Post each digest and upload its chart in the message's thread; the channels told."""
     told = []

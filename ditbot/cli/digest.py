@@ -17,7 +17,7 @@ import json
 from datetime import UTC
 from pathlib import Path
 
-from bot.workers.digest import Digest, build_digests, post, week_of
+from bot.workers.digest import DIGEST_RATE_LIMIT_RETRIES, Digest, build_digests, post, week_of
 from ditbot.cli.common import command_context, say
 from ditbot.core.i18n import _
 from storage.types import utcnow
@@ -63,7 +63,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from bot.app import web_client
 
     try:
-        told = post(ctx, digests, web_client(ctx))  # waits out a 429, retries a cut connection
+        told = post(
+            ctx, digests, web_client(ctx, DIGEST_RATE_LIMIT_RETRIES)
+        )  # waits out a 429, retries a cut connection
     except (SlackApiError, OSError) as error:
         reason = error.response.get("error") if isinstance(error, SlackApiError) else error
         text = _("the digest was not posted: Slack answered {reason}; run it again")

@@ -107,9 +107,10 @@ class Playground:
         def post_digest() -> list[str]:
             """The digest of the week just ended, posted now as `ditbot digest` would."""
             from bot.app import web_client
-            from bot.workers.digest import build_digests, post
+            from bot.workers.digest import DIGEST_RATE_LIMIT_RETRIES, build_digests, post
 
-            return post(ctx, build_digests(ctx, utcnow(), None), web_client(ctx))
+            client = web_client(ctx, DIGEST_RATE_LIMIT_RETRIES)
+            return post(ctx, build_digests(ctx, utcnow(), None), client)
 
         web.config["PLAYGROUND"] = Wiring(
             workspace=self.workspace,

@@ -15,7 +15,7 @@ def test_bench_import_runs_with_a_tiny_file(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert "sqlite: 300 DITs, 20 clients" in out
     assert re.search(r"bare Core insert: +[\d.]+ s", out)
-    assert "created 40 collaborators, 20 clients, 60 contacts, 300 dits" in out
+    assert "created 40 collaborators, 20 clients, 60 contacts, 300 DITs" in out
     assert "re-import:" in out and "created nothing; updated nothing." in out
     assert "ok   every DIT stored" in out
     assert re.search(r"webhooks meanwhile: \d+ sent, longest answer", out)

@@ -74,7 +74,8 @@ def test_the_digest_posted_from_the_playground_shows_its_chart(tmp_path: Path) -
             headers={"X-Playground": "1"},
             timeout=30,
         )
-        assert gesture.status_code == 200 and gesture.json()["ok"], "".join(served.lines)
+        assert gesture.status_code == 200, "".join(served.lines)
+        assert gesture.json()["ok"], (gesture.json().get("error"), "".join(served.lines))
         assert "Bilan de la semaine" in gesture.json()["pane"], gesture.json().get("error")
         without_header = requests.post(
             f"{served.url}/playground/api/digest", json={"c": "C0RELANCES"}, timeout=10

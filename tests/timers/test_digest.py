@@ -149,6 +149,11 @@ def test_ditbot_digest_waits_out_a_429_and_says_so_when_slack_refuses(
     slack.fail_next("chat.postMessage", 429, retry_after=0)
     assert main(["digest", "--week", "2026-W48"]) == 0
     assert f"digest posted to {MANAGERS}" in capsys.readouterr().out
+    # The managers' channel busy for a while (a notification or an escalation each second):
+    # a weekly digest waits its turn rather than fail.
+    slack.fail_next("chat.postMessage", 429, times=6, retry_after=0)
+    assert main(["digest", "--week", "2026-W48"]) == 0
+    assert f"digest posted to {MANAGERS}" in capsys.readouterr().out
 
     slack.fail_next("chat.postMessage", 200, body={"ok": False, "error": "not_in_channel"})
     assert main(["digest", "--week", "2026-W48"]) == 1
