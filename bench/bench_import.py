@@ -199,7 +199,8 @@ def bare_insert(url: str, dits: int, clients_count: int) -> float:
 # -- 2. and 3. ditbot import ----------------------------------------------------------------
 def run_import(url: str, path: Path, workdir: Path) -> tuple[float, float, str]:
     """`ditbot import FILE` in a child process: (seconds, peak RSS in MB, its output)."""
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    # The bench reports in English; so does the import it quotes (French by default).
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "DITBOT_LOCALE": "en"}
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "ditbot.cli.main", "import", str(path)],
