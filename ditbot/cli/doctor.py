@@ -8,9 +8,11 @@ errors. It changes nothing (it does not even migrate) and exits 1 when something
 from __future__ import annotations
 
 import argparse
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -228,7 +230,8 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
         return
     client = client or slack_client(settings)
     try:
-        identity = client.auth_test()
+        with _quiet("slack_sdk"):  # its own ERROR line would repeat this check's finding
+            identity = client.auth_test()
     except SlackApiError as error:
         code = error.response.get("error", "error")
         if code in TOKEN_REFUSED:
@@ -247,13 +250,29 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
     text = _("Slack token works: bot {bot} in workspace {team}.")
     yield Finding("ok", "slack", Text(text, bot=identity.get("user"), team=identity.get("team")))
     if settings.slack_app_token:
-        yield check_socket_mode(client, settings)
+        with _quiet("slack_sdk"):
+            socket_mode = check_socket_mode(client, settings)
+        yield socket_mode
     for name, channel in (
         ("DITBOT_CHANNEL_PORTAL", settings.channel_portal),
         ("DITBOT_CHANNEL_RELANCES", settings.channel_relances),
     ):
         if channel:
-            yield check_channel(client, name, channel)
+            with _quiet("slack_sdk"):
+                found = check_channel(client, name, channel)
+            yield found
+
+
+@contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """`logger` says nothing below CRITICAL meanwhile: the finding says it, once."""
+    log = logging.getLogger(logger)
+    before = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(before)
 
 
 def _slack_down(settings: Settings, reason: str) -> Finding:

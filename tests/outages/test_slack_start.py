@@ -330,7 +330,7 @@ def test_doctor_says_slack_does_not_answer_rather_than_blaming_the_token(
 
 
 def test_doctor_says_slack_is_unreachable_and_checks_socket_mode(
-    socket_settings: Settings, slack: FakeSlack
+    socket_settings: Settings, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     slack.add_channel("CPORTAL")  # DITBOT_CHANNEL_PORTAL of the outage tests
 
@@ -350,5 +350,7 @@ def test_doctor_says_slack_is_unreachable_and_checks_socket_mode(
     unreachable = socket_settings.model_copy(
         update={"slack_api_url": f"http://127.0.0.1:{free_port()}/api/"}
     )
-    [down] = failures(unreachable)
+    with caplog.at_level(logging.DEBUG):
+        [down] = failures(unreachable)
     assert "Slack does not answer" in down and "Connection refused" in down
+    assert [r for r in caplog.records if r.name.startswith("slack_sdk")] == []  # said once
