@@ -230,7 +230,7 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
         return
     client = client or slack_client(settings)
     try:
-        with _quiet("slack_sdk"):  # its own ERROR line would repeat this check's finding
+        with _quiet(SLACK_SDK_LOG):  # its own ERROR line would repeat this check's finding
             identity = client.auth_test()
     except SlackApiError as error:
         code = error.response.get("error", "error")
@@ -250,7 +250,7 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
     text = _("Slack token works: bot {bot} in workspace {team}.")
     yield Finding("ok", "slack", Text(text, bot=identity.get("user"), team=identity.get("team")))
     if settings.slack_app_token:
-        with _quiet("slack_sdk"):
+        with _quiet(SLACK_SDK_LOG):
             socket_mode = check_socket_mode(client, settings)
         yield socket_mode
     for name, channel in (
@@ -258,9 +258,12 @@ def check_slack(settings: Settings, client: Any | None = None) -> Iterator[Findi
         ("DITBOT_CHANNEL_RELANCES", settings.channel_relances),
     ):
         if channel:
-            with _quiet("slack_sdk"):
+            with _quiet(SLACK_SDK_LOG):
                 found = check_channel(client, name, channel)
             yield found
+
+
+SLACK_SDK_LOG = "slack_sdk.web.base_client"  # the logger `ditbot` sets to WARNING (cli/main.py)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import App
 
-from ditbot.cli.doctor import check_slack
+from ditbot.cli.doctor import SLACK_SDK_LOG, check_slack
 from ditbot.cli.serve import Runtime, build
 from ditbot.cli.slack_link import RETRY, SlackLink
 from ditbot.core.settings import Settings
@@ -350,7 +350,11 @@ def test_doctor_says_slack_is_unreachable_and_checks_socket_mode(
     unreachable = socket_settings.model_copy(
         update={"slack_api_url": f"http://127.0.0.1:{free_port()}/api/"}
     )
-    with caplog.at_level(logging.DEBUG):
-        [down] = failures(unreachable)
+    logging.getLogger(SLACK_SDK_LOG).setLevel(logging.WARNING)  # as the `ditbot` command sets it
+    try:
+        with caplog.at_level(logging.DEBUG):
+            [down] = failures(unreachable)
+    finally:
+        logging.getLogger(SLACK_SDK_LOG).setLevel(logging.NOTSET)
     assert "Slack does not answer" in down and "Connection refused" in down
     assert [r for r in caplog.records if r.name.startswith("slack_sdk")] == []  # said once
