@@ -126,18 +126,20 @@ def test_a_fault_in_a_late_chunk_writes_nothing_and_names_the_row(
     assert row_counts(db) == before
 
 
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder of temporary files (TMPDIR) for this test: empty, and watched."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 def test_a_number_repeated_chunks_later_is_refused_naming_both_rows_and_leaves_no_file(
-    cli_env: Any,
-    db: Any,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    cli_env: Any, db: Any, capsys: pytest.CaptureFixture[str], scratch: Path
 ) -> None:
     """What the check found waits in a temporary file (storage/spill.py), the file's numbers
     with it: a repeat is still found across chunks, and the file is gone afterwards."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     data = big_file(4500)
     data["dits"][4400]["number"] = "big-00012"  # DIT numbers are one whatever their case
     before = row_counts(db)
@@ -157,6 +159,7 @@ def test_no_room_for_the_temporary_file_is_said_as_such_and_nothing_is_written(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    scratch: Path,
 ) -> None:
     """The import's temporary file (storage/spill.py) is not the import file: a TMPDIR that
     does not exist, or a disk that fills while the rows are checked, is said as that."""
@@ -169,8 +172,6 @@ def test_no_room_for_the_temporary_file_is_said_as_such_and_nothing_is_written(
     assert "set TMPDIR" in err and "does not exist" not in err
     assert row_counts(db) == before
 
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     keep = spill.Spill.keep
     calls: list[int] = []
