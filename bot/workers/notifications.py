@@ -19,6 +19,9 @@ one PostgreSQL post each notification once. If the database stops answering righ
 post, what was posted is recorded again and again while the leases hold
 (ditbot.delivery.dispatcher.record_despite_outage), so it is not posted twice.
 
+Each message itself (the parent, or a reply with its notes) is posted by
+bot/workers/notification_posts.py `ThreadPoster`, which also reads Slack's failures.
+
 Size: a reply carries as many notes of a burst as fit in one Slack message
 (bot.views.notifications.notes_per_reply); the others go in the next replies, each note whole.
 Should Slack still refuse a reply for its size or content, the group is split (half as many
@@ -41,36 +44,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 
-from bot.views.notifications import (
-    NOTES_PER_REPLY,
-    DitCard,
-    Note,
-    card_of,
-    note_of,
-    notes_per_reply,
-    parent_message,
-    reply_message,
+from bot.views.notifications import NOTES_PER_REPLY, DitCard, card_of, note_of
+from bot.workers.notices import Found, find_posted
+from bot.workers.notification_posts import (
+    Claim,
+    Failure,
+    Outcome,
+    ThreadPoster,
+    classify,
+    notification_client,
 )
-from bot.workers.notices import Found, find_posted, notice_mark
 from bot.workers.slack_history import LOOKBACK_SECONDS
-from bot.workers.slack_refusals import (
-    PAYLOAD_ERRORS,
-    THREAD_GONE,
-    TRANSIENT_ERRORS,
-    error_code,
-    is_rate_limited,
-    retry_after,
-)
 from ditbot.core.context import Context
-from ditbot.core.settings import Settings
 from ditbot.delivery.backoff import Backoff
 from ditbot.delivery.dispatcher import LeaseKeeper, owner_id, record_despite_outage
 from ditbot.domain.exchanges import CLIENT_SOURCES
@@ -85,68 +75,6 @@ log = logging.getLogger(__name__)
 
 def lane_key(channel: str) -> str:
     return f"slack:{channel}"
-
-
-def notification_client(settings: Settings) -> WebClient:
-    """A WebClient like bolt's (token, base_url) but without retry handlers: this worker
-    decides itself how to wait on a 429 or a 5xx, and records it in the database."""
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[],
-    )
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claimed outbox item of a group."""
-
-    item: int
-    exchange: int
-    attempts: int
-    in_doubt: bool  # it may already be in Slack (see the module docstring)
-    created_at: datetime
-
-
-@dataclass
-class Outcome:
-    """What one Slack attempt left to do with the items and the lane."""
-
-    done: list[int] = field(default_factory=list)
-    release: list[int] = field(default_factory=list)  # back to pending, no attempt counted
-    retry: list[int] = field(default_factory=list)  # attempt counted, backoff
-    failed: list[int] = field(default_factory=list)
-    wait: float | None = None  # lane pause before the next post
-    error: str | None = None  # recorded on the lane (permanent errors)
-    posted: bool = False
-
-
-class _Failure(Exception):
-    """A classified Slack failure."""
-
-    def __init__(self, kind: str, error: str, retry_after: float = 0.0) -> None:
-        super().__init__(error)
-        self.kind = kind  # "rate", "transient", "permanent", "thread_gone"
-        self.error = error
-        self.retry_after = retry_after
-
-
-def classify(error: Exception, method: str, channel: str) -> _Failure:
-    if isinstance(error, SlackApiError):
-        status = getattr(error.response, "status_code", 200)
-        code = error_code(error)
-        what = f"{method} to {channel}: {code}"
-        if is_rate_limited(error):
-            return _Failure("rate", what, retry_after(error))
-        if status >= 500 or code in TRANSIENT_ERRORS:
-            return _Failure("transient", what)
-        if code in THREAD_GONE:
-            return _Failure("thread_gone", what)
-        return _Failure("permanent", what)
-    if isinstance(error, OSError):  # URLError, timeouts, refused or reset connections
-        return _Failure("transient", f"{method} to {channel}: {type(error).__name__}: {error}")
-    return _Failure("permanent", f"{method} to {channel}: {type(error).__name__}: {error}")
 
 
 class NotificationWorker:
@@ -172,6 +100,9 @@ class NotificationWorker:
     ) -> None:
         self.ctx = ctx
         self.client = client if client is not None else notification_client(ctx.settings)
+        self.poster = ThreadPoster(
+            self.client, ctx.settings.locale, pace_seconds, self._remember_despite_outage
+        )
         self.owner = owner or owner_id()
         self.pace_seconds = pace_seconds
         self.backoff = Backoff(base=backoff_base, cap=backoff_max, max_attempts=max_attempts)
@@ -180,8 +111,6 @@ class NotificationWorker:
         self.max_wait = max_wait
         self._stopped = threading.Event()
         self._sleep = sleep or self._stopped.wait
-        # channel -> most notes in the next reply, after Slack refused a bigger one
-        self._max_notes: dict[str, int] = {}
 
     # -- the loop ---------------------------------------------------------------------------
     def routes(self, session: Any | None = None) -> dict[str, list[str]]:
@@ -394,7 +323,7 @@ class NotificationWorker:
         if not left:
             return Outcome(done=ids)
         try:
-            outcome = self._post(
+            outcome = self.poster.post(
                 channel, left, exchanges, card, root_note, notes, thread_ts, dit_id, until
             )
         except (SlackApiError, SlackClientError, OSError) as error:
@@ -403,113 +332,6 @@ class NotificationWorker:
             )
         outcome.done = already + outcome.done
         return outcome
-
-    def _post(
-        self,
-        channel: str,
-        items: list[Claim],
-        exchanges: dict[int, Exchange],
-        card: DitCard,
-        root_note: Note,
-        notes: list[Note],
-        thread_ts: str | None,
-        dit_id: int,
-        until: Callable[[], float],
-    ) -> Outcome:
-        """Post the parent (no thread yet) or a reply with as many notes as fit."""
-        locale = self.ctx.settings.locale
-        if thread_ts is None:
-            # The parent shows the opening message; the others of the group follow as a
-            # reply at the next slot.
-            opened = [
-                c.item
-                for c in items
-                if c.exchange == root_note.exchange_id or c.exchange not in exchanges
-            ]
-            message = parent_message(card, root_note, locale)
-            try:
-                answer = self.client.chat_postMessage(
-                    channel=channel,
-                    parse="none",
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    metadata=notice_mark(card.number, "parent", opened),
-                    **message,
-                )
-            except SlackApiError as error:
-                failure = classify(error, "chat.postMessage", channel)
-                if _payload_refused(error):
-                    # The opening message itself is refused: no thread can start.
-                    return self._refused(failure, [c.item for c in items], [], channel)
-                raise
-            ts = str(answer["ts"])
-            self._remember_despite_outage(channel, dit_id, ts, card, until)
-            self._max_notes.pop(channel, None)
-            rest = [c.item for c in items if c.item not in opened]
-            return Outcome(done=opened, release=rest, wait=self.pace_seconds, posted=True)
-        try:
-            self.client.chat_update(
-                channel=channel,
-                ts=thread_ts,
-                parse="none",
-                **parent_message(card, root_note, locale),  # its metadata stays as posted
-            )
-        except SlackApiError as error:
-            failure = classify(error, "chat.update", channel)
-            if failure.kind != "permanent":
-                raise
-            # The parent could not be refreshed (edited elsewhere, say): the news still
-            # goes out in the thread.
-            log.warning("parent of %s in %s not updated: %s", card.number, channel, failure)
-        mine = {c.exchange for c in items}
-        waiting = [note for note in notes if note.exchange_id in mine]
-        fit = min(
-            notes_per_reply(card, waiting, locale), self._max_notes.get(channel, len(waiting))
-        )
-        told = {note.exchange_id for note in waiting[:fit]}
-        posted = [c.item for c in items if c.exchange in told or c.exchange not in exchanges]
-        rest = [c.item for c in items if c.item not in posted]
-        try:
-            self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                reply_broadcast=any(note.relance for note in waiting[:fit]),
-                parse="none",
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata=notice_mark(card.number, "reply", posted),
-                **reply_message(card, waiting[:fit], locale),
-            )
-        except SlackApiError as error:
-            if not _payload_refused(error):
-                raise
-            failure = classify(error, "chat.postMessage", channel)
-            if fit > 1:
-                # Too big or refused for one of its notes: half as many at the next slot.
-                self._max_notes[channel] = max(1, fit // 2)
-                log.warning(
-                    "reply of %s notes in %s refused (%s): sending fewer at a time",
-                    fit,
-                    channel,
-                    failure.error,
-                )
-                return Outcome(release=[c.item for c in items], wait=self.pace_seconds)
-            return self._refused(failure, posted, rest, channel)
-        if len(rest) == 0:
-            self._max_notes.pop(channel, None)
-        return Outcome(done=posted, release=rest, wait=self.pace_seconds, posted=True)
-
-    def _refused(
-        self, failure: _Failure, failed: list[int], rest: list[int], channel: str
-    ) -> Outcome:
-        """Slack refuses this very message: its items fail, said loudly; the rest go on."""
-        log.error(
-            "notification to %s refused by Slack (%s): outbox items %s failed, not posted",
-            channel,
-            failure.error,
-            failed,
-        )
-        return Outcome(failed=failed, release=rest, error=failure.error, wait=self.pace_seconds)
 
     def _remember_despite_outage(
         self, channel: str, dit_id: int, ts: str, card: DitCard, until: Callable[[], float]
@@ -526,7 +348,7 @@ class NotificationWorker:
         with self.ctx.db.session() as session:
             session.add(SlackThread(channel=channel, dit_id=dit_id, ts=ts))
 
-    def _failed(self, failure: _Failure, items: list[Claim], channel: str, dit_id: int) -> Outcome:
+    def _failed(self, failure: Failure, items: list[Claim], channel: str, dit_id: int) -> Outcome:
         ids = [claim.item for claim in items]
         log.warning("notification to %s not delivered: %s", channel, failure.error)
         if failure.kind == "rate":
@@ -571,11 +393,6 @@ class NotificationWorker:
                 error=outcome.error if (outcome.failed or transient) else None,
                 clear_error=outcome.posted,
             )
-
-
-def _payload_refused(error: SlackApiError) -> bool:
-    """Slack refused the message itself (its size or content): a smaller one may pass."""
-    return error_code(error) in PAYLOAD_ERRORS
 
 
 def routed(lanes: list[str]) -> list[Any]:
