@@ -258,14 +258,14 @@ def claim_ids(
         return []
     now = utcnow()
     free = or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now)
+    until = now + timedelta(seconds=lease_seconds)
+    if session.get_bind().dialect.name != "postgresql":
+        return _lease(session, list(ids), free, owner, until)
     wanted = select(OutboxItem.id).where(
         OutboxItem.id.in_(list(ids)), OutboxItem.status == OutboxStatus.PENDING, free
     )
-    until = now + timedelta(seconds=lease_seconds)
-    if session.get_bind().dialect.name == "postgresql":
-        locked = wanted.with_for_update(skip_locked=True).cte("wanted").prefix_with("MATERIALIZED")
-        return _lease(session, select(locked.c.id), free, owner, until)
-    return _lease(session, list(ids), free, owner, until)
+    locked = wanted.with_for_update(skip_locked=True).cte("wanted").prefix_with("MATERIALIZED")
+    return _lease(session, select(locked.c.id), free, owner, until)
 
 
 def renew(session: Session, item_ids: Sequence[int], owner: str, *, lease_seconds: float) -> int:

@@ -66,6 +66,8 @@ class Spill:
                 )
                 self._db.execute("CREATE TABLE kept (seq INTEGER PRIMARY KEY, piece BLOB)")
         except SpillFailed:
+            if hasattr(self, "_db"):
+                self._db.close()
             if self.path:
                 with suppress(OSError):
                     os.unlink(self.path)
@@ -98,16 +100,9 @@ class Spill:
 
     def kept(self) -> Iterator[Any]:
         """The kept pieces in the order they were kept, one in memory at a time."""
-        last = 0
-        while True:
-            with _as_spill_failure(self.folder):
-                found = self._db.execute(
-                    "SELECT seq, piece FROM kept WHERE seq > ? ORDER BY seq LIMIT 1", (last,)
-                ).fetchone()
-            if found is None:
-                return
-            last = found[0]
-            yield pickle.loads(found[1])  # noqa: S301 - this process's own file, mode 0600
+        with _as_spill_failure(self.folder):
+            for (blob,) in self._db.execute("SELECT piece FROM kept ORDER BY seq"):
+                yield pickle.loads(blob)  # noqa: S301 - this process's own file, mode 0600
 
     def close(self) -> None:
         self._db.close()

@@ -113,18 +113,10 @@ class NotificationWorker:
         self._sleep = sleep or self._stopped.wait
 
     # -- the loop ---------------------------------------------------------------------------
-    def routes(self, session: Any | None = None) -> dict[str, list[str]]:
-        """channel -> the outbox lanes posted to it (both lanes may share one channel).
-
-        A team's lanes (`portal@NORD`) go to its own channel, or to the global one when the
-        team has none (any more)."""
-        return self._routes(session)[0]
-
-    def _routes(self, session: Any | None = None) -> tuple[dict[str, list[str]], list[str]]:
-        """The routes, and every lane (routed or not), from one read of the teams."""
-        if session is None:
-            with self.ctx.db.session() as own:
-                return self._routes(own)
+    def _routes(self, session: Any) -> tuple[dict[str, list[str]], list[str]]:
+        """channel -> the outbox lanes posted to it (both lanes may share one channel), and
+        every lane (routed or not), from one read of the teams. A team's lanes (`portal@NORD`)
+        go to its own channel, or to the global one when the team has none (any more)."""
         settings = self.ctx.settings
         found: dict[str, list[str]] = {}
         for lane, channel in (

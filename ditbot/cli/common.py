@@ -11,7 +11,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from ditbot.core.context import Context
-from ditbot.core.i18n import LOCALES, Text
+from ditbot.core.i18n import Text, normalize_locale
 
 
 def command_context(args: argparse.Namespace) -> Context:
@@ -28,8 +28,7 @@ def environment_locale(environ: Mapping[str, str] | None = None) -> str:
     value = (os.environ if environ is None else environ).get("DITBOT_LOCALE")
     if value is None and Path(".env").is_file():
         value = dotenv_values(".env", encoding="utf-8-sig", interpolate=False).get("DITBOT_LOCALE")
-    short = (value or "").strip().lower()
-    return short if short in LOCALES else "fr"
+    return normalize_locale((value or "").strip(), "fr")
 
 
 def locale_of(args: argparse.Namespace) -> str:

@@ -206,7 +206,7 @@ def _calendar_check(parse: Any) -> Any:
         try:
             parse(value)
         except CalendarError as error:
-            raise _invalid(Text(str(error))) from None  # working_time marks its reasons
+            raise _invalid(error.reason) from None
         return value
 
     return check

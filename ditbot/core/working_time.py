@@ -12,13 +12,17 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_library
 
-from ditbot.core.i18n import _
+from ditbot.core.i18n import Text, _
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class CalendarError(ValueError):
-    """A working-time setting that cannot be read; the message says what is expected."""
+    """A working-time setting that cannot be read; `reason` says what is expected."""
+
+    def __init__(self, message: str, **params: str) -> None:
+        self.reason = Text(message, **params)
+        super().__init__(str(self.reason))
 
 
 def parse_days(text: str) -> frozenset[int]:
@@ -71,7 +75,11 @@ def parse_holidays(text: str) -> tuple[str, str | None] | None:
     if subdivision:
         known = holiday_library.list_supported_countries()[country]
         if subdivision.upper() not in {s.upper() for s in known}:
-            raise CalendarError(f"{country} has no subdivision {subdivision!r}")
+            raise CalendarError(
+                _("{country} has no subdivision '{subdivision}'"),
+                country=country,
+                subdivision=subdivision,
+            )
         subdivision = next(s for s in known if s.upper() == subdivision.upper())
     return country, subdivision or None
 

@@ -121,6 +121,15 @@ def test_bad_working_time_settings_are_named() -> None:
         assert name in text
 
 
+def test_an_unknown_holiday_subdivision_is_said_in_each_language() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"DITBOT_HOLIDAYS": "FR-ZZ"}, dotenv=Path("/nonexistent"))
+    assert caught.value.said("en") == ["DITBOT_HOLIDAYS='FR-ZZ' FR has no subdivision 'ZZ'."]
+    assert caught.value.said("fr") == [
+        "DITBOT_HOLIDAYS='FR-ZZ' FR n’a pas de subdivision «\u202fZZ\u202f»."
+    ]
+
+
 def test_the_company_calendar_is_kept_per_thread_and_follows_its_settings(tmp_path: Path) -> None:
     import threading
 
